@@ -1,0 +1,15 @@
+from typing import ClassVar
+
+from kobling_shared.settings import Settings
+
+PORT = 8001
+
+
+class InstallSettings(Settings):
+    required_secrets: ClassVar[tuple[str, ...]] = (
+        "stripe_secret_key",
+        "stripe_webhook_secret",
+        "stripe_client_id",
+        "token_encryption_keys",
+        "link_signing_key",
+    )

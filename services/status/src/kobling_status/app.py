@@ -1,0 +1,45 @@
+"""status: projects every event into the read model and serves it."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from kobling_shared import kafka, mongo
+from kobling_shared.ops import configure_logging, ops_router
+
+from kobling_status import consumers, internal_api
+from kobling_status.settings import StatusSettings
+from kobling_status.store import StatusStore
+
+SERVICE = "status"
+
+
+def create_app(settings: StatusSettings | None = None) -> FastAPI:
+    settings = settings or StatusSettings()
+    configure_logging(SERVICE)
+    broker = kafka.make_broker(settings.kafka_bootstrap_servers, client_id=SERVICE)
+    client = mongo.make_client(settings.mongodb_url)
+    store = StatusStore(mongo.database(client, "kobling_status"))
+    consumers.subscribe(broker, store)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await store.create_indexes()
+        await kafka.ensure_topics(settings.kafka_bootstrap_servers)
+        await broker.start()
+        try:
+            yield
+        finally:
+            await broker.stop()
+            await client.close()
+
+    app = FastAPI(title="Kobling status", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.store = store
+    app.include_router(internal_api.router)
+    app.include_router(
+        ops_router(
+            {"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: mongo.ping(client)}
+        )
+    )
+    return app

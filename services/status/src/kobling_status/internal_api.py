@@ -1,0 +1,80 @@
+"""The internal status API for other services and operators, behind INTERNAL_API_TOKEN."""
+
+import hmac
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from kobling_shared.events import now
+
+from kobling_status.projection import AccountStatus, EconomicState
+from kobling_status.store import AccountFilter, BadCursor, StatusStore
+
+ACCOUNT_ID = r"^acct_[A-Za-z0-9]{1,64}$"
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def require_token(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    expected: str = request.app.state.settings.internal_api_token
+    given = credentials.credentials if credentials else ""
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise HTTPException(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
+
+
+def get_store(request: Request) -> StatusStore:
+    store: StatusStore = request.app.state.store
+    return store
+
+
+StoreDep = Annotated[StatusStore, Depends(get_store)]
+router = APIRouter(prefix="/v1", dependencies=[Depends(require_token)], tags=["internal"])
+
+
+def public_view(status: AccountStatus) -> dict[str, Any]:
+    """The status JSON DESIGN.md fixes; ordering positions stay inside the read model."""
+    return status.model_dump(
+        mode="json", exclude={"stripe": {"position"}, "economic": {"sequence"}}
+    )
+
+
+@router.get("/accounts/{account_id}")
+async def get_account(
+    store: StoreDep,
+    account_id: Annotated[str, Path(pattern=ACCOUNT_ID)],
+    livemode: bool | None = None,
+) -> dict[str, Any]:
+    """One install. Without `livemode`, the live install if there is one, else the test one."""
+    modes = [livemode] if livemode is not None else [True, False]
+    for mode in modes:
+        status = await store.get(account_id, mode)
+        if status is not None:
+            return public_view(status)
+    raise HTTPException(404, "no such account")
+
+
+@router.get("/accounts")
+async def list_accounts(
+    store: StoreDep,
+    state: EconomicState | None = None,
+    livemode: bool | None = None,
+    installed: bool | None = None,
+    connected_since: datetime | None = None,
+    stuck_for_seconds: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Installs by state and mode; `stuck_for_seconds` finds those in their state that long."""
+    stuck_before = None
+    if stuck_for_seconds is not None:
+        stuck_before = now() - timedelta(seconds=stuck_for_seconds)
+    where = AccountFilter(state, livemode, installed, connected_since, stuck_before)
+    try:
+        page, next_cursor = await store.list(where, limit, cursor)
+    except BadCursor:
+        raise HTTPException(400, "invalid cursor") from None
+    return {"data": [public_view(s) for s in page], "next_cursor": next_cursor}

@@ -1,0 +1,131 @@
+"""The read model's rules: how each event changes an account's status, whatever the order.
+
+Events reach us twice, late, and across two topics in no order. Each section of the status keeps
+the position of the last event it took (Stripe's event time for installs, econ-auth's sequence for
+connections) and takes only a newer one, so duplicates and stale events change nothing and every
+order of delivery converges to the same document.
+"""
+
+from datetime import datetime
+from typing import Literal
+
+from kobling_shared.events import (
+    AnyEvent,
+    EconomicAgreementShared,
+    EconomicConnected,
+    EconomicConnectionFailed,
+    EconomicDisconnected,
+    StripeAppInstalled,
+    StripeAppUninstalled,
+)
+from pydantic import BaseModel
+
+EconomicState = Literal["not_connected", "connected", "failed", "disconnected"]
+
+
+class StripeSection(BaseModel):
+    installed: bool = False
+    installed_at: datetime | None = None
+    uninstalled_at: datetime | None = None
+    # (event time, rank): an uninstall in the same second as an install is the later one.
+    position: tuple[datetime, int] | None = None
+
+
+class EconomicSection(BaseModel):
+    state: EconomicState = "not_connected"
+    since: datetime | None = None
+    agreement_number: int | None = None
+    company_name: str | None = None
+    vat_number: str | None = None
+    user_name: str | None = None
+    connected_at: datetime | None = None
+    reason: str | None = None
+    warning: str | None = None
+    shared_with: list[str] = []
+    sequence: int = 0
+
+
+class AccountStatus(BaseModel):
+    account_id: str
+    livemode: bool
+    updated_at: datetime
+    stripe: StripeSection = StripeSection()
+    economic: EconomicSection = EconomicSection()
+
+
+def project(current: AccountStatus | None, event: AnyEvent) -> AccountStatus | None:
+    """The account's status after `event`, or None when the event changes nothing."""
+    status = current or AccountStatus(
+        account_id=event.subject, livemode=event.livemode, updated_at=event.time
+    )
+    if isinstance(event, StripeAppInstalled | StripeAppUninstalled):
+        stripe = _stripe(status.stripe, event)
+        if stripe is None:
+            return None
+        return status.model_copy(update={"stripe": stripe, "updated_at": _later(status, event)})
+    economic = _economic(status.economic, event)
+    if economic is None:
+        return None
+    return status.model_copy(update={"economic": economic, "updated_at": _later(status, event)})
+
+
+def _later(status: AccountStatus, event: AnyEvent) -> datetime:
+    return max(status.updated_at, event.time)
+
+
+def _stripe(
+    section: StripeSection, event: StripeAppInstalled | StripeAppUninstalled
+) -> StripeSection | None:
+    installing = isinstance(event, StripeAppInstalled)
+    position = (event.time, 0 if installing else 1)
+    if section.position is not None and position <= section.position:
+        return None
+    if installing:
+        return section.model_copy(
+            update={"installed": True, "installed_at": event.time, "position": position}
+        )
+    return section.model_copy(
+        update={"installed": False, "uninstalled_at": event.time, "position": position}
+    )
+
+
+def _economic(section: EconomicSection, event: AnyEvent) -> EconomicSection | None:
+    data = event.data
+    sequence = getattr(data, "sequence", None)
+    if sequence is None or sequence <= section.sequence:
+        return None
+    match event:
+        case EconomicConnected(data=connected):
+            return EconomicSection(
+                state="connected",
+                since=event.time,
+                agreement_number=connected.agreement_number,
+                company_name=connected.company_name,
+                vat_number=connected.vat_number,
+                user_name=connected.user_name,
+                connected_at=event.time,
+                sequence=sequence,
+            )
+        case EconomicConnectionFailed(data=failed):
+            # A failed attempt to reconnect does not undo a connection that still stands.
+            if section.state == "connected":
+                return section.model_copy(update={"sequence": sequence})
+            return EconomicSection(
+                state="failed", since=event.time, reason=failed.reason, sequence=sequence
+            )
+        case EconomicDisconnected(data=disconnected):
+            return EconomicSection(
+                state="disconnected",
+                since=event.time,
+                reason=disconnected.reason,
+                sequence=sequence,
+            )
+        case EconomicAgreementShared(data=shared):
+            return section.model_copy(
+                update={
+                    "warning": "agreement_shared",
+                    "shared_with": shared.other_accounts,
+                    "sequence": sequence,
+                }
+            )
+    return None

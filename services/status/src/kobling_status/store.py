@@ -1,0 +1,124 @@
+"""The read model in MongoDB: one document per (account, mode), and each account's timeline.
+
+Writes are conditional on the revision read, so two events for one account applied at once (one
+from each topic) cannot lose either; this holds on MongoDB and on FerretDB, which has no locks.
+"""
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from kobling_shared.events import AnyEvent, account_key
+from kobling_shared.mongo import Document
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from kobling_status.projection import AccountStatus, project
+
+MAX_ATTEMPTS = 20
+
+
+class ConcurrentUpdates(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class AccountFilter:
+    state: str | None = None
+    livemode: bool | None = None
+    installed: bool | None = None
+    connected_since: datetime | None = None
+    in_state_before: datetime | None = None  # "stuck": in its state since before this time
+
+
+class StatusStore:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._accounts = db["accounts"]
+        self._timeline = db["timeline"]
+
+    async def create_indexes(self) -> None:
+        await self._accounts.create_index([("economic.state", ASCENDING), ("_id", ASCENDING)])
+        await self._timeline.create_index([("key", ASCENDING), ("time", ASCENDING)])
+
+    async def apply(self, event: AnyEvent) -> bool:
+        """Projects `event`; True when it changed the account. Safe to call again with the same."""
+        key = event.account_key
+        for _ in range(MAX_ATTEMPTS):
+            doc = await self._accounts.find_one({"_id": key})
+            current = AccountStatus.model_validate(doc) if doc else None
+            updated = project(current, event)
+            if updated is None:
+                changed = False
+                break
+            new_doc = {"_id": key, "rev": (doc["rev"] if doc else 0) + 1, **updated.model_dump()}
+            if doc is None:
+                try:
+                    await self._accounts.insert_one(new_doc)
+                except DuplicateKeyError:
+                    continue
+            else:
+                result = await self._accounts.replace_one({"_id": key, "rev": doc["rev"]}, new_doc)
+                if result.matched_count == 0:
+                    continue
+            changed = True
+            break
+        else:
+            raise ConcurrentUpdates(key)
+        await self._record(event, key)
+        return changed
+
+    async def _record(self, event: AnyEvent, key: str) -> None:
+        entry = {"_id": event.id, "key": key, "type": event.type, "time": event.time}
+        try:
+            await self._timeline.insert_one(entry)
+        except DuplicateKeyError:
+            pass
+
+    async def has_applied(self, event_id: str) -> bool:
+        return await self._timeline.find_one({"_id": event_id}, {"_id": 1}) is not None
+
+    async def get(self, account_id: str, livemode: bool) -> AccountStatus | None:
+        doc = await self._accounts.find_one({"_id": account_key(account_id, livemode)})
+        return AccountStatus.model_validate(doc) if doc else None
+
+    async def list(
+        self, where: AccountFilter, limit: int, cursor: str | None
+    ) -> tuple[list[AccountStatus], str | None]:
+        query: dict[str, Any] = {}
+        if where.state is not None:
+            query["economic.state"] = where.state
+        if where.livemode is not None:
+            query["livemode"] = where.livemode
+        if where.installed is not None:
+            query["stripe.installed"] = where.installed
+        if where.connected_since is not None:
+            query["economic.connected_at"] = {"$gte": where.connected_since}
+        if where.in_state_before is not None:
+            query["$or"] = [
+                {"economic.since": {"$lt": where.in_state_before}},
+                {"economic.since": None, "stripe.installed_at": {"$lt": where.in_state_before}},
+            ]
+        if cursor is not None:
+            query["_id"] = {"$gt": decode_cursor(cursor)}
+        docs = await self._accounts.find(query).sort("_id", ASCENDING).limit(limit + 1).to_list()
+        page = [AccountStatus.model_validate(doc) for doc in docs[:limit]]
+        next_cursor = encode_cursor(docs[limit - 1]["_id"]) if len(docs) > limit else None
+        return page, next_cursor
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def encode_cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(key.encode()).decode()
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadCursor(cursor) from None

@@ -1,0 +1,153 @@
+"""The events on our topics, each in a CloudEvents 1.0-shaped envelope.
+
+Type names carry their schema version; a consumer that meets a type it does not know sends the
+message to the dead-letter topic rather than guessing.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+
+INSTALLS_TOPIC = "stripe.app-installs.v1"
+CONNECTIONS_TOPIC = "economic.connections.v1"
+DEAD_LETTER_TOPIC = "kobling.dead-letter.v1"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _Envelope(_Model):
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    source: str
+    time: datetime = Field(default_factory=now)
+    subject: str = Field(pattern=r"^acct_[A-Za-z0-9]{1,64}$", description="Stripe account id")
+    livemode: bool
+    datacontenttype: Literal["application/json"] = "application/json"
+
+    @field_validator("time")
+    @classmethod
+    def _to_milliseconds(cls, value: datetime) -> datetime:
+        # BSON dates hold milliseconds; an event must compare equal to its own stored time.
+        return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+    @property
+    def account_key(self) -> str:
+        return account_key(self.subject, self.livemode)
+
+
+def account_key(account_id: str, livemode: bool) -> str:
+    """One install per account *and* mode: the key of everything we keep per install."""
+    return f"{account_id}:{'live' if livemode else 'test'}"
+
+
+# --- stripe.app-installs.v1 -------------------------------------------------------------------
+
+
+class InstallData(_Model):
+    via: Literal["webhook", "oauth"]
+    stripe_event_id: str | None = None
+    stripe_event_type: str | None = None
+
+
+class StripeAppInstalled(_Envelope):
+    type: Literal["com.kobling.stripe.app_installed.v1"] = "com.kobling.stripe.app_installed.v1"
+    data: InstallData
+
+
+class StripeAppUninstalled(_Envelope):
+    type: Literal["com.kobling.stripe.app_uninstalled.v1"] = "com.kobling.stripe.app_uninstalled.v1"
+    data: InstallData
+
+
+InstallEvent = Annotated[StripeAppInstalled | StripeAppUninstalled, Field(discriminator="type")]
+
+# --- economic.connections.v1 ------------------------------------------------------------------
+# econ-auth is the only writer of a connection, so it numbers each account's connection events;
+# `sequence` orders them for consumers whatever order Kafka redelivers them in.
+
+
+class ConnectedData(_Model):
+    sequence: int
+    agreement_number: int
+    company_name: str
+    vat_number: str | None = None
+    user_name: str | None = None
+
+
+class FailedData(_Model):
+    sequence: int
+    reason: str
+    detail: str | None = None
+
+
+class DisconnectedData(_Model):
+    sequence: int
+    reason: Literal["app_uninstalled", "merchant_request", "grant_revoked", "replaced"]
+
+
+class ConflictData(_Model):
+    sequence: int
+    agreement_number: int
+    other_accounts: list[str]
+
+
+class EconomicConnected(_Envelope):
+    type: Literal["com.kobling.economic.connected.v1"] = "com.kobling.economic.connected.v1"
+    data: ConnectedData
+
+
+class EconomicConnectionFailed(_Envelope):
+    type: Literal["com.kobling.economic.connection_failed.v1"] = (
+        "com.kobling.economic.connection_failed.v1"
+    )
+    data: FailedData
+
+
+class EconomicDisconnected(_Envelope):
+    type: Literal["com.kobling.economic.disconnected.v1"] = "com.kobling.economic.disconnected.v1"
+    data: DisconnectedData
+
+
+class EconomicAgreementShared(_Envelope):
+    """The same e-conomic agreement is connected to more than one Stripe account."""
+
+    type: Literal["com.kobling.economic.agreement_shared.v1"] = (
+        "com.kobling.economic.agreement_shared.v1"
+    )
+    data: ConflictData
+
+
+ConnectionEvent = Annotated[
+    EconomicConnected | EconomicConnectionFailed | EconomicDisconnected | EconomicAgreementShared,
+    Field(discriminator="type"),
+]
+
+AnyEvent = Annotated[
+    StripeAppInstalled
+    | StripeAppUninstalled
+    | EconomicConnected
+    | EconomicConnectionFailed
+    | EconomicDisconnected
+    | EconomicAgreementShared,
+    Field(discriminator="type"),
+]
+
+any_event: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+
+
+def parse_event(raw: bytes | str) -> AnyEvent:
+    return any_event.validate_json(raw)
+
+
+def topic_of(event: AnyEvent) -> str:
+    if isinstance(event, StripeAppInstalled | StripeAppUninstalled):
+        return INSTALLS_TOPIC
+    return CONNECTIONS_TOPIC

@@ -1,0 +1,111 @@
+"""The Kafka plumbing every service shares: one broker, our topics, publishing, dead letters."""
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+from prometheus_client import Counter
+
+from kobling_shared.events import (
+    CONNECTIONS_TOPIC,
+    DEAD_LETTER_TOPIC,
+    INSTALLS_TOPIC,
+    AnyEvent,
+    topic_of,
+)
+
+log = logging.getLogger(__name__)
+
+PUBLISH_TIMEOUT_SECONDS = 5.0
+
+DEAD_LETTERS = Counter(
+    "kobling_dead_letters_total", "Messages a consumer could not apply", ["topic", "reason"]
+)
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    retention_ms: int  # -1 keeps forever: the read model is rebuilt from these topics
+
+
+TOPICS = (
+    TopicSpec(INSTALLS_TOPIC, partitions=6, retention_ms=-1),
+    TopicSpec(CONNECTIONS_TOPIC, partitions=6, retention_ms=-1),
+    TopicSpec(DEAD_LETTER_TOPIC, partitions=1, retention_ms=30 * 24 * 3600 * 1000),
+)
+
+
+def make_broker(bootstrap_servers: str, client_id: str) -> KafkaBroker:
+    # acks=all with idempotence: a 2xx to Stripe means the event is on every in-sync replica.
+    return KafkaBroker(
+        bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=0,
+        request_timeout_ms=int(PUBLISH_TIMEOUT_SECONDS * 1000),
+        allow_auto_create_topics=False,
+        graceful_timeout=15.0,
+        logger=logging.getLogger(f"kobling.{client_id}.kafka"),
+    )
+
+
+async def ensure_topics(bootstrap_servers: str) -> None:
+    """Creates our topics with the partitions and retention we chose; existing ones are left be."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="kobling-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(
+                spec.name,
+                num_partitions=spec.partitions,
+                replication_factor=1,
+                topic_configs={"retention.ms": str(spec.retention_ms)},
+            )
+            for spec in TOPICS
+            if spec.name not in existing
+        ]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another service created them between our look and our create
+    finally:
+        await admin.close()
+
+
+async def publish(broker: KafkaBroker, event: AnyEvent) -> None:
+    """Publishes and waits for the broker's acknowledgement; raises on failure or timeout."""
+    await asyncio.wait_for(
+        broker.publish(
+            event.model_dump_json().encode(),
+            topic=topic_of(event),
+            key=event.subject.encode(),
+            headers={"content-type": "application/cloudevents+json", "ce_type": event.type},
+        ),
+        timeout=PUBLISH_TIMEOUT_SECONDS,
+    )
+
+
+async def dead_letter(broker: KafkaBroker, topic: str, raw: bytes, reason: str) -> None:
+    """Parks a message a consumer cannot apply, with why, so the consumer can go on."""
+    DEAD_LETTERS.labels(topic, reason.split(":", 1)[0]).inc()
+    log.warning("dead-lettering a message from %s: %s", topic, reason)
+    envelope: dict[str, Any] = {
+        "topic": topic,
+        "reason": reason,
+        "value": raw.decode("utf-8", "replace"),
+    }
+    await publish_raw(broker, DEAD_LETTER_TOPIC, json.dumps(envelope).encode())
+
+
+async def publish_raw(broker: KafkaBroker, topic: str, value: bytes) -> None:
+    await asyncio.wait_for(broker.publish(value, topic=topic), timeout=PUBLISH_TIMEOUT_SECONDS)

@@ -1,0 +1,75 @@
+"""What every service offers operators: health, readiness, metrics, and logs free of secrets."""
+
+import logging
+import re
+import sys
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+# Query values that are secrets or one-time proofs. uvicorn's access log prints the request line,
+# so e-conomic's callback (?token=) and Stripe's redirect (?code=) would otherwise land there.
+_SECRET_QUERY = re.compile(r"(?i)\b(token|code|state|refresh_token|access_token|t)=([^&\s\"']+)")
+_SECRET_WORDS = re.compile(r"\b(whsec|absec|sk_live|sk_test|rk_live|rk_test|rt|ac)_[A-Za-z0-9_]+")
+
+
+def redact(text: str) -> str:
+    return _SECRET_WORDS.sub(r"\1_[redacted]", _SECRET_QUERY.sub(r"\1=[redacted]", text))
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        return True
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")
+    )
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers = []
+        logger.propagate = True
+    # aiokafka logs every failed reconnect at ERROR; one line per outage is enough.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+
+
+def ops_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz() -> JSONResponse:
+        results = {name: await check() for name, check in checks.items()}
+        ready = all(results.values())
+        body = {"status": "ready" if ready else "not ready", "checks": results}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def serve(app_path: str, host: str, port: int) -> None:
+    """Runs a service the way production does: one uvicorn process, our logging, no reload."""
+    import uvicorn
+
+    uvicorn.run(
+        app_path, factory=True, host=host, port=port, log_config=None, timeout_graceful_shutdown=20
+    )

@@ -1,0 +1,42 @@
+"""Signs payloads the way Stripe does (t=<unix>,v1=<hex HMAC-SHA256 of "t.body">), for tests."""
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from typing import Any
+
+
+def sign(payload: str | bytes, secret: str, timestamp: int | None = None) -> str:
+    body = payload.decode() if isinstance(payload, bytes) else payload
+    t = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+    return f"t={t},v1={digest}"
+
+
+def install_event(
+    account: str,
+    livemode: bool = False,
+    kind: str = "account.application.authorized",
+    created: int | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": event_id or f"evt_{uuid.uuid4().hex[:24]}",
+        "object": "event",
+        "type": kind,
+        "livemode": livemode,
+        "account": account,
+        "created": created if created is not None else int(time.time()),
+        "api_version": "2026-09-30.endive",
+        "data": {"object": {"id": "ca_kobling", "object": "application", "name": "Kobling"}},
+    }
+
+
+def body_of(event: dict[str, Any]) -> bytes:
+    return json.dumps(event).encode()
+
+
+def new_account() -> str:
+    return "acct_" + uuid.uuid4().hex[:16]
