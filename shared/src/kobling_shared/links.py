@@ -1,7 +1,9 @@
 """Signed, expiring links: a merchant page or a connect link carries who it is for, and when it
 was minted, in a token only our services can make (itsdangerous: HMAC-SHA1 over the payload)."""
 
+import secrets
 from typing import Any
+from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -22,3 +24,40 @@ class LinkSigner:
         if not isinstance(payload, dict):
             raise BadSignature("unexpected payload")
         return payload
+
+
+# Who mints and who opens which link. Status pages and connect links are minted by more than one
+# service, so their shapes live here.
+STATUS_PAGE = "status-page"
+CONNECT = "connect"
+STATUS_PAGE_MAX_AGE = 24 * 3600
+CONNECT_LINK_MAX_AGE = 15 * 60
+
+
+def status_page_url(
+    base: str, signer_key: str, account_id: str, livemode: bool, **query: str
+) -> str:
+    token = LinkSigner(signer_key, STATUS_PAGE).sign({"a": account_id, "l": livemode})
+    return f"{base}/accounts/{account_id}?{urlencode({'t': token, **query})}"
+
+
+def connect_url(base: str, signer_key: str, account_id: str, livemode: bool) -> str:
+    payload = {"a": account_id, "l": livemode, "n": secrets.token_urlsafe(16)}
+    token = LinkSigner(signer_key, CONNECT).sign(payload)
+    return f"{base}/economic/connect?{urlencode({'link': token})}"
+
+
+def dashboard_app_url(dashboard: str, app_id: str, account_id: str, livemode: bool) -> str:
+    """Our app's page in the Stripe Dashboard, for the account and its mode: where "Continue"
+    and a Marketplace install lead. Stripe's Dashboard takes the account as the first segment."""
+    mode = "" if livemode else "/test"
+    return f"{dashboard}/{account_id}{mode}/apps/{app_id}"
+
+
+DISCONNECT = "disconnect"
+DISCONNECT_MAX_AGE = 3600
+
+
+def disconnect_token(signer_key: str, account_id: str, livemode: bool) -> str:
+    """Lets the merchant's page ask econ-auth to forget the grant (a form POST, never a GET)."""
+    return LinkSigner(signer_key, DISCONNECT).sign({"a": account_id, "l": livemode})

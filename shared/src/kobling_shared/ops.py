@@ -4,10 +4,15 @@ import logging
 import re
 import sys
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pymongo import AsyncMongoClient
+
+from kobling_shared.mongo import ping
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -73,3 +78,10 @@ def serve(app_path: str, host: str, port: int) -> None:
     uvicorn.run(
         app_path, factory=True, host=host, port=port, log_config=None, timeout_graceful_shutdown=20
     )
+
+
+def dependency_checks(
+    broker: KafkaBroker, client: AsyncMongoClient[Any]
+) -> dict[str, ReadinessCheck]:
+    """Ready means the broker and the database both answer now."""
+    return {"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(client)}

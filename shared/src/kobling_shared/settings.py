@@ -16,6 +16,7 @@ SANDBOX_URL = "http://127.0.0.1:8010"
 PARTY_URLS: dict[str, tuple[str, str]] = {
     "stripe_api_base": ("https://api.stripe.com", SANDBOX_URL),
     "stripe_dashboard_url": ("https://dashboard.stripe.com", f"{SANDBOX_URL}/dashboard"),
+    "stripe_marketplace_url": ("https://marketplace.stripe.com", SANDBOX_URL),
     "economic_grant_url": (
         "https://secure.e-conomic.com/secure/api1/requestaccess.aspx",
         f"{SANDBOX_URL}/economic/secure/api1/requestaccess.aspx",
@@ -55,6 +56,8 @@ class Settings(BaseSettings):
     stripe_client_id: str = ""
     stripe_api_base: str = ""
     stripe_dashboard_url: str = ""
+    stripe_marketplace_url: str = ""
+    stripe_app_id: str = "com.kobling.app"
 
     economic_app_public_token: str = ""
     economic_app_secret_token: str = ""

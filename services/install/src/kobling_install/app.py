@@ -3,14 +3,18 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
-from kobling_shared import kafka, mongo
-from kobling_shared.ops import configure_logging, ops_router
 
 from kobling_install.handlers import Deps
+from kobling_install.oauth import OAuthDeps
 from kobling_install.routes import router
 from kobling_install.settings import InstallSettings
-from kobling_install.store import WebhookLedger
+from kobling_install.store import Installs, OAuthStates, TokenVault, WebhookLedger
+from kobling_install.stripe_oauth import StripeOAuth
+from kobling_shared import kafka, mongo
+from kobling_shared.crypto import TokenCipher
+from kobling_shared.ops import configure_logging, dependency_checks, ops_router
 
 SERVICE = "install"
 
@@ -21,6 +25,17 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
     broker = kafka.make_broker(settings.kafka_bootstrap_servers, client_id=SERVICE)
     client = mongo.make_client(settings.mongodb_url)
     db = mongo.database(client, "kobling_install")
+    http = httpx.AsyncClient()
+    installs = Installs(db)
+    oauth = OAuthDeps(
+        settings=settings,
+        broker=broker,
+        states=OAuthStates(db),
+        installs=installs,
+        vault=TokenVault(db),
+        cipher=TokenCipher(settings.token_encryption_keys),
+        stripe=StripeOAuth(settings.stripe_api_base, settings.stripe_secret_key, http),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -30,15 +45,13 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
             yield
         finally:
             await broker.stop()
+            await http.aclose()
             await client.close()
 
     app = FastAPI(title="Kobling install", lifespan=lifespan)
     app.state.settings = settings
-    app.state.deps = Deps(broker=broker, ledger=WebhookLedger(db))
+    app.state.deps = Deps(broker=broker, ledger=WebhookLedger(db), installs=installs)
+    app.state.oauth = oauth
     app.include_router(router)
-    app.include_router(
-        ops_router(
-            {"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: mongo.ping(client)}
-        )
-    )
+    app.include_router(ops_router(dependency_checks(broker, client)))
     return app

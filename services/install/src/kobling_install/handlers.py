@@ -5,11 +5,12 @@ from dataclasses import dataclass
 from enum import Enum
 
 from faststream.kafka import KafkaBroker
-from kobling_shared.kafka import publish
 from prometheus_client import Counter
 
-from kobling_install.store import Claim, WebhookLedger
+from kobling_install.store import Claim, Installs, WebhookLedger
 from kobling_install.stripe_events import NotForUs, StripeEvent, to_install_event
+from kobling_shared.events import StripeAppInstalled
+from kobling_shared.kafka import publish
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ class Outcome(Enum):
 class Deps:
     broker: KafkaBroker
     ledger: WebhookLedger
+    installs: Installs
 
 
 async def accept_webhook(event: StripeEvent, deps: Deps) -> Outcome:
@@ -40,6 +42,12 @@ async def accept_webhook(event: StripeEvent, deps: Deps) -> Outcome:
     if claim is Claim.DONE:
         WEBHOOKS.labels("duplicate").inc()
         return Outcome.DUPLICATE
+    installing = isinstance(install_event, StripeAppInstalled)
+    if installing and await deps.installs.is_installed(install_event.account_key):
+        # The OAuth redirect announced this install already.
+        await deps.ledger.mark_published(event.id)
+        WEBHOOKS.labels("duplicate").inc()
+        return Outcome.DUPLICATE
     try:
         await publish(deps.broker, install_event)
     except BaseException:
@@ -48,5 +56,6 @@ async def accept_webhook(event: StripeEvent, deps: Deps) -> Outcome:
         WEBHOOKS.labels("unavailable").inc()
         raise
     await deps.ledger.mark_published(event.id)
+    await deps.installs.record(install_event.account_key, installing, install_event.time)
     WEBHOOKS.labels("published").inc()
     return Outcome.PUBLISHED

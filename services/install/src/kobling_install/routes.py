@@ -1,16 +1,20 @@
-"""install's HTTP entrypoints: Stripe's webhooks (and, later, the OAuth install redirect)."""
+"""install's HTTP entrypoints: Stripe's webhooks and the OAuth install redirect."""
 
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import JSONResponse
-from kobling_shared.signatures import BadSignature, verify_webhook
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from kobling_install.handlers import Deps, accept_webhook
+from kobling_install.oauth import OAuthDeps, complete_install, start_install, state_is_ours
 from kobling_install.settings import InstallSettings
 from kobling_install.stripe_events import StripeEvent
+from kobling_install.stripe_oauth import InvalidGrant
+from kobling_shared.links import dashboard_app_url, status_page_url
+from kobling_shared.pages import problem_page
+from kobling_shared.signatures import BadSignature, verify_webhook
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -55,3 +59,88 @@ async def stripe_webhook(
         log.exception("could not make stripe event %s durable", event.id)
         return JSONResponse({"error": "unavailable", "message": "try again later"}, status_code=503)
     return JSONResponse({"received": True, "outcome": outcome.value})
+
+
+# --- the OAuth install ------------------------------------------------------------------------
+
+
+def get_oauth(request: Request) -> OAuthDeps:
+    deps: OAuthDeps = request.app.state.oauth
+    return deps
+
+
+OAuthDep = Annotated[OAuthDeps, Depends(get_oauth)]
+
+
+@router.get("/stripe/install")
+async def install_link(oauth: OAuthDep, livemode: bool = False) -> RedirectResponse:
+    """Where our own "Install" links point: Stripe's authorize page, with our state."""
+    return RedirectResponse(await start_install(livemode, oauth), status_code=303)
+
+
+@router.get("/stripe/oauth/callback")
+async def oauth_callback(
+    request: Request,
+    oauth: OAuthDep,
+    code: Annotated[str | None, Query(max_length=500)] = None,
+    state: Annotated[str | None, Query(max_length=500)] = None,
+    error: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    settings = oauth.settings
+    marketplace = ("Back to the Stripe App Marketplace", settings.stripe_marketplace_url)
+    if error or not code:
+        return problem_page(
+            request,
+            "Kobling was not installed",
+            "You cancelled the installation in Stripe, so nothing changed. You can install "
+            "Kobling again from the Stripe App Marketplace whenever you like.",
+            marketplace,
+        )
+    ours = state is not None and await state_is_ours(state, oauth)
+    if state is not None and not ours:
+        return problem_page(
+            request,
+            "This install link has expired",
+            "It was already used or is too old, so nothing was installed. Start the "
+            "installation again.",
+            marketplace,
+        )
+    try:
+        installed = await complete_install(code, oauth)
+    except InvalidGrant:
+        return problem_page(
+            request,
+            "This authorization has expired",
+            "Stripe's authorization can be used once and only for a few minutes. Install "
+            "Kobling again from the Stripe App Marketplace.",
+            marketplace,
+        )
+    except Exception:
+        log.exception("could not complete an OAuth install")
+        return problem_page(
+            request,
+            "Stripe could not be reached",
+            "Nothing was lost: Stripe will tell us about your installation, and you can open "
+            "the Kobling app from your Stripe Dashboard in a moment.",
+            ("Open the Stripe Dashboard", settings.stripe_dashboard_url),
+            status_code=503,
+        )
+    if not ours:
+        # A Marketplace install proves nothing about who holds this browser: the connection to
+        # e-conomic starts from the app's view in the Dashboard, behind Stripe's signature.
+        target = dashboard_app_url(
+            settings.stripe_dashboard_url,
+            settings.stripe_app_id,
+            installed.account_id,
+            installed.livemode,
+        )
+        return RedirectResponse(target, status_code=303)
+    query = {"after": installed.event_id} if installed.event_id else {}
+    page = status_page_url(
+        settings.status_public_url,
+        settings.link_signing_key,
+        installed.account_id,
+        installed.livemode,
+        **query,
+    )
+    return RedirectResponse(page, status_code=303)

@@ -1,11 +1,14 @@
-"""What install keeps in MongoDB: the ledger of Stripe events it has published."""
+"""What install keeps in MongoDB: published Stripe events, installs, OAuth states, tokens."""
 
+import hashlib
+from datetime import datetime
 from enum import Enum
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from kobling_shared.events import now
 from kobling_shared.mongo import Document
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 
 class Claim(Enum):
@@ -35,3 +38,79 @@ class WebhookLedger:
 
     async def release(self, event_id: str) -> None:
         await self._events.delete_one({"_id": event_id, "published": False})
+
+
+class Installs:
+    """Whether each (account, mode) is installed as far as install knows, so an OAuth install and
+    the webhook for the same install publish one StripeAppInstalled between them."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._installs = db["installs"]
+
+    async def is_installed(self, key: str) -> bool:
+        doc = await self._installs.find_one({"_id": key}, {"installed": 1})
+        return bool(doc and doc.get("installed"))
+
+    async def record(self, key: str, installed: bool, at: datetime) -> None:
+        """Keeps the latest change by Stripe's time; an older one arriving late changes nothing.
+        An uninstall in the same millisecond as an install counts as the later one."""
+        position = at.timestamp() + (0.0 if installed else 0.0005)
+        try:
+            await self._installs.update_one(
+                {"_id": key, "$or": [{"position": {"$lt": position}}, {"position": None}]},
+                {"$set": {"installed": installed, "position": position}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            pass  # a newer change is stored: the filter missed it and the upsert collided
+
+
+class OAuthStates:
+    """Our one-time OAuth `state`s, stored hashed, spent by a unique insert (exactly one winner)."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._states = db["oauth_states"]
+        self._spent = db["oauth_states_spent"]
+
+    async def save(self, state: str, livemode: bool, expires_at: datetime) -> None:
+        await self._states.insert_one(
+            {"_id": digest(state), "livemode": livemode, "expires_at": expires_at}
+        )
+
+    async def spend(self, state: str) -> bool:
+        doc = await self._states.find_one({"_id": digest(state)})
+        if doc is None or doc["expires_at"] < now():
+            return False
+        try:
+            await self._spent.insert_one({"_id": digest(state), "at": now()})
+        except DuplicateKeyError:
+            return False
+        return True
+
+
+class TokenVault:
+    """Stripe tokens per install, encrypted; `rev` guards a refresh against a concurrent one."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._tokens = db["stripe_tokens"]
+
+    async def get(self, key: str) -> Document | None:
+        return await self._tokens.find_one({"_id": key})
+
+    async def put(self, key: str, fields: Document, expected_rev: int | None) -> bool:
+        """Writes when the stored revision is still `expected_rev` (None: replace whatever)."""
+        if expected_rev is None:
+            current = await self.get(key)
+            rev = current["rev"] if current else 0
+            await self._tokens.update_one(
+                {"_id": key}, {"$set": {**fields, "rev": rev + 1}}, upsert=True
+            )
+            return True
+        result = await self._tokens.update_one(
+            {"_id": key, "rev": expected_rev}, {"$set": {**fields, "rev": expected_rev + 1}}
+        )
+        return result.matched_count == 1
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()

@@ -3,8 +3,9 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from kobling_shared.events import InstallData, StripeAppInstalled, StripeAppUninstalled
 from pydantic import BaseModel, ConfigDict
+
+from kobling_shared.events import InstallData, StripeAppInstalled, StripeAppUninstalled
 
 SOURCE = "kobling/install"
 

@@ -4,10 +4,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from kobling_shared import kafka, mongo
-from kobling_shared.ops import configure_logging, ops_router
+from fastapi.middleware.cors import CORSMiddleware
 
-from kobling_status import consumers, internal_api
+from kobling_shared import kafka, mongo
+from kobling_shared.ops import configure_logging, dependency_checks, ops_router
+from kobling_status import consumers, internal_api, pages
 from kobling_status.settings import StatusSettings
 from kobling_status.store import StatusStore
 
@@ -36,10 +37,14 @@ def create_app(settings: StatusSettings | None = None) -> FastAPI:
     app = FastAPI(title="Kobling status", lifespan=lifespan)
     app.state.settings = settings
     app.state.store = store
-    app.include_router(internal_api.router)
-    app.include_router(
-        ops_router(
-            {"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: mongo.ping(client)}
-        )
+    # The Stripe App view runs with a null origin; it is authenticated by signature, not cookies.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["POST"],
+        allow_headers=["Stripe-Signature", "Content-Type"],
     )
+    app.include_router(internal_api.router)
+    app.include_router(pages.router)
+    app.include_router(ops_router(dependency_checks(broker, client)))
     return app

@@ -6,12 +6,12 @@ import logging
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC, parse_event
-from kobling_shared.kafka import dead_letter
 from prometheus_client import Counter
 from pydantic import ValidationError
 from pymongo.errors import PyMongoError
 
+from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC, parse_event
+from kobling_shared.kafka import dead_letter
 from kobling_status.store import StatusStore
 
 log = logging.getLogger(__name__)

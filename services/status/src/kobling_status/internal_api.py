@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from kobling_shared.events import now
 
+from kobling_shared.events import now
 from kobling_status.projection import AccountStatus, EconomicState
 from kobling_status.store import AccountFilter, BadCursor, StatusStore
 
@@ -78,3 +78,39 @@ async def list_accounts(
     except BadCursor:
         raise HTTPException(400, "invalid cursor") from None
     return {"data": [public_view(s) for s in page], "next_cursor": next_cursor}
+
+
+# What each event means on an account's onboarding timeline.
+MILESTONES = {
+    "com.kobling.stripe.app_installed.v1": "installed",
+    "com.kobling.stripe.app_uninstalled.v1": "uninstalled",
+    "com.kobling.economic.connected.v1": "connected",
+    "com.kobling.economic.connection_failed.v1": "failed",
+    "com.kobling.economic.disconnected.v1": "disconnected",
+    "com.kobling.economic.agreement_shared.v1": "agreement_shared",
+}
+
+
+@router.get("/accounts/{account_id}/timeline")
+async def timeline(
+    store: StoreDep,
+    account_id: Annotated[str, Path(pattern=ACCOUNT_ID)],
+    livemode: bool = False,
+) -> dict[str, Any]:
+    entries = await store.timeline(account_id, livemode)
+    if not entries:
+        raise HTTPException(404, "no such account")
+    return {
+        "account_id": account_id,
+        "livemode": livemode,
+        "events": [
+            {"event_id": e["_id"], "what": MILESTONES.get(e["type"], e["type"]), "time": e["time"]}
+            for e in entries
+        ],
+    }
+
+
+@router.get("/funnel")
+async def funnel(store: StoreDep) -> dict[str, int]:
+    """How many installs stand in each state: the onboarding funnel."""
+    return await store.funnel()

@@ -9,6 +9,8 @@ order of delivery converges to the same document.
 from datetime import datetime
 from typing import Literal
 
+from pydantic import BaseModel
+
 from kobling_shared.events import (
     AnyEvent,
     EconomicAgreementShared,
@@ -18,7 +20,6 @@ from kobling_shared.events import (
     StripeAppInstalled,
     StripeAppUninstalled,
 )
-from pydantic import BaseModel
 
 EconomicState = Literal["not_connected", "connected", "failed", "disconnected"]
 

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kobling_shared.events import AnyEvent, account_key
-from kobling_shared.mongo import Document
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from kobling_shared.events import AnyEvent, account_key
+from kobling_shared.mongo import Document
 from kobling_status.projection import AccountStatus, project
 
 MAX_ATTEMPTS = 20
@@ -76,6 +76,29 @@ class StatusStore:
             await self._timeline.insert_one(entry)
         except DuplicateKeyError:
             pass
+
+    async def timeline(self, account_id: str, livemode: bool) -> list[Document]:
+        cursor = self._timeline.find({"key": account_key(account_id, livemode)}, {"key": 0})
+        return await cursor.sort([("time", ASCENDING), ("_id", ASCENDING)]).to_list()
+
+    async def funnel(self) -> dict[str, int]:
+        """How many installs stand in each state, for operators."""
+        counts = {"installed": 0, "uninstalled": 0}
+        async for row in await self._accounts.aggregate(
+            [
+                {
+                    "$group": {
+                        "_id": {"i": "$stripe.installed", "s": "$economic.state"},
+                        "n": {"$sum": 1},
+                    }
+                }
+            ]
+        ):
+            installed, state = row["_id"].get("i"), row["_id"].get("s")
+            counts["installed" if installed else "uninstalled"] += row["n"]
+            if installed:
+                counts[state] = counts.get(state, 0) + row["n"]
+        return counts
 
     async def has_applied(self, event_id: str) -> bool:
         return await self._timeline.find_one({"_id": event_id}, {"_id": 1}) is not None

@@ -1,0 +1,88 @@
+"""econ-auth: owns e-conomic grants, from the connect link to the grant check."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from kobling_econ_auth import consumers, handlers
+from kobling_econ_auth.economic import EconomicClient
+from kobling_econ_auth.handlers import Deps
+from kobling_econ_auth.routes import router
+from kobling_econ_auth.settings import EconAuthSettings
+from kobling_econ_auth.store import ConnectionStore
+from kobling_shared import kafka, mongo
+from kobling_shared.crypto import TokenCipher
+from kobling_shared.events import now
+from kobling_shared.ops import configure_logging, dependency_checks, ops_router
+
+SERVICE = "econ-auth"
+OUTBOX_RELAY_SECONDS = 1.0
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
+    settings = settings or EconAuthSettings()
+    configure_logging(SERVICE)
+    broker = kafka.make_broker(settings.kafka_bootstrap_servers, client_id=SERVICE)
+    client = mongo.make_client(settings.mongodb_url)
+    store = ConnectionStore(mongo.database(client, "kobling_econ_auth"))
+    http = httpx.AsyncClient()
+    economic = EconomicClient(settings.economic_api_url, settings.economic_app_secret_token, http)
+    cipher = TokenCipher(settings.token_encryption_keys)
+    deps = Deps(settings, store, broker, cipher, economic)
+    consumers.subscribe(broker, deps)
+
+    async def housekeeping() -> None:
+        await handlers.relay_all(deps)
+        await store.forget_expired(now())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await store.create_indexes()
+        await kafka.ensure_topics(settings.kafka_bootstrap_servers)
+        await broker.start()
+        tasks = [
+            asyncio.create_task(every(OUTBOX_RELAY_SECONDS, housekeeping)),
+            asyncio.create_task(
+                every(
+                    settings.grant_check_interval_seconds, lambda: handlers.check_all_grants(deps)
+                )
+            ),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await broker.stop()
+            await http.aclose()
+            await client.close()
+
+    app = FastAPI(title="Kobling econ-auth", lifespan=lifespan)
+    app.state.deps = deps
+    app.state.settings = settings
+    # The Stripe App view runs with a null origin; it is authenticated by signature, not cookies.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["POST"],
+        allow_headers=["Stripe-Signature", "Content-Type"],
+    )
+    app.include_router(router)
+    app.include_router(ops_router(dependency_checks(broker, client)))
+    return app
+
+
+async def every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+    """Runs `job` forever, `seconds` apart; a failed round is logged and the next one still runs."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job()
+        except Exception:
+            log.exception("background job failed; retrying in %ss", seconds)

@@ -1,0 +1,164 @@
+"""The decisions about one install's e-conomic connection: pure, no I/O.
+
+Every change returns the new connection with the events it owes the world in its outbox. The store
+writes both in one document update, so a change and its events are never separated by a crash;
+the relay publishes the outbox afterwards (at least once; consumers drop repeats by event id).
+"""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from kobling_shared.events import (
+    AnyEvent,
+    ConflictData,
+    ConnectedData,
+    DisconnectedData,
+    EconomicAgreementShared,
+    EconomicConnected,
+    EconomicConnectionFailed,
+    EconomicDisconnected,
+    FailedData,
+    StripeAppInstalled,
+    StripeAppUninstalled,
+)
+
+SOURCE = "kobling/econ-auth"
+
+State = Literal["not_connected", "connected", "failed", "disconnected"]
+DisconnectReason = Literal["app_uninstalled", "merchant_request", "grant_revoked", "replaced"]
+
+
+class Agreement(BaseModel):
+    """What e-conomic's /self says about the company a grant opens."""
+
+    agreement_number: int
+    company_name: str
+    vat_number: str | None = None
+    user_name: str | None = None
+
+
+class Connection(BaseModel):
+    account_id: str
+    livemode: bool
+    installed: bool = False
+    install_position: tuple[datetime, int] | None = None
+    state: State = "not_connected"
+    grant_ciphertext: str | None = None
+    agreement: Agreement | None = None
+    connected_at: datetime | None = None
+    sequence: int = 0
+    revocation_strikes: int = 0
+    checks_day: str | None = None
+    checks_today: int = 0
+    outbox: list[dict[str, Any]] = []
+
+    def _next(self) -> int:
+        return self.sequence + 1
+
+    def _with(self, event: AnyEvent, **changes: Any) -> "Connection":
+        outbox = [*self.outbox, event.model_dump(mode="json")]
+        return self.model_copy(update={**changes, "outbox": outbox})
+
+    def _envelope(self) -> dict[str, Any]:
+        return {"source": SOURCE, "subject": self.account_id, "livemode": self.livemode}
+
+
+def new_connection(account_id: str, livemode: bool) -> Connection:
+    return Connection(account_id=account_id, livemode=livemode)
+
+
+def on_install_event(
+    conn: Connection, event: StripeAppInstalled | StripeAppUninstalled
+) -> Connection | None:
+    """Installs and uninstalls, in Stripe's order whatever order they reach us in."""
+    installing = isinstance(event, StripeAppInstalled)
+    position = (event.time, 0 if installing else 1)
+    if conn.install_position is not None and position <= conn.install_position:
+        return None
+    conn = conn.model_copy(update={"installed": installing, "install_position": position})
+    if installing:
+        return conn
+    return disconnect(conn, "app_uninstalled") or conn
+
+
+def connect(
+    conn: Connection, grant_ciphertext: str, agreement: Agreement, at: datetime
+) -> Connection:
+    """A proven grant replaces whatever grant the install had, to the same or another company."""
+    seq = conn._next()
+    event = EconomicConnected(
+        **conn._envelope(), time=at, data=ConnectedData(sequence=seq, **agreement.model_dump())
+    )
+    return conn._with(
+        event,
+        state="connected",
+        grant_ciphertext=grant_ciphertext,
+        agreement=agreement,
+        connected_at=event.time,
+        sequence=seq,
+        revocation_strikes=0,
+    )
+
+
+def agreement_shared(conn: Connection, other_accounts: list[str]) -> Connection:
+    seq = conn._next()
+    assert conn.agreement is not None
+    data = ConflictData(
+        sequence=seq,
+        agreement_number=conn.agreement.agreement_number,
+        other_accounts=other_accounts,
+    )
+    return conn._with(EconomicAgreementShared(**conn._envelope(), data=data), sequence=seq)
+
+
+def fail(conn: Connection, reason: str, detail: str | None = None) -> Connection:
+    seq = conn._next()
+    data = FailedData(sequence=seq, reason=reason, detail=detail)
+    event = EconomicConnectionFailed(**conn._envelope(), data=data)
+    state: State = "connected" if conn.state == "connected" else "failed"
+    return conn._with(event, state=state, sequence=seq)
+
+
+def disconnect(conn: Connection, reason: DisconnectReason) -> Connection | None:
+    """Forgets the grant; None when there was no connection to end."""
+    if conn.state != "connected":
+        return None
+    seq = conn._next()
+    event = EconomicDisconnected(
+        **conn._envelope(), data=DisconnectedData(sequence=seq, reason=reason)
+    )
+    return conn._with(
+        event,
+        state="disconnected",
+        grant_ciphertext=None,
+        sequence=seq,
+        revocation_strikes=0,
+    )
+
+
+CheckResult = Literal["valid", "revoked", "unavailable"]
+
+
+def after_check(conn: Connection, result: CheckResult, strikes_to_revoke: int) -> Connection | None:
+    """Hysteresis: only repeated 'this grant is not valid' answers end a connection.
+
+    5xx, 429 and timeouts say nothing about the grant and never count against it.
+    """
+    if conn.state != "connected" or result == "unavailable":
+        return None
+    if result == "valid":
+        return conn.model_copy(update={"revocation_strikes": 0})
+    strikes = conn.revocation_strikes + 1
+    if strikes < strikes_to_revoke:
+        return conn.model_copy(update={"revocation_strikes": strikes})
+    return disconnect(conn, "grant_revoked")
+
+
+def may_check(conn: Connection, today: str, daily_limit: int) -> Connection | None:
+    """Counts one /self call against the agreement's daily budget; None when it is spent."""
+    count = conn.checks_today if conn.checks_day == today else 0
+    if count >= daily_limit:
+        return None
+    return conn.model_copy(update={"checks_day": today, "checks_today": count + 1})

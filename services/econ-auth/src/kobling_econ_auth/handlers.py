@@ -1,0 +1,231 @@
+"""What econ-auth does: each handler takes its message and the dependencies it needs."""
+
+import asyncio
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+from urllib.parse import urlencode
+
+from faststream.kafka import KafkaBroker
+from prometheus_client import Counter
+
+from kobling_econ_auth import connection as domain
+from kobling_econ_auth.connection import Connection
+from kobling_econ_auth.economic import EconomicClient, EconomicUnavailable, GrantRejected
+from kobling_econ_auth.settings import EconAuthSettings
+from kobling_econ_auth.store import Change, ConnectionStore, PendingState
+from kobling_shared.crypto import TokenCipher
+from kobling_shared.events import StripeAppInstalled, StripeAppUninstalled, now, parse_event
+from kobling_shared.kafka import publish
+from kobling_shared.links import (
+    CONNECT,
+    CONNECT_LINK_MAX_AGE,
+    BadSignature,
+    LinkSigner,
+    connect_url,
+)
+
+log = logging.getLogger(__name__)
+
+OUTCOMES = Counter("kobling_grant_callbacks_total", "e-conomic callbacks by outcome", ["outcome"])
+CHECKS = Counter("kobling_grant_checks_total", "Grant checks by result", ["result"])
+
+
+@dataclass(frozen=True)
+class Deps:
+    settings: EconAuthSettings
+    store: ConnectionStore
+    broker: KafkaBroker
+    cipher: TokenCipher
+    economic: EconomicClient
+
+
+class LinkInvalid(Exception):
+    """A connect link that is forged, expired or already used."""
+
+
+class NotInstalled(Exception):
+    pass
+
+
+# --- installs -----------------------------------------------------------------------------------
+
+
+async def on_install_event(event: StripeAppInstalled | StripeAppUninstalled, deps: Deps) -> None:
+    changed = await deps.store.change(
+        event.subject, event.livemode, lambda conn: domain.on_install_event(conn, event)
+    )
+    if changed:
+        await relay(changed, deps)
+
+
+# --- connecting ---------------------------------------------------------------------------------
+
+
+async def mint_connect_link(account_id: str, livemode: bool, deps: Deps) -> tuple[str, datetime]:
+    """For a signed request from the app view. The install event may trail the merchant's click
+    by a moment, so wait briefly for it before calling the account unknown."""
+    for _ in range(30):
+        conn = await deps.store.get(account_id, livemode)
+        if conn is not None and conn.installed:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise NotInstalled(account_id)
+    url = connect_url(
+        deps.settings.econ_auth_public_url, deps.settings.link_signing_key, account_id, livemode
+    )
+    return url, now() + timedelta(seconds=CONNECT_LINK_MAX_AGE)
+
+
+async def open_connect_link(link: str, locale: str, deps: Deps) -> str:
+    """Spends a connect link and answers the e-conomic grant page URL with a fresh state."""
+    signer = LinkSigner(deps.settings.link_signing_key, CONNECT)
+    try:
+        payload = signer.unsign(link, CONNECT_LINK_MAX_AGE)
+        account_id, livemode, nonce = str(payload["a"]), bool(payload["l"]), str(payload["n"])
+    except (BadSignature, KeyError) as error:
+        raise LinkInvalid("expired" if "expired" in str(error).lower() else "invalid") from None
+    if not await deps.store.use_once("link", nonce):
+        raise LinkInvalid("used")
+    state = secrets.token_urlsafe(32)
+    expires_at = now() + timedelta(seconds=deps.settings.state_ttl_seconds)
+    await deps.store.save_state(state, PendingState(account_id, livemode, expires_at, locale))
+    callback = (
+        f"{deps.settings.econ_auth_public_url}/economic/callback?{urlencode({'state': state})}"
+    )
+    query = urlencode(
+        {
+            "appPublicToken": deps.settings.economic_app_public_token,
+            "redirectUrl": callback,
+            "locale": locale,
+        }
+    )
+    return f"{deps.settings.economic_grant_url}?{query}"
+
+
+Outcome = Literal["connected", "grant_rejected", "economic_unavailable", "state_expired"]
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    account_id: str
+    livemode: bool
+    outcome: Outcome
+    event_id: str | None
+    locale: str
+
+
+class StateInvalid(Exception):
+    """Unknown, used or foreign: we cannot tell whose callback this is, so nothing connects."""
+
+
+async def complete_grant(state: str, grant_token: str, deps: Deps) -> CallbackResult:
+    pending = await deps.store.find_state(state)
+    if pending is None or not await deps.store.use_once("state", state):
+        OUTCOMES.labels("state_invalid").inc()
+        raise StateInvalid()
+    account_id, livemode = pending.account_id, pending.livemode
+
+    def result(outcome: Outcome, conn: Connection | None) -> CallbackResult:
+        OUTCOMES.labels(outcome).inc()
+        event_id = conn.outbox[-1]["id"] if conn and conn.outbox else None
+        return CallbackResult(account_id, livemode, outcome, event_id, pending.locale)
+
+    if pending.expires_at < now():
+        conn = await _change(deps, account_id, livemode, lambda c: domain.fail(c, "state_invalid"))
+        return result("state_expired", conn)
+    try:
+        agreement = await deps.economic.self_info(grant_token)
+    except GrantRejected:
+        conn = await _change(deps, account_id, livemode, lambda c: domain.fail(c, "grant_rejected"))
+        return result("grant_rejected", conn)
+    except EconomicUnavailable:
+        conn = await _change(
+            deps, account_id, livemode, lambda c: domain.fail(c, "economic_unavailable")
+        )
+        return result("economic_unavailable", conn)
+    sealed = deps.cipher.encrypt(grant_token)
+    connected = await _change(
+        deps, account_id, livemode, lambda c: domain.connect(c, sealed, agreement, now())
+    )
+    assert connected is not None
+    connected_event = connected.outbox[-1]["id"] if connected.outbox else None
+    others = await deps.store.connected_elsewhere(agreement.agreement_number, account_id)
+    if others:
+        log.warning(
+            "agreement %s is connected to several Stripe accounts", agreement.agreement_number
+        )
+        await _change(deps, account_id, livemode, lambda c: domain.agreement_shared(c, others))
+    OUTCOMES.labels("connected").inc()
+    return CallbackResult(account_id, livemode, "connected", connected_event, pending.locale)
+
+
+async def disconnect(account_id: str, livemode: bool, deps: Deps) -> Connection | None:
+    return await _change(
+        deps, account_id, livemode, lambda c: domain.disconnect(c, "merchant_request")
+    )
+
+
+# --- grant checks -------------------------------------------------------------------------------
+
+
+async def check_grant(conn: Connection, deps: Deps) -> domain.CheckResult | None:
+    """Calls /self for one connected grant, within the agreement's daily budget."""
+    today = now().date().isoformat()
+    limit = deps.settings.grant_checks_per_agreement_per_day
+    counted = await deps.store.change(
+        conn.account_id, conn.livemode, lambda c: domain.may_check(c, today, limit)
+    )
+    if counted is None or counted.grant_ciphertext is None:
+        return None
+    result: domain.CheckResult
+    try:
+        await deps.economic.self_info(deps.cipher.decrypt(counted.grant_ciphertext))
+        result = "valid"
+    except GrantRejected:
+        result = "revoked"
+    except EconomicUnavailable:
+        result = "unavailable"
+    CHECKS.labels(result).inc()
+    strikes = deps.settings.revocation_strikes
+    await _change(
+        deps, conn.account_id, conn.livemode, lambda c: domain.after_check(c, result, strikes)
+    )
+    return result
+
+
+async def check_all_grants(deps: Deps) -> None:
+    for conn in await deps.store.connected():
+        await check_grant(conn, deps)
+
+
+# --- the outbox ---------------------------------------------------------------------------------
+
+
+async def _change(deps: Deps, account_id: str, livemode: bool, change: Change) -> Connection | None:
+    changed = await deps.store.change(account_id, livemode, change)
+    if changed is not None and changed.outbox:
+        await relay(changed, deps)
+    return changed
+
+
+async def relay(conn: Connection, deps: Deps) -> None:
+    """Publishes a connection's pending events in order; what fails stays for the next relay."""
+    sent: set[str] = set()
+    try:
+        for raw in conn.outbox:
+            await publish(deps.broker, parse_event(json.dumps(raw)))
+            sent.add(raw["id"])
+    except Exception as error:
+        log.warning("outbox of %s kept for later: %s", conn.account_id, type(error).__name__)
+    if sent:
+        await deps.store.sent(conn, sent)
+
+
+async def relay_all(deps: Deps) -> None:
+    for conn in await deps.store.with_outbox():
+        await relay(conn, deps)

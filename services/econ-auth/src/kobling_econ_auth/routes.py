@@ -1,0 +1,167 @@
+"""econ-auth's HTTP entrypoints: the app view's requests, the merchant's redirects, operators."""
+
+import hmac
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from kobling_econ_auth import handlers
+from kobling_econ_auth.handlers import Deps, LinkInvalid, NotInstalled, StateInvalid
+from kobling_econ_auth.pages import problem
+from kobling_shared.app_view import ACCOUNT_ID, AppViewRequest, verified_view_request
+from kobling_shared.links import (
+    DISCONNECT,
+    DISCONNECT_MAX_AGE,
+    BadSignature,
+    LinkSigner,
+    status_page_url,
+)
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+LOCALES = {"da": "da-DK", "sv": "sv-SE", "nb": "nb-NO", "no": "nb-NO", "en": "en-GB"}
+
+
+def get_deps(request: Request) -> Deps:
+    deps: Deps = request.app.state.deps
+    return deps
+
+
+DepsDep = Annotated[Deps, Depends(get_deps)]
+
+
+ViewRequest = Annotated[AppViewRequest, Depends(verified_view_request)]
+
+
+@router.post("/api/connect-link")
+async def connect_link(view: ViewRequest, deps: DepsDep) -> JSONResponse:
+    try:
+        url, expires_at = await handlers.mint_connect_link(view.account_id, view.livemode, deps)
+    except NotInstalled:
+        return JSONResponse(
+            {"error": "not_installed", "message": "Kobling is not installed on this account"},
+            status_code=404,
+        )
+    return JSONResponse({"url": url, "expires_at": expires_at.isoformat()})
+
+
+@router.post("/api/disconnect")
+async def disconnect(view: ViewRequest, deps: DepsDep) -> JSONResponse:
+    changed = await handlers.disconnect(view.account_id, view.livemode, deps)
+    return JSONResponse(
+        {
+            "state": "disconnected",
+            "changed": changed is not None,
+            "message": "Kobling no longer holds a grant for your e-conomic company. To remove the "
+            "app in e-conomic too: Settings → Extensions → Apps.",
+        }
+    )
+
+
+@router.get("/economic/connect")
+async def open_connect_link(
+    request: Request,
+    deps: DepsDep,
+    link: Annotated[str, Query(max_length=2000)] = "",
+    locale: str | None = None,
+) -> Response:
+    try:
+        grant_page = await handlers.open_connect_link(link, _locale(request, locale), deps)
+    except LinkInvalid:
+        return problem(request, "link_invalid", deps.settings.stripe_dashboard_url)
+    return RedirectResponse(grant_page, status_code=303)
+
+
+@router.get("/economic/callback")
+async def economic_callback(
+    request: Request,
+    deps: DepsDep,
+    state: Annotated[str | None, Query(max_length=200)] = None,
+    token: Annotated[str | None, Query(max_length=2000)] = None,
+) -> Response:
+    if not state:
+        return problem(request, "no_state", deps.settings.stripe_dashboard_url)
+    if not token:
+        return problem(request, "state_invalid", deps.settings.stripe_dashboard_url)
+    try:
+        result = await handlers.complete_grant(state, token, deps)
+    except StateInvalid:
+        return problem(request, "state_invalid", deps.settings.stripe_dashboard_url)
+    settings = deps.settings
+    query = {"locale": result.locale} | ({"after": result.event_id} if result.event_id else {})
+    page = status_page_url(
+        settings.status_public_url,
+        settings.link_signing_key,
+        result.account_id,
+        result.livemode,
+        **query,
+    )
+    return RedirectResponse(page, status_code=303)
+
+
+# --- operators ------------------------------------------------------------------------------------
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def require_token(
+    deps: DepsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    given = credentials.credentials if credentials else ""
+    if not hmac.compare_digest(given.encode(), deps.settings.internal_api_token.encode()):
+        raise HTTPException(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
+
+
+class CheckRequest(BaseModel):
+    account_id: str = Field(pattern=ACCOUNT_ID)
+    livemode: bool = False
+
+
+@router.post("/internal/grants/check", dependencies=[Depends(require_token)])
+async def check_grant_now(body: CheckRequest, deps: DepsDep) -> JSONResponse:
+    conn = await deps.store.get(body.account_id, body.livemode)
+    if conn is None or conn.state != "connected":
+        return JSONResponse({"error": "not_connected"}, status_code=404)
+    result = await handlers.check_grant(conn, deps)
+    after = await deps.store.get(body.account_id, body.livemode)
+    return JSONResponse(
+        {
+            "result": result or "budget_spent",
+            "state": after.state if after else "not_connected",
+            "revocation_strikes": after.revocation_strikes if after else 0,
+        }
+    )
+
+
+def _locale(request: Request, asked: str | None) -> str:
+    wanted = asked or request.headers.get("accept-language", "en")
+    return LOCALES.get(wanted[:2].lower(), "en-GB")
+
+
+@router.post("/economic/disconnect")
+async def disconnect_from_page(
+    request: Request, deps: DepsDep, link: Annotated[str, Form(max_length=2000)]
+) -> Response:
+    """The merchant's own page asks to disconnect, with a token only our services mint."""
+    signer = LinkSigner(deps.settings.link_signing_key, DISCONNECT)
+    try:
+        payload = signer.unsign(link, DISCONNECT_MAX_AGE)
+        account_id, livemode = str(payload["a"]), bool(payload["l"])
+    except (BadSignature, KeyError):
+        return problem(request, "link_invalid", deps.settings.stripe_dashboard_url)
+    changed = await handlers.disconnect(account_id, livemode, deps)
+    event_id = changed.outbox[-1]["id"] if changed and changed.outbox else None
+    query = {"after": event_id} if event_id else {}
+    page = status_page_url(
+        deps.settings.status_public_url,
+        deps.settings.link_signing_key,
+        account_id,
+        livemode,
+        **query,
+    )
+    return RedirectResponse(page, status_code=303)

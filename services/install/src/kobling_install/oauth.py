@@ -1,0 +1,112 @@
+"""The OAuth install: our state, the code exchange, the tokens kept, the install published."""
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from faststream.kafka import KafkaBroker
+
+from kobling_install.settings import InstallSettings
+from kobling_install.store import Installs, OAuthStates, TokenVault
+from kobling_install.stripe_events import SOURCE
+from kobling_install.stripe_oauth import InvalidGrant, StripeOAuth
+from kobling_shared.crypto import TokenCipher
+from kobling_shared.events import InstallData, StripeAppInstalled, account_key, now
+from kobling_shared.kafka import publish
+
+log = logging.getLogger(__name__)
+
+STATE_TTL = timedelta(minutes=10)
+# Stripe's access tokens live one hour and say nothing of it (no expires_in); refresh before.
+ACCESS_TOKEN_TTL = timedelta(minutes=55)
+
+
+@dataclass(frozen=True)
+class OAuthDeps:
+    settings: InstallSettings
+    broker: KafkaBroker
+    states: OAuthStates
+    installs: Installs
+    vault: TokenVault
+    cipher: TokenCipher
+    stripe: StripeOAuth
+
+
+@dataclass(frozen=True)
+class Installed:
+    account_id: str
+    livemode: bool
+    event_id: str | None  # None when the webhook had already announced this install
+
+
+async def start_install(livemode: bool, deps: OAuthDeps) -> str:
+    """The Marketplace authorize URL with a state we can recognise on the way back."""
+    state = secrets.token_urlsafe(32)
+    await deps.states.save(state, livemode, now() + STATE_TTL)
+    query = {
+        "client_id": deps.settings.stripe_client_id,
+        "redirect_uri": f"{deps.settings.install_public_url}/stripe/oauth/callback",
+        "state": state,
+    }
+    return f"{deps.settings.stripe_marketplace_url}/oauth/v2/authorize?{urlencode(query)}"
+
+
+async def state_is_ours(state: str, deps: OAuthDeps) -> bool:
+    return await deps.states.spend(state)
+
+
+async def complete_install(code: str, deps: OAuthDeps) -> Installed:
+    """Exchanges the code, keeps the tokens encrypted and announces the install once."""
+    tokens = await deps.stripe.exchange_code(code)
+    key = account_key(tokens.stripe_user_id, tokens.livemode)
+    await deps.vault.put(key, _sealed(tokens.access_token, tokens.refresh_token, deps), None)
+    if await deps.installs.is_installed(key):
+        return Installed(tokens.stripe_user_id, tokens.livemode, None)
+    event = StripeAppInstalled(
+        source=SOURCE,
+        subject=tokens.stripe_user_id,
+        livemode=tokens.livemode,
+        data=InstallData(via="oauth"),
+    )
+    await publish(deps.broker, event)
+    await deps.installs.record(key, installed=True, at=event.time)
+    return Installed(tokens.stripe_user_id, tokens.livemode, event.id)
+
+
+_refresh_locks: dict[str, asyncio.Lock] = {}
+
+
+async def access_token(account_id: str, livemode: bool, deps: OAuthDeps) -> str:
+    """A live access token for the install, refreshing it when it is about to die.
+
+    Every refresh voids the refresh token it used. One refresh at a time per install in this
+    process (the lock); across processes the revision guard keeps the winner's tokens, and a loser
+    that Stripe refused (invalid_grant) takes the tokens the winner stored.
+    """
+    key = account_key(account_id, livemode)
+    async with _refresh_locks.setdefault(key, asyncio.Lock()):
+        for _ in range(3):
+            doc = await deps.vault.get(key)
+            if doc is None:
+                raise LookupError(f"no Stripe tokens for {key}")
+            if doc["access_expires_at"] > now():
+                return deps.cipher.decrypt(doc["access_token"])
+            try:
+                tokens = await deps.stripe.refresh(deps.cipher.decrypt(doc["refresh_token"]))
+            except InvalidGrant:
+                continue  # someone else refreshed first: read what they stored
+            fields = _sealed(tokens.access_token, tokens.refresh_token, deps)
+            if await deps.vault.put(key, fields, expected_rev=doc["rev"]):
+                return tokens.access_token
+        raise InvalidGrant()
+
+
+def _sealed(access: str, refresh: str, deps: OAuthDeps) -> dict[str, object]:
+    return {
+        "access_token": deps.cipher.encrypt(access),
+        "refresh_token": deps.cipher.encrypt(refresh),
+        "access_expires_at": now() + ACCESS_TOKEN_TTL,
+    }

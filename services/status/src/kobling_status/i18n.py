@@ -1,0 +1,94 @@
+"""The merchant page's words, in English and Danish."""
+
+from collections.abc import Mapping
+
+TEXT: Mapping[str, Mapping[str, str]] = {
+    "en": {
+        "title": "Connect Stripe to e-conomic",
+        "stripe": "Stripe",
+        "installed": "Kobling is installed",
+        "not_installed": "Kobling is not installed",
+        "test_mode": "test mode",
+        "economic": "Visma e-conomic",
+        "not_connected": "Not connected",
+        "not_connected_help": "Connect your e-conomic company so Kobling can keep your books.",
+        "connect": "Connect e-conomic",
+        "confirm": "You will be taken to e-conomic to log in and add the Kobling app. "
+        "Afterwards you come straight back here.",
+        "ok": "OK",
+        "cancel": "Cancel",
+        "connected": "Connected",
+        "company": "Company",
+        "agreement": "Agreement number",
+        "connected_at": "Connected",
+        "continue": "Continue",
+        "disconnect": "Disconnect",
+        "connect_other": "Connect another company",
+        "failed": "We couldn't connect e-conomic",
+        "try_again": "Try again",
+        "disconnected": "Disconnected",
+        "reconnect": "Reconnect",
+        "waiting": "Finishing… this page updates by itself.",
+        "shared_warning": "This e-conomic company is also connected to another Stripe account "
+        "({others}). Make sure that is intended, or connect another company.",
+        "remove_in_economic": "To remove the app in e-conomic too: Settings → Extensions → Apps.",
+        "reason.state_invalid": "The sign-in took too long or was already used.",
+        "reason.grant_rejected": "e-conomic did not accept the access it gave us.",
+        "reason.economic_unavailable": "e-conomic did not answer. This is usually brief.",
+        "reason.app_uninstalled": "Kobling was uninstalled from Stripe.",
+        "reason.merchant_request": "You disconnected e-conomic.",
+        "reason.grant_revoked": "The Kobling app was removed in e-conomic.",
+        "reason.replaced": "Another company was connected instead.",
+        "reason.unknown": "Something went wrong.",
+    },
+    "da": {
+        "title": "Forbind Stripe med e-conomic",
+        "stripe": "Stripe",
+        "installed": "Kobling er installeret",
+        "not_installed": "Kobling er ikke installeret",
+        "test_mode": "testtilstand",
+        "economic": "Visma e-conomic",
+        "not_connected": "Ikke forbundet",
+        "not_connected_help": "Forbind din e-conomic-virksomhed, så Kobling kan føre dit regnskab.",
+        "connect": "Forbind e-conomic",
+        "confirm": "Du sendes til e-conomic for at logge ind og tilføje Kobling-appen. "
+        "Bagefter kommer du direkte tilbage hertil.",
+        "ok": "OK",
+        "cancel": "Annuller",
+        "connected": "Forbundet",
+        "company": "Virksomhed",
+        "agreement": "Aftalenummer",
+        "connected_at": "Forbundet",
+        "continue": "Fortsæt",
+        "disconnect": "Afbryd forbindelsen",
+        "connect_other": "Forbind en anden virksomhed",
+        "failed": "Vi kunne ikke forbinde e-conomic",
+        "try_again": "Prøv igen",
+        "disconnected": "Afbrudt",
+        "reconnect": "Forbind igen",
+        "waiting": "Gør klar… siden opdaterer sig selv.",
+        "shared_warning": "Denne e-conomic-virksomhed er også forbundet til en anden Stripe-konto "
+        "({others}). Sørg for, at det er meningen, eller forbind en anden virksomhed.",
+        "remove_in_economic": "Fjern også appen i e-conomic: Indstillinger → Udvidelser → Apps.",
+        "reason.state_invalid": "Login tog for lang tid eller var allerede brugt.",
+        "reason.grant_rejected": "e-conomic godkendte ikke den adgang, vi fik.",
+        "reason.economic_unavailable": "e-conomic svarede ikke. Det går som regel hurtigt over.",
+        "reason.app_uninstalled": "Kobling blev afinstalleret fra Stripe.",
+        "reason.merchant_request": "Du afbrød forbindelsen til e-conomic.",
+        "reason.grant_revoked": "Kobling-appen blev fjernet i e-conomic.",
+        "reason.replaced": "En anden virksomhed blev forbundet i stedet.",
+        "reason.unknown": "Noget gik galt.",
+    },
+}
+
+
+def language(asked: str | None, accept_language: str | None) -> str:
+    for candidate in (asked, accept_language):
+        if candidate and candidate[:2].lower() in TEXT:
+            return candidate[:2].lower()
+    return "en"
+
+
+def reason_text(lang: str, reason: str | None) -> str:
+    words = TEXT[lang]
+    return words.get(f"reason.{reason}", words["reason.unknown"])

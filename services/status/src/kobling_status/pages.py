@@ -1,0 +1,124 @@
+"""The merchant's page for one install, reached only through a link our services signed."""
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+
+from kobling_shared.app_view import ACCOUNT_ID, AppViewRequest, verified_view_request
+from kobling_shared.links import (
+    STATUS_PAGE,
+    STATUS_PAGE_MAX_AGE,
+    BadSignature,
+    LinkSigner,
+    SignatureExpired,
+    connect_url,
+    dashboard_app_url,
+    disconnect_token,
+)
+from kobling_shared.pages import problem_page
+from kobling_status.i18n import TEXT, language, reason_text
+from kobling_status.internal_api import StoreDep, public_view
+from kobling_status.settings import StatusSettings
+
+# Read your own writes: the merchant comes back from e-conomic the moment the grant is stored.
+# Hold the page this long for the projection to catch up, then let it refresh itself.
+CATCH_UP_SECONDS = 2.0
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+router = APIRouter()
+
+
+def get_settings(request: Request) -> StatusSettings:
+    settings: StatusSettings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[StatusSettings, Depends(get_settings)]
+
+
+@router.get("/accounts/{account_id}", response_class=HTMLResponse)
+async def account_page(
+    request: Request,
+    settings: SettingsDep,
+    store: StoreDep,
+    account_id: Annotated[str, PathParam(pattern=ACCOUNT_ID)],
+    t: Annotated[str, Query(max_length=1000)] = "",
+    after: Annotated[str | None, Query(max_length=100)] = None,
+    locale: Annotated[str | None, Query(max_length=10)] = None,
+) -> HTMLResponse:
+    try:
+        link = LinkSigner(settings.link_signing_key, STATUS_PAGE).unsign(t, STATUS_PAGE_MAX_AGE)
+    except SignatureExpired:
+        return _stale_link(request, settings)
+    except BadSignature:
+        return _stale_link(request, settings, status_code=403)
+    if link.get("a") != account_id:
+        return _stale_link(request, settings, status_code=403)
+    livemode = bool(link.get("l"))
+    waiting = after is not None and not await _caught_up(store, after)
+    status = await store.get(account_id, livemode)
+    lang = language(locale, request.headers.get("accept-language"))
+    economic = status.economic if status else None
+    key = settings.link_signing_key
+    context = {
+        "lang": lang,
+        "t": TEXT[lang],
+        "account_id": account_id,
+        "livemode": livemode,
+        "status": status,
+        "economic": economic,
+        "state": economic.state if economic else "not_connected",
+        "reason": reason_text(lang, economic.reason if economic else None),
+        "waiting": waiting,
+        "connect_url": connect_url(settings.econ_auth_public_url, key, account_id, livemode),
+        "continue_url": dashboard_app_url(
+            settings.stripe_dashboard_url, settings.stripe_app_id, account_id, livemode
+        ),
+        "disconnect_action": f"{settings.econ_auth_public_url}/economic/disconnect",
+        "disconnect_link": disconnect_token(key, account_id, livemode),
+    }
+    response = templates.TemplateResponse(request, "account.html", context)
+    # The page holds one-time links: never cache it, never send it on as a referrer.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+async def _caught_up(store: StoreDep, event_id: str) -> bool:
+    deadline = time.monotonic() + CATCH_UP_SECONDS
+    while not await store.has_applied(event_id):
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
+
+
+def _stale_link(request: Request, settings: StatusSettings, status_code: int = 410) -> HTMLResponse:
+    return problem_page(
+        request,
+        "This page link has expired",
+        "For your security, links to this page work for a limited time. Open the Kobling app "
+        "in your Stripe Dashboard to see where your connection stands.",
+        ("Open the Stripe Dashboard", settings.stripe_dashboard_url),
+        status_code=status_code,
+    )
+
+
+@router.post("/api/status")
+async def app_view_status(
+    store: StoreDep, view: Annotated[AppViewRequest, Depends(verified_view_request)]
+) -> JSONResponse:
+    """What the Stripe App view shows, for the account that signed the request."""
+    status = await store.get(view.account_id, view.livemode)
+    if status is None:
+        return JSONResponse(
+            {"error": "not_installed", "message": "Kobling is not installed on this account"},
+            status_code=404,
+        )
+    return JSONResponse(public_view(status))

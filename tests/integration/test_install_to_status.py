@@ -1,0 +1,182 @@
+"""A Stripe install webhook, through Kafka, into the status read model: all real, over HTTP."""
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from kobling_shared.events import INSTALLS_TOPIC
+from tests.conftest import WEBHOOK_SECRET
+from tests.infra import Infra
+from tests.kafka_topics import events_for
+from tests.stack import Service
+from tests.stripe_signing import body_of, install_event, sign
+
+pytestmark = pytest.mark.usefixtures("stack")
+
+INSTALL = "http://127.0.0.1:8001"
+STATUS = "http://127.0.0.1:8003"
+
+
+async def deliver(
+    http: httpx.AsyncClient, event: dict[str, Any], secret: str = WEBHOOK_SECRET
+) -> httpx.Response:
+    body = body_of(event)
+    return await http.post(
+        f"{INSTALL}/stripe/webhooks",
+        content=body,
+        headers={"Stripe-Signature": sign(body, secret), "Content-Type": "application/json"},
+    )
+
+
+async def status_of(
+    http: httpx.AsyncClient,
+    auth: dict[str, str],
+    account: str,
+    livemode: bool = False,
+    until: Any = None,
+    timeout: float = 10.0,
+) -> httpx.Response:
+    """Polls the internal API until `until(json)` holds or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = await http.get(
+            f"{STATUS}/v1/accounts/{account}", params={"livemode": livemode}, headers=auth
+        )
+        if response.status_code == 200 and (until is None or until(response.json())):
+            return response
+        if time.monotonic() > deadline:
+            return response
+        await asyncio.sleep(0.05)
+
+
+def installed(doc: dict[str, Any]) -> bool:
+    return bool(doc["stripe"]["installed"])
+
+
+def uninstalled(doc: dict[str, Any]) -> bool:
+    return not doc["stripe"]["installed"]
+
+
+async def test_an_install_webhook_shows_the_account_installed(
+    http, internal_auth, account, infra: Infra
+) -> None:
+    response = await deliver(http, install_event(account))
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "published"
+
+    status = await status_of(http, internal_auth, account, until=installed)
+    assert status.status_code == 200
+    doc = status.json()
+    assert doc["account_id"] == account and doc["livemode"] is False
+    assert doc["stripe"] == {
+        "installed": True,
+        "installed_at": doc["stripe"]["installed_at"],
+        "uninstalled_at": None,
+    }
+    assert doc["economic"]["state"] == "not_connected"
+    assert "position" not in doc["stripe"] and "sequence" not in doc["economic"]
+
+
+async def test_a_webhook_delivered_twice_is_one_event_in_kafka(http, account, infra: Infra) -> None:
+    event = install_event(account)
+    first, second = await deliver(http, event), await deliver(http, event)
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert second.json()["outcome"] == "duplicate"
+    held = await events_for(infra.kafka, INSTALLS_TOPIC, account)
+    assert [e["id"] for e in held] == [event["id"]]
+    assert held[0]["type"] == "com.kobling.stripe.app_installed.v1"
+
+
+async def test_a_forged_webhook_is_refused_and_publishes_nothing(
+    http, internal_auth, account, infra: Infra
+) -> None:
+    forged = await deliver(http, install_event(account), secret="whsec_attacker")
+    stale_body = body_of(install_event(account))
+    stale = await http.post(
+        f"{INSTALL}/stripe/webhooks",
+        content=stale_body,
+        headers={"Stripe-Signature": sign(stale_body, WEBHOOK_SECRET, int(time.time()) - 600)},
+    )
+    unsigned = await http.post(
+        f"{INSTALL}/stripe/webhooks", content=body_of(install_event(account))
+    )
+    assert [r.status_code for r in (forged, stale, unsigned)] == [400, 400, 400]
+    assert forged.json()["error"] == "invalid_signature"
+    assert await events_for(infra.kafka, INSTALLS_TOPIC, account) == []
+    assert (await status_of(http, internal_auth, account, timeout=0.5)).status_code == 404
+
+
+async def test_a_signed_body_that_is_not_an_event_is_refused(http, account, infra: Infra) -> None:
+    body = b'{"hello": "world"}'
+    response = await http.post(
+        f"{INSTALL}/stripe/webhooks",
+        content=body,
+        headers={"Stripe-Signature": sign(body, WEBHOOK_SECRET)},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_event"
+
+
+async def test_other_event_types_are_acknowledged_and_ignored(http, account, infra: Infra) -> None:
+    response = await deliver(http, install_event(account, kind="charge.succeeded"))
+    assert response.status_code == 200 and response.json()["outcome"] == "ignored"
+    assert await events_for(infra.kafka, INSTALLS_TOPIC, account) == []
+
+
+async def test_an_uninstall_delivered_before_its_install_ends_uninstalled(
+    http, internal_auth, account
+) -> None:
+    now = int(time.time())
+    uninstall = install_event(account, kind="account.application.deauthorized", created=now)
+    install = install_event(account, created=now - 60)
+    assert (await deliver(http, uninstall)).status_code == 200
+    assert (await deliver(http, install)).status_code == 200
+    assert (await status_of(http, internal_auth, account, until=uninstalled)).json()["stripe"][
+        "installed"
+    ] is False
+    # The install is applied (or not) by now: the same consumer took it after the uninstall.
+    await asyncio.sleep(0.5)
+    assert (await status_of(http, internal_auth, account)).json()["stripe"]["installed"] is False
+
+
+async def test_live_and_test_installs_of_one_account_are_two_records(
+    http, internal_auth, account
+) -> None:
+    await deliver(http, install_event(account, livemode=True))
+    await deliver(http, install_event(account, livemode=False, kind="apps.install.created"))
+    live = await status_of(http, internal_auth, account, livemode=True, until=installed)
+    test = await status_of(http, internal_auth, account, livemode=False, until=installed)
+    assert (live.json()["livemode"], test.json()["livemode"]) == (True, False)
+    listed = await http.get(
+        f"{STATUS}/v1/accounts", params={"installed": True, "limit": 500}, headers=internal_auth
+    )
+    assert sum(1 for d in listed.json()["data"] if d["account_id"] == account) == 2
+
+
+async def test_an_unknown_account_is_404(http, internal_auth, account) -> None:
+    response = await http.get(f"{STATUS}/v1/accounts/{account}", headers=internal_auth)
+    assert response.status_code == 404
+
+
+async def test_the_internal_api_wants_the_bearer_token(http, account) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Bearer kobling-dev"}):
+        response = await http.get(f"{STATUS}/v1/accounts/{account}", headers=headers)
+        assert response.status_code == 401
+    assert (await http.get(f"{STATUS}/v1/accounts", headers={})).status_code == 401
+
+
+async def test_every_service_answers_health_readiness_and_metrics(
+    http, stack: dict[str, Service]
+) -> None:
+    for service in stack.values():
+        assert (await http.get(f"{service.url}/healthz")).json() == {"status": "ok"}
+        ready = await http.get(f"{service.url}/readyz")
+        assert ready.status_code == 200 and ready.json()["checks"] == {
+            "kafka": True,
+            "mongodb": True,
+        }
+        metrics = await http.get(f"{service.url}/metrics")
+        assert "python_info" in metrics.text

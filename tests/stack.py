@@ -1,0 +1,81 @@
+"""Runs our services as real processes on their real ports, as `make run` does."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@dataclass
+class Service:
+    name: str
+    module: str
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path = field(default_factory=Path)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+SERVICES = {
+    "install": Service("install", "kobling_install", 8001),
+    "status": Service("status", "kobling_status", 8003),
+}
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def start(service: Service, env: dict[str, str]) -> None:
+    if _port_taken(service.port):
+        raise RuntimeError(
+            f"port {service.port} is taken: stop whatever runs there (`make run`?) before testing"
+        )
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "logs").mkdir(exist_ok=True)
+    service.log_path = ARTIFACTS / "logs" / f"{service.name}.log"
+    log = service.log_path.open("ab")
+    service.process = subprocess.Popen(
+        [sys.executable, "-m", service.module],
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_ready(service: Service, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert service.process is not None
+        if service.process.poll() is not None:
+            raise RuntimeError(f"{service.name} exited: see {service.log_path}")
+        try:
+            if httpx.get(f"{service.url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{service.name} was not ready within {timeout}s: see {service.log_path}")
+
+
+def stop(service: Service) -> None:
+    if service.process is None or service.process.poll() is not None:
+        return
+    service.process.send_signal(signal.SIGTERM)
+    try:
+        service.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        service.process.kill()
+        service.process.wait()
