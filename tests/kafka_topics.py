@@ -1,28 +1,29 @@
 """Reads what a topic really holds, to assert on it."""
 
+import asyncio
 import json
-import uuid
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 
 async def events_for(bootstrap: str, topic: str, subject: str) -> list[dict[str, Any]]:
     """Every event on `topic` about `subject`, from the earliest offset to the current end."""
     consumer = AIOKafkaConsumer(
+        topic,
         bootstrap_servers=bootstrap,
         group_id=None,
         enable_auto_commit=False,
-        client_id=f"test-reader-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        while not consumer.assignment():
+            await asyncio.sleep(0.05)
+        partitions = list(consumer.assignment())
         end = await consumer.end_offsets(partitions)
         found: list[dict[str, Any]] = []
-        while any(await consumer.position(tp) < end[tp] for tp in partitions):
+        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
             batches = await consumer.getmany(*partitions, timeout_ms=1000)
             for records in batches.values():
                 for record in records:

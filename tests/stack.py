@@ -29,6 +29,7 @@ class Service:
 
 SERVICES = {
     "install": Service("install", "kobling_install", 8001),
+    "econ-auth": Service("econ-auth", "kobling_econ_auth", 8002),
     "status": Service("status", "kobling_status", 8003),
 }
 

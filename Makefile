@@ -1,0 +1,45 @@
+# Kobling: `make run` for the demo, `make test` for everything CI checks.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export PATH := $(HOME)/.local/bin:$(PATH)
+
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+INFRA := deploy/local/infra.sh
+# Local infrastructure unless the environment names its own broker and database.
+export KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:9092
+export MONGODB_URL ?= mongodb://127.0.0.1:27017
+
+.PHONY: help setup infra infra-stop run test test-unit test-integration test-e2e lint typecheck bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+setup:  ## install uv, the Python workspace and Chromium if missing
+	@command -v uv >/dev/null 2>&1 || [ -x $(HOME)/.local/bin/uv ] || python3 -m pip install --user --quiet uv
+	$(UV) sync --frozen --quiet
+	@deploy/local/chromium.sh
+
+infra: setup  ## fetch (once) and start Kafka and FerretDB, unless the environment names them
+	$(INFRA) start
+
+infra-stop:  ## stop the local Kafka and FerretDB
+	$(INFRA) stop
+
+run: infra  ## the whole system and the sandbox; prints where the demo starts; Ctrl-C stops all
+	$(UV) run python deploy/local/run.py
+
+test: infra  ## every test: unit, integration (real Kafka and database), browser journey
+	$(UV) run ruff check .
+	$(UV) run mypy shared/src services/install/src services/econ-auth/src services/status/src sandbox/src
+	$(UV) run pytest -p no:cacheprovider
+
+test-unit: setup  ## unit tests only (no infrastructure)
+	$(UV) run pytest tests/unit
+
+lint:  ## ruff and mypy
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy shared/src services/install/src services/econ-auth/src services/status/src sandbox/src
+
+clean: infra-stop  ## stop everything and remove local state (caches of downloads stay)
+	rm -rf .run test-artifacts

@@ -1,0 +1,42 @@
+"""`make run`: the three services and the sandbox on their ports, until Ctrl-C.
+
+The process handling is the test suite's own (tests/stack.py), so the demo runs the system
+exactly as the tests do.
+"""
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.stack import SERVICES, start, stop, wait_ready
+
+
+def main() -> None:
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+        "MONGODB_URL": os.environ.get("MONGODB_URL", "mongodb://127.0.0.1:27017"),
+    }
+    services = list(SERVICES.values())
+    try:
+        for service in services:
+            start(service, env)
+        for service in services:
+            wait_ready(service)
+            print(f"  {service.name:<10} {service.url}  (log: {service.log_path})")
+        print("\nKobling is running. Start the merchant's journey at:\n")
+        print(f"    {SERVICES['sandbox'].url}/\n")
+        print("Ctrl-C stops the services (Kafka and FerretDB keep running: `make infra-stop`).")
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for service in services:
+            stop(service)
+
+
+if __name__ == "__main__":
+    main()
