@@ -31,6 +31,7 @@ SERVICES = {
     "install": Service("install", "kobling_install", 8001),
     "econ-auth": Service("econ-auth", "kobling_econ_auth", 8002),
     "status": Service("status", "kobling_status", 8003),
+    "sandbox": Service("sandbox", "kobling_sandbox", 8010),
 }
 
 

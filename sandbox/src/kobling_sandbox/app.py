@@ -1,0 +1,15 @@
+"""The sandbox: Stripe and e-conomic as they behave (DOMAIN.md), for the demo and the tests."""
+
+from fastapi import FastAPI
+
+from kobling_sandbox import economic, stripe
+from kobling_shared.ops import configure_logging, ops_router
+
+
+def create_app() -> FastAPI:
+    configure_logging("sandbox")
+    app = FastAPI(title="Kobling sandbox (pretend Stripe and e-conomic)")
+    app.include_router(stripe.router)
+    app.include_router(economic.router)
+    app.include_router(ops_router({}))
+    return app

@@ -1,0 +1,178 @@
+"""The pretend Visma e-conomic: the grant page (login, company, "Add app") and GET /self."""
+
+import asyncio
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from fastapi import APIRouter, Form, Header, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
+
+from kobling_sandbox.config import settings
+from kobling_sandbox.economic_state import (
+    COMPANIES,
+    DEFAULT_USER,
+    USERS,
+    Behaviour,
+    EconomicState,
+    Mode,
+    self_body,
+)
+from kobling_sandbox.templating import render
+from kobling_shared.events import now
+
+router = APIRouter()
+state = EconomicState()
+LOOK = {"header": "Visma", "subheader": "e-conomic", "brand": "#1b3a6b", "accent": "#1b6fb5"}
+
+
+def page(request: Request, step: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    heading = {"email": "Log in to Visma", "password": "Log in to Visma"}.get(step, "e-conomic")
+    context = {**LOOK, "title": "Visma e-conomic", "heading": heading, "step": step, **context}
+    return render(request, "economic_page.html", context, status_code)
+
+
+def with_token(redirect_url: str, token: str) -> str:
+    """Appends `token` as e-conomic does: `?token=` or `&token=` after an existing query."""
+    parts = urlsplit(redirect_url)
+    query = urlencode([*parse_qsl(parts.query, keep_blank_values=True), ("token", token)])
+    return urlunsplit(parts._replace(query=query))
+
+
+@router.get("/economic/secure/api1/requestaccess.aspx")
+async def grant_page(
+    request: Request, appPublicToken: str = "", redirectUrl: str = "", locale: str = "en-GB"
+) -> HTMLResponse:
+    if appPublicToken != settings().economic_app_public_token or not redirectUrl:
+        return page(request, "message", 400, message="Unknown app: the link is not valid.")
+    flow = state.start_flow(redirectUrl, locale)
+    return page(request, "email", flow=flow)
+
+
+@router.post("/economic/login/email")
+async def login_email(
+    request: Request, flow: Annotated[str, Form()], email: Annotated[str, Form()]
+) -> HTMLResponse:
+    walk = state.flows.get(flow)
+    if walk is None:
+        return page(request, "message", 400, message="Your session has expired. Start again.")
+    walk.user = USERS.get(email.strip().lower(), DEFAULT_USER)
+    return page(request, "password", flow=flow, email=email)
+
+
+@router.post("/economic/login/password")
+async def login_password(
+    request: Request, flow: Annotated[str, Form()], password: Annotated[str, Form()]
+) -> HTMLResponse:
+    walk = state.flows.get(flow)
+    if walk is None or walk.user is None:
+        return page(request, "message", 400, message="Your session has expired. Start again.")
+    if password == "wrong":
+        return page(request, "password", 401, flow=flow, error="Wrong email or password")
+    if len(walk.user.agreements) > 1:
+        companies = [COMPANIES[n] for n in walk.user.agreements]
+        return page(request, "company", flow=flow, companies=companies)
+    walk.agreement_number = walk.user.agreements[0]
+    return page(request, "consent", flow=flow, company=COMPANIES[walk.agreement_number])
+
+
+@router.post("/economic/login/company")
+async def pick_company(
+    request: Request, flow: Annotated[str, Form()], agreement: Annotated[int, Form()]
+) -> HTMLResponse:
+    walk = state.flows.get(flow)
+    if walk is None or walk.user is None or agreement not in walk.user.agreements:
+        return page(request, "message", 400, message="Your session has expired. Start again.")
+    walk.agreement_number = agreement
+    return page(request, "consent", flow=flow, company=COMPANIES[agreement])
+
+
+@router.post("/economic/consent")
+async def consent(
+    request: Request, flow: Annotated[str, Form()], decision: Annotated[str, Form()]
+) -> Response:
+    walk = state.flows.pop(flow, None)
+    if walk is None or walk.agreement_number is None:
+        return page(request, "message", 400, message="Your session has expired. Start again.")
+    if decision != "add":
+        # What e-conomic does on cancel is unverified: assume no callback ever comes.
+        return page(
+            request,
+            "message",
+            message="You cancelled adding the app. You can close this page, or go back to "
+            "try again.",
+        )
+    return RedirectResponse(with_token(walk.redirect_url, state.grant(walk)), status_code=303)
+
+
+def _error(status: int, message: str, **extra: Any) -> JSONResponse:
+    body = {
+        "message": message,
+        "developerHint": "See https://restdocs.e-conomic.com/#authentication",
+        "logId": "sandbox-" + str(state.self_calls),
+        "httpStatusCode": status,
+        "logTime": now().isoformat(),
+        **extra,
+    }
+    return JSONResponse(body, status_code=status)
+
+
+@router.get("/economic/api/self")
+async def self_endpoint(
+    x_appsecrettoken: Annotated[str | None, Header()] = None,
+    x_agreementgranttoken: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    state.self_calls += 1
+    behaviour = state.next_behaviour()
+    if behaviour.mode == "slow":
+        await asyncio.sleep(behaviour.delay_seconds)
+    elif behaviour.mode == "error500":
+        return _error(500, "An unexpected error occurred.")
+    elif behaviour.mode == "rate_limited":
+        response = _error(429, "Too many requests.")
+        response.headers["Retry-After"] = str(behaviour.retry_after)
+        return response
+    if not x_appsecrettoken and not x_agreementgranttoken:
+        return _error(401, "Unauthorized access (Unauthorized).")
+    config = settings()
+    grant = state.grants.get(x_agreementgranttoken or "")
+    if x_appsecrettoken != config.economic_app_secret_token or grant is None or grant.revoked:
+        return _error(401, "Token does not correspond to a valid grant.", errorCode="E02250")
+    return JSONResponse(self_body(grant, config.economic_app_public_token, config.economic_api_url))
+
+
+# --- controls for tests and the demo ------------------------------------------------------------
+
+
+class Revoke(BaseModel):
+    agreement_number: int
+
+
+class SelfBehaviour(BaseModel):
+    mode: Mode = "ok"
+    times: int | None = None
+    delay_seconds: float = 0.0
+    retry_after: int = 1
+
+
+@router.post("/_sandbox/economic/revoke")
+async def revoke(body: Revoke) -> dict[str, int]:
+    return {"revoked": state.revoke(body.agreement_number)}
+
+
+@router.post("/_sandbox/economic/self-behaviour")
+async def set_behaviour(body: SelfBehaviour) -> dict[str, str]:
+    state.behaviour = Behaviour(**body.model_dump())
+    return {"mode": body.mode}
+
+
+@router.get("/_sandbox/economic/calls")
+async def calls() -> dict[str, int]:
+    return {"self_calls": state.self_calls}
+
+
+@router.post("/_sandbox/reset")
+async def reset() -> dict[str, bool]:
+    state.behaviour = Behaviour()
+    state.self_calls = 0
+    return {"reset": True}

@@ -1,0 +1,132 @@
+"""The pretend e-conomic's memory: companies, users, grants, and how /self should behave."""
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Company:
+    agreement_number: int
+    name: str
+    vat_number: str
+    cin: str
+    city: str
+    email: str
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    login_id: str
+    agreements: tuple[int, ...]
+
+
+COMPANIES = {
+    c.agreement_number: c
+    for c in (
+        Company(123456, "Acme ApS", "DK12345678", "12345678", "Aarhus", "info@acme.test"),
+        Company(234567, "Nordlys ApS", "DK23456789", "23456789", "Aalborg", "hej@nordlys.test"),
+        Company(345678, "Fjord Handel A/S", "DK34567890", "34567890", "Vejle", "info@fjord.test"),
+    )
+}
+
+# Any other email logs into Acme's agreement, so a demo visitor can type whatever they like.
+USERS = {
+    "jane@acme.test": User("Jane Doe", "jane", (123456,)),
+    "accountant@books.test": User("Anders Revisor", "anders", (234567, 345678)),
+}
+DEFAULT_USER = USERS["jane@acme.test"]
+
+Mode = Literal["ok", "slow", "error500", "rate_limited"]
+
+
+@dataclass
+class Grant:
+    agreement_number: int
+    user: User
+    revoked: bool = False
+
+
+@dataclass
+class Flow:
+    """One merchant's walk through login and consent."""
+
+    redirect_url: str
+    locale: str
+    user: User | None = None
+    agreement_number: int | None = None
+
+
+@dataclass
+class Behaviour:
+    mode: Mode = "ok"
+    times: int | None = None
+    delay_seconds: float = 0.0
+    retry_after: int = 1
+
+
+@dataclass
+class EconomicState:
+    grants: dict[str, Grant] = field(default_factory=dict)
+    flows: dict[str, Flow] = field(default_factory=dict)
+    behaviour: Behaviour = field(default_factory=Behaviour)
+    self_calls: int = 0
+
+    def start_flow(self, redirect_url: str, locale: str) -> str:
+        flow_id = secrets.token_urlsafe(16)
+        self.flows[flow_id] = Flow(redirect_url, locale)
+        return flow_id
+
+    def grant(self, flow: Flow) -> str:
+        assert flow.user is not None and flow.agreement_number is not None
+        token = secrets.token_urlsafe(32)
+        self.grants[token] = Grant(flow.agreement_number, flow.user)
+        return token
+
+    def revoke(self, agreement_number: int) -> int:
+        revoked = [g for g in self.grants.values() if g.agreement_number == agreement_number]
+        for grant in revoked:
+            grant.revoked = True
+        return len(revoked)
+
+    def next_behaviour(self) -> Behaviour:
+        """The behaviour for this call to /self; a limited one runs out."""
+        current = self.behaviour
+        if current.times is not None:
+            current.times -= 1
+            if current.times <= 0:
+                self.behaviour = Behaviour()
+        return current
+
+
+def self_body(grant: Grant, app_public_token: str, api_url: str) -> dict[str, Any]:
+    """GET /self's answer, in e-conomic's shape (DOMAIN.md)."""
+    company = COMPANIES[grant.agreement_number]
+    return {
+        "agreementNumber": company.agreement_number,
+        "userName": "API user",
+        "company": {
+            "name": company.name,
+            "vatNumber": company.vat_number,
+            "companyIdentificationNumber": company.cin,
+            "country": "Denmark",
+            "city": company.city,
+            "email": company.email,
+        },
+        "user": {
+            "name": grant.user.name,
+            "email": f"{grant.user.login_id}@{company.email.split('@')[1]}",
+            "loginId": grant.user.login_id,
+            "agreementNumber": company.agreement_number,
+        },
+        "agreementType": {"agreementTypeNumber": 21, "name": "e-conomic komplet"},
+        "application": {
+            "appNumber": 999,
+            "name": "Kobling",
+            "appPublicToken": app_public_token,
+            "requiredRoles": [{"name": "SuperUser"}],
+        },
+        "settings": {"baseCurrency": "DKK"},
+        "self": f"{api_url}/self",
+    }

@@ -1,0 +1,326 @@
+"""The pretend Stripe: the Marketplace, OAuth for apps, signed webhooks and the Dashboard."""
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+import httpx
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from pydantic import BaseModel
+
+from kobling_sandbox.config import settings
+from kobling_sandbox.signing import stripe_signature
+from kobling_sandbox.templating import render
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+basic = HTTPBasic(auto_error=False)
+CODE_TTL_SECONDS = 300
+LOOK = {"header": "stripe", "brand": "#635bff", "accent": "#635bff"}
+
+
+@dataclass
+class Code:
+    account: str
+    livemode: bool
+    expires_at: float
+
+
+@dataclass
+class StripeState:
+    codes: dict[str, Code] = field(default_factory=dict)
+    refresh_tokens: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    clock: Any = time.time  # tests move time forward
+
+
+state_ = StripeState()  # named apart from the OAuth `state` parameter the routes take
+
+
+def page(request: Request, step: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return render(
+        request,
+        "stripe_page.html",
+        {**LOOK, "title": "Stripe", "step": step, **context},
+        status_code,
+    )
+
+
+def random_account() -> str:
+    return "acct_" + secrets.token_hex(8)
+
+
+# --- the Marketplace and OAuth ------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+async def marketplace(request: Request) -> HTMLResponse:
+    query = urlencode(
+        {
+            "client_id": settings().stripe_client_id,
+            "redirect_uri": f"{settings().install_public_url}/stripe/oauth/callback",
+        }
+    )
+    return page(
+        request,
+        "marketplace",
+        subheader="App Marketplace",
+        install_url=f"/oauth/v2/authorize?{query}",
+    )
+
+
+@router.get("/oauth/v2/authorize", response_class=HTMLResponse)
+async def authorize(
+    request: Request, client_id: str = "", redirect_uri: str = "", state: str | None = None
+) -> HTMLResponse:
+    problem = _check_client(client_id, redirect_uri)
+    if problem:
+        return page(request, "message", 400, heading="Something is wrong", message=problem)
+    hidden = {"client_id": client_id, "redirect_uri": redirect_uri}
+    if state is not None:
+        hidden["state"] = state
+    return page(request, "authorize", hidden=hidden, account=random_account())
+
+
+def _check_client(client_id: str, redirect_uri: str) -> str | None:
+    if client_id != settings().stripe_client_id:
+        return "This app is not known to Stripe."
+    if not redirect_uri.startswith(f"{settings().install_public_url}/"):
+        return "The redirect address is not one the app registered."
+    return None
+
+
+@router.post("/oauth/v2/authorize")
+async def decide(
+    request: Request,
+    client_id: Annotated[str, Form()],
+    redirect_uri: Annotated[str, Form()],
+    decision: Annotated[str, Form()],
+    account: Annotated[str, Form(pattern=r"^acct_[A-Za-z0-9]{1,64}$")],
+    mode: Annotated[str, Form()] = "test",
+    state: Annotated[str | None, Form()] = None,
+) -> Response:
+    problem = _check_client(client_id, redirect_uri)
+    if problem:
+        return page(request, "message", 400, heading="Something is wrong", message=problem)
+    back: dict[str, str] = {}
+    if decision != "allow":
+        back = {"error": "access_denied", "error_description": "The user denied your request"}
+    else:
+        code = "ac_" + secrets.token_urlsafe(24)
+        livemode = mode == "live"
+        state_.codes[code] = Code(account, livemode, state_.clock() + CODE_TTL_SECONDS)
+        back = {"code": code}
+        # Like Stripe, the install webhook travels on its own, in no fixed order with the redirect.
+        asyncio.get_running_loop().create_task(
+            deliver_webhook("account.application.authorized", account, livemode)
+        )
+    if state is not None:
+        back["state"] = state
+    return RedirectResponse(f"{redirect_uri}?{urlencode(back)}", status_code=303)
+
+
+def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
+    return JSONResponse({"error": error, "error_description": description}, status_code=status)
+
+
+@router.post("/v1/oauth/token")
+async def token(request: Request) -> JSONResponse:
+    credentials: HTTPBasicCredentials | None = await basic(request)
+    if credentials is None or credentials.username != settings().stripe_secret_key:
+        return JSONResponse(
+            {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}},
+            status_code=401,
+        )
+    form = await request.form()
+    grant_type = form.get("grant_type")
+    async with state_.lock:  # two refreshes of one token: exactly one wins
+        if grant_type == "authorization_code":
+            code = state_.codes.pop(str(form.get("code", "")), None)
+            if code is None or code.expires_at < state_.clock():
+                return _oauth_error(
+                    400, "invalid_grant", "Authorization code does not exist or expired"
+                )
+            account, livemode = code.account, code.livemode
+        elif grant_type == "refresh_token":
+            used = state_.refresh_tokens.pop(str(form.get("refresh_token", "")), None)
+            if used is None:
+                return _oauth_error(
+                    400, "invalid_grant", "Refresh token does not exist or was used"
+                )
+            account, livemode = used
+        else:
+            return _oauth_error(400, "unsupported_grant_type", "grant_type is not supported")
+        refresh = "rt_" + secrets.token_urlsafe(24)
+        state_.refresh_tokens[refresh] = (account, livemode)
+    mode = "live" if livemode else "test"
+    return JSONResponse(
+        {
+            "access_token": f"sk_{mode}_" + secrets.token_urlsafe(24),
+            "refresh_token": refresh,
+            "livemode": livemode,
+            "scope": "stripe_apps",
+            "stripe_publishable_key": f"pk_{mode}_" + secrets.token_urlsafe(12),
+            "stripe_user_id": account,
+            "token_type": "bearer",
+        }
+    )
+
+
+# --- webhooks -----------------------------------------------------------------------------------
+
+InstallType = Literal[
+    "account.application.authorized",
+    "account.application.deauthorized",
+    "apps.install.created",
+    "apps.install.deleted",
+]
+
+
+def install_event(kind: str, account: str, livemode: bool) -> dict[str, Any]:
+    if kind.startswith("apps.install"):
+        obj: dict[str, Any] = {
+            "id": "inst_" + secrets.token_hex(8),
+            "object": "apps.install",
+            "account": account,
+            "livemode": livemode,
+        }
+    else:
+        obj = {"id": settings().stripe_client_id, "object": "application", "name": "Kobling"}
+    return {
+        "id": "evt_" + secrets.token_hex(12),
+        "object": "event",
+        "type": kind,
+        "livemode": livemode,
+        "account": account,
+        "created": int(time.time()),
+        "api_version": "2026-09-30.endive",
+        "data": {"object": obj},
+    }
+
+
+async def deliver_webhook(
+    kind: str, account: str, livemode: bool, attempts: int = 5
+) -> tuple[str, int]:
+    """Signs and posts an event to install, retrying a non-2xx answer with backoff like Stripe."""
+    event = install_event(kind, account, livemode)
+    body = json.dumps(event)
+    status = 0
+    async with httpx.AsyncClient(timeout=10) as http:
+        for attempt in range(attempts):
+            header = stripe_signature(body, settings().stripe_webhook_secret)
+            try:
+                response = await http.post(
+                    f"{settings().install_public_url}/stripe/webhooks",
+                    content=body,
+                    headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+                )
+                status = response.status_code
+                if 200 <= status < 300:
+                    break
+            except httpx.HTTPError:
+                status = 0
+            await asyncio.sleep(0.5 * 2**attempt)
+    return event["id"], status
+
+
+class WebhookRequest(BaseModel):
+    type: InstallType
+    account: str
+    livemode: bool = False
+
+
+@router.post("/_sandbox/stripe/webhooks")
+async def send_webhook(body: WebhookRequest) -> dict[str, Any]:
+    event_id, status = await deliver_webhook(body.type, body.account, body.livemode, attempts=1)
+    return {"event_id": event_id, "status_code": status}
+
+
+# --- the Dashboard and our app's view in it -------------------------------------------------
+
+
+def _signed(user_id: str, account: str) -> dict[str, str]:
+    payload = json.dumps({"user_id": user_id, "account_id": account}, separators=(",", ":"))
+    return {"Stripe-Signature": stripe_signature(payload, settings().stripe_app_secret)}
+
+
+@router.get("/dashboard/{path:path}", response_class=HTMLResponse)
+@router.get("/dashboard", response_class=HTMLResponse)
+async def dashboard(
+    request: Request, path: str = "", account: str | None = None, error: str | None = None
+) -> HTMLResponse:
+    segments = path.split("/")
+    account = account or next((s for s in segments if s.startswith("acct_")), None)
+    livemode = "test" not in segments
+    economic_state, company = "Status unavailable", None
+    if account:
+        async with httpx.AsyncClient(timeout=5) as http:
+            try:
+                response = await http.post(
+                    f"{settings().status_public_url}/api/status",
+                    json={"user_id": "usr_sandbox", "account_id": account, "livemode": livemode},
+                    headers=_signed("usr_sandbox", account),
+                )
+                if response.status_code == 200:
+                    economic = response.json()["economic"]
+                    economic_state, company = (
+                        economic["state"].replace("_", " "),
+                        economic.get("company_name"),
+                    )
+            except httpx.HTTPError:
+                pass
+    return page(
+        request,
+        "dashboard",
+        subheader="Dashboard",
+        account=account,
+        livemode=livemode,
+        economic_state=economic_state,
+        company=company,
+        error=error,
+    )
+
+
+def _dashboard_url(account: str, livemode: bool, **query: str) -> str:
+    mode = "" if livemode else "/test"
+    suffix = f"?{urlencode(query)}" if query else ""
+    return f"/dashboard/{account}{mode}/apps/{settings().stripe_app_id}{suffix}"
+
+
+@router.post("/dashboard/connect")
+async def dashboard_connect(
+    account: Annotated[str, Form()], livemode: Annotated[bool, Form()] = False
+) -> RedirectResponse:
+    """What the UI extension does on "Connect e-conomic": a signed request for a connect link."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        try:
+            response = await http.post(
+                f"{settings().econ_auth_public_url}/api/connect-link",
+                json={"user_id": "usr_sandbox", "account_id": account, "livemode": livemode},
+                headers=_signed("usr_sandbox", account),
+            )
+        except httpx.HTTPError:
+            return RedirectResponse(
+                _dashboard_url(account, livemode, error="Kobling could not be reached."), 303
+            )
+    if response.status_code != 200:
+        message = (
+            response.json().get("message") or response.json().get("detail") or "Kobling said no."
+        )
+        return RedirectResponse(_dashboard_url(account, livemode, error=str(message)), 303)
+    return RedirectResponse(response.json()["url"], status_code=303)
+
+
+@router.post("/dashboard/uninstall")
+async def dashboard_uninstall(
+    account: Annotated[str, Form()], livemode: Annotated[bool, Form()] = False
+) -> RedirectResponse:
+    await deliver_webhook("account.application.deauthorized", account, livemode)
+    return RedirectResponse(_dashboard_url(account, livemode), status_code=303)
