@@ -6,7 +6,7 @@ import pytest
 
 from kobling_shared.settings import DEV_SECRETS
 from tests.infra import Infra, provide_infra
-from tests.stack import SERVICES, Service, start, stop, wait_ready
+from tests.stack import SERVICES, Service, start, stop_all, wait_ready
 
 # The tests run the services with the development secrets (KOBLING_ENV unset), so they sign
 # webhooks and view requests with the same well-known values.
@@ -25,16 +25,15 @@ def infra() -> Iterator[Infra]:
 def stack(infra: Infra) -> Iterator[dict[str, Service]]:
     """install, econ-auth, status and the sandbox as real processes on their ports."""
     env = {"KAFKA_BOOTSTRAP_SERVERS": infra.kafka, "MONGODB_URL": infra.mongodb}
-    wanted = list(SERVICES.values())
-    for service in wanted:
-        start(service, env)
+    services = list(SERVICES.values())
     try:
-        for service in wanted:
+        for service in services:
+            start(service, env)
+        for service in services:
             wait_ready(service)
-        yield {service.name: service for service in wanted}
+        yield {service.name: service for service in services}
     finally:
-        for service in wanted:
-            stop(service)
+        stop_all(services)
 
 
 @pytest.fixture

@@ -72,12 +72,15 @@ def wait_ready(service: Service, timeout: float = 60.0) -> None:
     raise RuntimeError(f"{service.name} was not ready within {timeout}s: see {service.log_path}")
 
 
-def stop(service: Service) -> None:
-    if service.process is None or service.process.poll() is not None:
-        return
-    service.process.send_signal(signal.SIGTERM)
-    try:
-        service.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        service.process.kill()
-        service.process.wait()
+def stop_all(services: list[Service], timeout: float = 20.0) -> None:
+    """SIGTERM to all, as an orchestrator would; SIGKILL for what has not ended by the deadline."""
+    running = [s.process for s in services if s.process and s.process.poll() is None]
+    for process in running:
+        process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for process in running:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.stack import SERVICES, start, stop, wait_ready
+from tests.stack import SERVICES, start, stop_all, wait_ready
 
 
 def main() -> None:
@@ -34,8 +34,7 @@ def main() -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        for service in services:
-            stop(service)
+        stop_all(services)
 
 
 if __name__ == "__main__":

@@ -89,8 +89,9 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"refusing to start in production with development values: {names}"
                 )
-        for name in missing:
-            setattr(self, name, DEV_SECRETS[name])
+        for name, value in DEV_SECRETS.items():
+            if not self.production and not getattr(self, name):
+                setattr(self, name, value)
         for name, (real, sandbox) in PARTY_URLS.items():
             if not getattr(self, name):
                 setattr(self, name, real if self.production else sandbox)
