@@ -11,12 +11,11 @@ from pydantic import BaseModel
 from kobling_sandbox.config import settings
 from kobling_sandbox.economic_state import (
     COMPANIES,
-    DEFAULT_USER,
-    USERS,
     Behaviour,
     EconomicState,
     Mode,
     self_body,
+    user_for,
 )
 from kobling_sandbox.templating import render
 from kobling_shared.events import now
@@ -56,7 +55,7 @@ async def login_email(
     walk = state.flows.get(flow)
     if walk is None:
         return page(request, "message", 400, message="Your session has expired. Start again.")
-    walk.user = USERS.get(email.strip().lower(), DEFAULT_USER)
+    walk.user = user_for(email)
     return page(request, "password", flow=flow, email=email)
 
 

@@ -1,5 +1,6 @@
 """The pretend e-conomic's memory: companies, users, grants, and how /self should behave."""
 
+import hashlib
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -31,12 +32,25 @@ COMPANIES = {
     )
 }
 
-# Any other email logs into Acme's agreement, so a demo visitor can type whatever they like.
 USERS = {
     "jane@acme.test": User("Jane Doe", "jane", (123456,)),
     "accountant@books.test": User("Anders Revisor", "anders", (234567, 345678)),
 }
-DEFAULT_USER = USERS["jane@acme.test"]
+
+
+def user_for(email: str) -> User:
+    """Any other email owns a company of its own, named after its domain, so every demo visitor
+    and every test can have a company nobody else has connected."""
+    email = email.strip().lower()
+    if email in USERS:
+        return USERS[email]
+    local, _, domain = email.partition("@")
+    number = 500000 + int(hashlib.sha256(email.encode()).hexdigest(), 16) % 400000
+    if number not in COMPANIES:
+        name = f"{(domain.split('.')[0] or 'demo').capitalize()} ApS"
+        COMPANIES[number] = Company(number, name, f"DK{number}00", f"{number}00", "Odense", email)
+    return User(local.capitalize() or "Demo", local or "demo", (number,))
+
 
 Mode = Literal["ok", "slow", "error500", "rate_limited"]
 

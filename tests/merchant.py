@@ -1,0 +1,128 @@
+"""A merchant's browser, played over plain HTTP for the integration tests: installing through the
+sandbox's Stripe, asking for a connect link as the app view does, and walking e-conomic's pages."""
+
+import asyncio
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from kobling_shared.settings import DEV_SECRETS
+from kobling_shared.signatures import app_view_payload
+from tests.stripe_signing import body_of, install_event, sign
+
+INSTALL = "http://127.0.0.1:8001"
+ECON_AUTH = "http://127.0.0.1:8002"
+STATUS = "http://127.0.0.1:8003"
+SANDBOX = "http://127.0.0.1:8010"
+INTERNAL = {"Authorization": f"Bearer {DEV_SECRETS['internal_api_token']}"}
+
+
+def view_headers(account: str, user: str = "usr_test", secret: str | None = None) -> dict[str, str]:
+    payload = app_view_payload(user, account)
+    return {"Stripe-Signature": sign(payload, secret or DEV_SECRETS["stripe_app_secret"])}
+
+
+async def install(http: httpx.AsyncClient, account: str, livemode: bool = False) -> None:
+    body = body_of(install_event(account, livemode=livemode))
+    headers = {"Stripe-Signature": sign(body, DEV_SECRETS["stripe_webhook_secret"])}
+    response = await http.post(f"{INSTALL}/stripe/webhooks", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+
+
+async def connect_link(http: httpx.AsyncClient, account: str, livemode: bool = False) -> str:
+    response = await http.post(
+        f"{ECON_AUTH}/api/connect-link",
+        json={"user_id": "usr_test", "account_id": account, "livemode": livemode},
+        headers=view_headers(account),
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["url"])
+
+
+async def grant_page(http: httpx.AsyncClient, link: str) -> str:
+    """Opens a connect link; answers the e-conomic grant page URL it redirects to."""
+    response = await http.get(link)
+    assert response.status_code == 303, response.text
+    return response.headers["location"]
+
+
+def _flow(html: str) -> str:
+    match = re.search(r'name="flow" value="([^"]+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+@dataclass
+class Grant:
+    callback: str  # where e-conomic sends the browser back, with ?state=…&token=…
+    token: str
+    agreement: int
+
+
+async def add_app(
+    http: httpx.AsyncClient,
+    grant_url: str,
+    email: str | None = None,
+    company: int | None = None,
+) -> Grant:
+    """Logs in at the sandbox's e-conomic and presses "Add app". Without an email, as the owner
+    of a company nobody else has (the sandbox makes one for each unknown email)."""
+    email = email or f"owner@shop{secrets.token_hex(4)}.test"
+    page = await http.get(grant_url)
+    assert page.status_code == 200, page.text
+    flow = _flow(page.text)
+    await http.post(f"{SANDBOX}/economic/login/email", data={"flow": flow, "email": email})
+    consent = await http.post(
+        f"{SANDBOX}/economic/login/password", data={"flow": flow, "password": "secret"}
+    )
+    if "Administer" in consent.text:
+        offered = re.findall(r'name="agreement" value="(\d+)"', consent.text)
+        consent = await http.post(
+            f"{SANDBOX}/economic/login/company",
+            data={"flow": flow, "agreement": str(company or offered[0])},
+        )
+    agreement = int(re.findall(r"agreement (\d+)", consent.text)[0])
+    done = await http.post(f"{SANDBOX}/economic/consent", data={"flow": flow, "decision": "add"})
+    assert done.status_code == 303, done.text
+    callback = done.headers["location"]
+    return Grant(callback, parse_qs(urlsplit(callback).query)["token"][0], agreement)
+
+
+async def cancel_at_economic(http: httpx.AsyncClient, grant_url: str) -> httpx.Response:
+    flow = _flow((await http.get(grant_url)).text)
+    await http.post(
+        f"{SANDBOX}/economic/login/email", data={"flow": flow, "email": "jane@acme.test"}
+    )
+    await http.post(f"{SANDBOX}/economic/login/password", data={"flow": flow, "password": "x"})
+    return await http.post(f"{SANDBOX}/economic/consent", data={"flow": flow, "decision": "cancel"})
+
+
+async def status(http: httpx.AsyncClient, account: str, livemode: bool = False) -> dict[str, Any]:
+    response = await http.get(
+        f"{STATUS}/v1/accounts/{account}", params={"livemode": livemode}, headers=INTERNAL
+    )
+    return response.json() if response.status_code == 200 else {}
+
+
+async def wait_for(
+    http: httpx.AsyncClient,
+    account: str,
+    check: Callable[[dict[str, Any]], bool],
+    livemode: bool = False,
+    timeout: float = 10.0,
+) -> dict[str, Any]:
+    """Polls the internal status API until `check(status)` holds; answers the last status."""
+    deadline = time.monotonic() + timeout
+    while True:
+        current = await status(http, account, livemode)
+        if current and check(current):
+            return current
+        if time.monotonic() > deadline:
+            return current
+        await asyncio.sleep(0.05)
