@@ -42,20 +42,24 @@ async def accept_webhook(event: StripeEvent, deps: Deps) -> Outcome:
     if claim is Claim.DONE:
         WEBHOOKS.labels("duplicate").inc()
         return Outcome.DUPLICATE
-    installing = isinstance(install_event, StripeAppInstalled)
-    if installing and await deps.installs.is_installed(install_event.account_key):
-        # The OAuth redirect announced this install already.
-        await deps.ledger.mark_published(event.id)
-        WEBHOOKS.labels("duplicate").inc()
-        return Outcome.DUPLICATE
+    announcement = None
+    if isinstance(install_event, StripeAppInstalled):
+        announcement = await deps.installs.claim_announcement(install_event.account_key)
+        if announcement is None:  # the OAuth redirect announced this install already
+            await deps.ledger.mark_published(event.id)
+            WEBHOOKS.labels("duplicate").inc()
+            return Outcome.DUPLICATE
     try:
         await publish(deps.broker, install_event)
     except BaseException:
         if claim is Claim.NEW:
             await deps.ledger.release(event.id)
+        if announcement is not None:
+            await deps.installs.release_announcement(announcement)
         WEBHOOKS.labels("unavailable").inc()
         raise
     await deps.ledger.mark_published(event.id)
-    await deps.installs.record(install_event.account_key, installing, install_event.time)
+    if not isinstance(install_event, StripeAppInstalled):
+        await deps.installs.uninstalled(install_event.account_key, install_event.time)
     WEBHOOKS.labels("published").inc()
     return Outcome.PUBLISHED

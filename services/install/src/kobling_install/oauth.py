@@ -63,7 +63,8 @@ async def complete_install(code: str, deps: OAuthDeps) -> Installed:
     tokens = await deps.stripe.exchange_code(code)
     key = account_key(tokens.stripe_user_id, tokens.livemode)
     await deps.vault.put(key, _sealed(tokens.access_token, tokens.refresh_token, deps), None)
-    if await deps.installs.is_installed(key):
+    announcement = await deps.installs.claim_announcement(key)
+    if announcement is None:  # the webhook for this install came first
         return Installed(tokens.stripe_user_id, tokens.livemode, None)
     event = StripeAppInstalled(
         source=SOURCE,
@@ -71,8 +72,11 @@ async def complete_install(code: str, deps: OAuthDeps) -> Installed:
         livemode=tokens.livemode,
         data=InstallData(via="oauth"),
     )
-    await publish(deps.broker, event)
-    await deps.installs.record(key, installed=True, at=event.time)
+    try:
+        await publish(deps.broker, event)
+    except BaseException:
+        await deps.installs.release_announcement(announcement)
+        raise
     return Installed(tokens.stripe_user_id, tokens.livemode, event.id)
 
 

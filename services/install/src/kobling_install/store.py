@@ -41,28 +41,35 @@ class WebhookLedger:
 
 
 class Installs:
-    """Whether each (account, mode) is installed as far as install knows, so an OAuth install and
-    the webhook for the same install publish one StripeAppInstalled between them."""
+    """Which installs install has announced, so an OAuth install and the webhook for the same
+    install publish one StripeAppInstalled between them, whichever arrives first.
+
+    An install is announced once per "generation": the generation changes with each uninstall.
+    The announcement is claimed by a unique insert, so of two racing claims exactly one wins,
+    on MongoDB and on FerretDB alike.
+    """
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._installs = db["installs"]
+        self._announced = db["install_announcements"]
 
-    async def is_installed(self, key: str) -> bool:
-        doc = await self._installs.find_one({"_id": key}, {"installed": 1})
-        return bool(doc and doc.get("installed"))
-
-    async def record(self, key: str, installed: bool, at: datetime) -> None:
-        """Keeps the latest change by Stripe's time; an older one arriving late changes nothing.
-        An uninstall in the same millisecond as an install counts as the later one."""
-        position = at.timestamp() + (0.0 if installed else 0.0005)
+    async def claim_announcement(self, key: str) -> str | None:
+        doc = await self._installs.find_one({"_id": key}, {"generation": 1})
+        claim = f"{key}:{doc.get('generation', 0) if doc else 0}"
         try:
-            await self._installs.update_one(
-                {"_id": key, "$or": [{"position": {"$lt": position}}, {"position": None}]},
-                {"$set": {"installed": installed, "position": position}},
-                upsert=True,
-            )
+            await self._announced.insert_one({"_id": claim, "at": now()})
         except DuplicateKeyError:
-            pass  # a newer change is stored: the filter missed it and the upsert collided
+            return None
+        return claim
+
+    async def release_announcement(self, claim: str) -> None:
+        await self._announced.delete_one({"_id": claim})
+
+    async def uninstalled(self, key: str, at: datetime) -> None:
+        """Starts a new generation: the next install is news again."""
+        await self._installs.update_one(
+            {"_id": key}, {"$max": {"generation": at.timestamp()}}, upsert=True
+        )
 
 
 class OAuthStates:

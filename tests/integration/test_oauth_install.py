@@ -1,0 +1,130 @@
+"""The OAuth install through the sandbox's Stripe: our state, the code exchange, the redirects."""
+
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from kobling_install.oauth import OAuthDeps, access_token
+from kobling_install.settings import InstallSettings
+from kobling_install.store import Installs, OAuthStates, TokenVault
+from kobling_install.stripe_oauth import StripeOAuth
+from kobling_shared.crypto import TokenCipher
+from kobling_shared.events import INSTALLS_TOPIC, account_key
+from tests.infra import Infra
+from tests.kafka_topics import events_for
+from tests.merchant import INSTALL, SANDBOX, STATUS, wait_for
+
+pytestmark = pytest.mark.usefixtures("stack")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=20, follow_redirects=False) as client:
+        yield client
+
+
+async def authorize(
+    browser: httpx.AsyncClient, authorize_url: str, account: str, decision: str = "allow"
+) -> httpx.Response:
+    """Stripe's authorize page: the merchant picks the account and presses Connect (or Cancel)."""
+    query = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
+    form = {**query, "account": account, "mode": "test", "decision": decision}
+    answer = await browser.post(f"{SANDBOX}/oauth/v2/authorize", data=form)
+    assert answer.status_code == 303, answer.text
+    return await browser.get(answer.headers["location"])
+
+
+async def test_an_install_we_started_leads_to_the_onboarding_page(
+    browser, account, infra: Infra
+) -> None:
+    start = await browser.get(f"{INSTALL}/stripe/install")
+    assert start.status_code == 303 and "state=" in start.headers["location"]
+    back = await authorize(browser, start.headers["location"], account)
+    assert back.status_code == 303
+    assert back.headers["location"].startswith(f"{STATUS}/accounts/{account}?t=")
+    page = await browser.get(back.headers["location"])
+    assert "Kobling is installed" in page.text and "Connect e-conomic" in page.text
+    doc = await wait_for(browser, account, lambda d: d["stripe"]["installed"])
+    assert doc["stripe"]["installed"] is True
+    # The redirect and the webhook Stripe sends for the same install: one event between them.
+    await wait_for(browser, account, lambda d: False, timeout=1.0)
+    held = await events_for(infra.kafka, INSTALLS_TOPIC, account)
+    assert len(held) == 1, held
+
+
+async def test_a_marketplace_install_without_our_state_never_hands_out_a_connect_link(
+    browser, account
+) -> None:
+    marketplace = await browser.get(f"{SANDBOX}/")
+    authorize_url = marketplace.text.split('href="')[1].split('"')[0].replace("&amp;", "&")
+    back = await authorize(browser, f"{SANDBOX}{authorize_url}", account)
+    assert back.status_code == 303
+    target = back.headers["location"]
+    assert target == f"{SANDBOX}/dashboard/{account}/test/apps/com.kobling.app"
+    assert "connect" not in target and "t=" not in target
+
+
+async def test_a_cancelled_install_says_so_and_installs_nothing(browser, account) -> None:
+    start = await browser.get(f"{INSTALL}/stripe/install")
+    back = await authorize(browser, start.headers["location"], account, decision="deny")
+    assert back.status_code == 400 and "Kobling was not installed" in back.text
+    assert (await browser.get(f"{STATUS}/v1/accounts/{account}")).status_code == 401
+
+
+async def test_a_replayed_code_or_state_installs_nothing_more(browser, account) -> None:
+    start = await browser.get(f"{INSTALL}/stripe/install")
+    query = {k: v[0] for k, v in parse_qs(urlsplit(start.headers["location"]).query).items()}
+    form = {**query, "account": account, "mode": "test", "decision": "allow"}
+    answer = await browser.post(f"{SANDBOX}/oauth/v2/authorize", data=form)
+    callback = answer.headers["location"]
+    assert (await browser.get(callback)).status_code == 303
+    replay = await browser.get(callback)
+    assert replay.status_code == 400 and "expired" in replay.text
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+    stateless = await browser.get(f"{INSTALL}/stripe/oauth/callback", params={"code": code})
+    assert stateless.status_code == 400 and "This authorization has expired" in stateless.text
+
+
+async def test_access_tokens_refresh_and_rotation_never_loses_the_refresh_token(
+    browser, account, infra: Infra
+) -> None:
+    """Two concurrent refreshes of one install: both get a working token, the vault keeps the
+    refresh token that Stripe still honours."""
+    import asyncio
+
+    from kobling_shared import events
+
+    start = await browser.get(f"{INSTALL}/stripe/install")
+    await authorize(browser, start.headers["location"], account)
+    settings = InstallSettings(mongodb_url=infra.mongodb)
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongodb, tz_aware=True)
+    db = client["kobling_install"]
+    async with httpx.AsyncClient() as http:
+        deps = OAuthDeps(
+            settings,
+            None,
+            OAuthStates(db),
+            Installs(db),
+            TokenVault(db),  # type: ignore[arg-type]
+            TokenCipher(settings.token_encryption_keys),
+            StripeOAuth(settings.stripe_api_base, settings.stripe_secret_key, http),
+        )
+        key = account_key(account, False)
+        stored = await db["stripe_tokens"].find_one({"_id": key})
+        assert stored and not stored["refresh_token"].startswith("rt_")
+        await db["stripe_tokens"].update_one(
+            {"_id": key}, {"$set": {"access_expires_at": events.now()}}
+        )
+        first, second = await asyncio.gather(
+            access_token(account, False, deps), access_token(account, False, deps)
+        )
+        assert first.startswith("sk_test_") and first == second
+        # The refresh token kept is the live one: one more refresh still works.
+        await db["stripe_tokens"].update_one(
+            {"_id": key}, {"$set": {"access_expires_at": events.now()}}
+        )
+        assert (await access_token(account, False, deps)).startswith("sk_test_")
+    await client.close()
