@@ -50,3 +50,8 @@ def account() -> str:
 @pytest.fixture
 def internal_auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {INTERNAL_TOKEN}"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Audits search what every other test left behind, so they run last."""
+    items.sort(key=lambda item: item.get_closest_marker("audit") is not None)

@@ -168,7 +168,9 @@ async def test_the_internal_api_wants_the_bearer_token(http, account) -> None:
     assert (await http.get(f"{STATUS}/v1/accounts", headers={})).status_code == 401
 
 
-async def test_every_service_answers_health_readiness_and_metrics(http, stack: dict[str, Service]) -> None:
+async def test_every_service_answers_health_readiness_and_metrics(
+    http, stack: dict[str, Service]
+) -> None:
     for service in stack.values():
         assert (await http.get(f"{service.url}/healthz")).json() == {"status": "ok"}
         ready = await http.get(f"{service.url}/readyz")

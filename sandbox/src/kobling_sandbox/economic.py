@@ -165,6 +165,12 @@ async def set_behaviour(body: SelfBehaviour) -> dict[str, str]:
     return {"mode": body.mode}
 
 
+@router.get("/_sandbox/economic/grants")
+async def grants() -> dict[str, list[str]]:
+    """Every grant token this e-conomic handed out: tests search for them elsewhere."""
+    return {"tokens": list(state.grants)}
+
+
 @router.get("/_sandbox/economic/calls")
 async def calls() -> dict[str, int]:
     return {"self_calls": state.self_calls}

@@ -37,6 +37,7 @@ class Code:
 class StripeState:
     codes: dict[str, Code] = field(default_factory=dict)
     refresh_tokens: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    minted: list[str] = field(default_factory=list)  # every token handed out, for leak audits
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     clock: Any = time.time  # tests move time forward
 
@@ -161,9 +162,11 @@ async def token(request: Request) -> JSONResponse:
         refresh = "rt_" + secrets.token_urlsafe(24)
         state_.refresh_tokens[refresh] = (account, livemode)
     mode = "live" if livemode else "test"
+    access = f"sk_{mode}_" + secrets.token_urlsafe(24)
+    state_.minted += [access, refresh]
     return JSONResponse(
         {
-            "access_token": f"sk_{mode}_" + secrets.token_urlsafe(24),
+            "access_token": access,
             "refresh_token": refresh,
             "livemode": livemode,
             "scope": "stripe_apps",
@@ -324,3 +327,9 @@ async def dashboard_uninstall(
 ) -> RedirectResponse:
     await deliver_webhook("account.application.deauthorized", account, livemode)
     return RedirectResponse(_dashboard_url(account, livemode), status_code=303)
+
+
+@router.get("/_sandbox/stripe/tokens")
+async def minted_tokens() -> dict[str, list[str]]:
+    """Every access and refresh token this Stripe handed out: tests search for them elsewhere."""
+    return {"tokens": list(state_.minted)}

@@ -1,0 +1,44 @@
+"""A grant stored but its event not yet published (econ-auth died in between, or the broker was
+down): the outbox relay publishes it afterwards, once."""
+
+import asyncio
+import time
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from kobling_econ_auth import connection as domain
+from kobling_econ_auth.connection import Agreement
+from kobling_econ_auth.store import ConnectionStore
+from kobling_shared.events import CONNECTIONS_TOPIC, now
+from tests.infra import Infra
+from tests.kafka_topics import events_for
+from tests.merchant import wait_for
+
+pytestmark = pytest.mark.usefixtures("stack")
+
+
+async def test_an_event_left_in_the_outbox_is_published_later(
+    http: httpx.AsyncClient, account: str, infra: Infra
+) -> None:
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongodb, tz_aware=True)
+    store = ConnectionStore(client["kobling_econ_auth"])
+    agreement = Agreement(agreement_number=777001, company_name="Outbox ApS")
+    # Exactly what econ-auth writes when a grant is proven, and nothing after it: as if the
+    # process had been killed between the database write and the publish.
+    stored = await store.change(
+        account, False, lambda conn: domain.connect(conn, "sealed", agreement, now())
+    )
+    assert stored is not None and len(stored.outbox) == 1
+    event_id = stored.outbox[0]["id"]
+
+    deadline = time.monotonic() + 10
+    while (conn := await store.get(account, False)) and conn.outbox and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert conn is not None and conn.outbox == []
+    held = await events_for(infra.kafka, CONNECTIONS_TOPIC, account)
+    assert [e["id"] for e in held] == [event_id]
+    doc = await wait_for(http, account, lambda d: d["economic"]["state"] == "connected")
+    assert doc["economic"]["company_name"] == "Outbox ApS"
+    await client.close()

@@ -1,0 +1,94 @@
+"""After the journeys, no grant token, Stripe token or signing secret is anywhere in plaintext:
+not on a Kafka topic, not in a database field, not in a service's log.
+
+Marked `audit`: the conftest runs it after every other test, so it searches what they all left.
+"""
+
+import json
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+from pymongo import AsyncMongoClient
+
+from kobling_shared.events import CONNECTIONS_TOPIC, DEAD_LETTER_TOPIC, INSTALLS_TOPIC
+from kobling_shared.settings import DEV_SECRETS
+from tests.infra import Infra
+from tests.merchant import SANDBOX, add_app, connect_link, grant_page, install, wait_for
+from tests.stack import Service
+
+pytestmark = [pytest.mark.usefixtures("stack"), pytest.mark.audit]
+
+SECRET_SETTINGS = (
+    "stripe_secret_key",
+    "stripe_webhook_secret",
+    "stripe_app_secret",
+    "economic_app_secret_token",
+    "token_encryption_keys",
+    "link_signing_key",
+    "internal_api_token",
+)
+
+
+async def everything_on_kafka(bootstrap: str) -> str:
+    consumer = AIOKafkaConsumer(
+        INSTALLS_TOPIC,
+        CONNECTIONS_TOPIC,
+        DEAD_LETTER_TOPIC,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        batches = await consumer.getmany(timeout_ms=3000, max_records=1_000_000)
+        return "\n".join(r.value.decode("utf-8", "replace") for rs in batches.values() for r in rs)
+    finally:
+        await consumer.stop()
+
+
+async def everything_in_the_database(url: str) -> str:
+    client: AsyncMongoClient = AsyncMongoClient(url)
+    dumps = []
+    for name in ("kobling_install", "kobling_econ_auth", "kobling_status"):
+        db = client[name]
+        for collection in await db.list_collection_names():
+            dumps += [json.dumps(d, default=str) async for d in db[collection].find()]
+    await client.close()
+    return "\n".join(dumps)
+
+
+async def test_no_secret_is_stored_published_or_logged_in_plaintext(
+    http: httpx.AsyncClient, account: str, infra: Infra, stack: dict[str, Service]
+) -> None:
+    # One more connection of our own, so there is certainly a grant to look for.
+    async with httpx.AsyncClient(timeout=20, follow_redirects=False) as browser:
+        await install(browser, account)
+        grant = await add_app(
+            browser, await grant_page(browser, await connect_link(browser, account))
+        )
+        await browser.get(grant.callback)
+    await wait_for(http, account, lambda d: d["economic"]["state"] == "connected")
+
+    grants = (await http.get(f"{SANDBOX}/_sandbox/economic/grants")).json()["tokens"]
+    stripe_tokens = (await http.get(f"{SANDBOX}/_sandbox/stripe/tokens")).json()["tokens"]
+    secrets = {name: DEV_SECRETS[name] for name in SECRET_SETTINGS}
+    assert grant.token in grants
+
+    kafka = await everything_on_kafka(infra.kafka)
+    database = await everything_in_the_database(infra.mongodb)
+    logs = {
+        s.name: s.log_path.read_text(errors="replace")
+        for s in stack.values()
+        if s.name != "sandbox"
+    }
+    assert account in kafka and account in database  # we are looking in the right places
+    for token in grants + stripe_tokens:
+        assert token not in kafka, "a token on Kafka"
+        assert token not in database, "a token in the database"
+        for service, text in logs.items():
+            assert token not in text, f"a token in {service}'s log"
+    for name, value in secrets.items():
+        assert value not in kafka and value not in database, name
+        for service, text in logs.items():
+            assert value not in text, f"{name} in {service}'s log"
