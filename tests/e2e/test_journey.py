@@ -37,7 +37,7 @@ async def connect_e_conomic(page: Page, shots: Shots, email: str = "jane@acme.te
     await page.get_by_label("Email").fill(email)
     await shots.take("economic-email")
     await page.get_by_role("button", name="Next").click()
-    await page.get_by_label("Password").fill("correct horse")
+    await page.get_by_label("Password").fill("secret")
     await shots.take("economic-password")
     await page.get_by_role("button", name="Sign In").click()
 

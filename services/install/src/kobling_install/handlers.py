@@ -44,8 +44,10 @@ async def accept_webhook(event: StripeEvent, deps: Deps) -> Outcome:
         return Outcome.DUPLICATE
     announcement = None
     if isinstance(install_event, StripeAppInstalled):
-        announcement = await deps.installs.claim_announcement(install_event.account_key)
-        if announcement is None:  # the OAuth redirect announced this install already
+        key = install_event.account_key
+        announcement, announced_by = await deps.installs.claim_announcement(key, event.id)
+        # Announced by the OAuth redirect; our own earlier, unfinished attempt still publishes.
+        if announced_by is not None and announced_by != event.id:
             await deps.ledger.mark_published(event.id)
             WEBHOOKS.labels("duplicate").inc()
             return Outcome.DUPLICATE

@@ -39,7 +39,7 @@ class OAuthDeps:
 class Installed:
     account_id: str
     livemode: bool
-    event_id: str | None  # None when the webhook had already announced this install
+    event_id: str  # the event that announced the install: ours, or the webhook's
 
 
 async def start_install(livemode: bool, deps: OAuthDeps) -> str:
@@ -63,15 +63,15 @@ async def complete_install(code: str, deps: OAuthDeps) -> Installed:
     tokens = await deps.stripe.exchange_code(code)
     key = account_key(tokens.stripe_user_id, tokens.livemode)
     await deps.vault.put(key, _sealed(tokens.access_token, tokens.refresh_token, deps), None)
-    announcement = await deps.installs.claim_announcement(key)
-    if announcement is None:  # the webhook for this install came first
-        return Installed(tokens.stripe_user_id, tokens.livemode, None)
     event = StripeAppInstalled(
         source=SOURCE,
         subject=tokens.stripe_user_id,
         livemode=tokens.livemode,
         data=InstallData(via="oauth"),
     )
+    announcement, announced_by = await deps.installs.claim_announcement(key, event.id)
+    if announced_by is not None:  # the webhook for this install came first
+        return Installed(tokens.stripe_user_id, tokens.livemode, announced_by)
     try:
         await publish(deps.broker, event)
     except BaseException:

@@ -135,12 +135,11 @@ async def oauth_callback(
             installed.livemode,
         )
         return RedirectResponse(target, status_code=303)
-    query = {"after": installed.event_id} if installed.event_id else {}
     page = status_page_url(
         settings.status_public_url,
         settings.link_signing_key,
         installed.account_id,
         installed.livemode,
-        **query,
+        after=installed.event_id,
     )
     return RedirectResponse(page, status_code=303)

@@ -53,14 +53,17 @@ class Installs:
         self._installs = db["installs"]
         self._announced = db["install_announcements"]
 
-    async def claim_announcement(self, key: str) -> str | None:
+    async def claim_announcement(self, key: str, event_id: str) -> tuple[str, str | None]:
+        """(claim, None) when this caller announces the install with `event_id`; otherwise
+        (claim, the event id of whoever announced it)."""
         doc = await self._installs.find_one({"_id": key}, {"generation": 1})
         claim = f"{key}:{doc.get('generation', 0) if doc else 0}"
         try:
-            await self._announced.insert_one({"_id": claim, "at": now()})
+            await self._announced.insert_one({"_id": claim, "event_id": event_id, "at": now()})
         except DuplicateKeyError:
-            return None
-        return claim
+            winner = await self._announced.find_one({"_id": claim})
+            return claim, str(winner["event_id"]) if winner else ""
+        return claim, None
 
     async def release_announcement(self, claim: str) -> None:
         await self._announced.delete_one({"_id": claim})
