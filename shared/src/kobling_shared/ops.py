@@ -85,3 +85,45 @@ def dependency_checks(
 ) -> dict[str, ReadinessCheck]:
     """Ready means the broker and the database both answer now."""
     return {"kafka": lambda: broker.ping(timeout=2.0), "mongodb": lambda: ping(client)}
+
+
+class BodyLimit:
+    """Answers 413 to a request body over `max_bytes`, declared or streamed, before a route reads
+    it. Pure ASGI (no BaseHTTPMiddleware) so a webhook pays nothing for it."""
+
+    def __init__(self, app: Any, max_bytes: int = 64 * 1024) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _too_large(send)
+            return
+        seen = 0
+
+        async def limited() -> Any:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await _too_large(send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Any) -> None:
+    body = b'{"error":"too_large","message":"request body is too large"}'
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -18,7 +18,7 @@ from kobling_econ_auth.store import ConnectionStore
 from kobling_shared import kafka, mongo
 from kobling_shared.crypto import TokenCipher
 from kobling_shared.events import now
-from kobling_shared.ops import configure_logging, dependency_checks, ops_router
+from kobling_shared.ops import BodyLimit, configure_logging, dependency_checks, ops_router
 
 SERVICE = "econ-auth"
 OUTBOX_RELAY_SECONDS = 1.0
@@ -75,6 +75,7 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     )
     app.include_router(router)
     app.include_router(ops_router(dependency_checks(broker, client)))
+    app.add_middleware(BodyLimit)
     return app
 
 

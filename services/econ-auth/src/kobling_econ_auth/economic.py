@@ -10,7 +10,7 @@ from kobling_econ_auth.connection import Agreement
 
 log = logging.getLogger(__name__)
 
-TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+TIMEOUT = httpx.Timeout(3.0, connect=2.0)
 ATTEMPTS = 3
 BACKOFF_SECONDS = 0.25
 MAX_RETRY_AFTER_SECONDS = 5.0

@@ -14,7 +14,7 @@ from kobling_install.store import Installs, OAuthStates, TokenVault, WebhookLedg
 from kobling_install.stripe_oauth import StripeOAuth
 from kobling_shared import kafka, mongo
 from kobling_shared.crypto import TokenCipher
-from kobling_shared.ops import configure_logging, dependency_checks, ops_router
+from kobling_shared.ops import BodyLimit, configure_logging, dependency_checks, ops_router
 
 SERVICE = "install"
 
@@ -54,4 +54,5 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
     app.state.oauth = oauth
     app.include_router(router)
     app.include_router(ops_router(dependency_checks(broker, client)))
+    app.add_middleware(BodyLimit)
     return app
