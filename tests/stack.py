@@ -40,6 +40,13 @@ def _port_taken(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def kill(service: Service) -> None:
+    """SIGKILL: no shutdown hooks, nothing flushed, as a crash or an OOM kill."""
+    assert service.process is not None
+    service.process.kill()
+    service.process.wait()
+
+
 def start(service: Service, env: dict[str, str]) -> None:
     if _port_taken(service.port):
         raise RuntimeError(

@@ -348,3 +348,19 @@ async def test_fifty_callbacks_with_one_state_connect_once(browser, account, inf
     await wait_for(browser, account, economic("connected"))
     held = await events_for(infra.kafka, CONNECTIONS_TOPIC, account)
     assert [e["type"] for e in held] == ["com.kobling.economic.connected.v1"]
+
+
+async def test_e_conomic_too_slow_gives_a_clear_page_and_no_stuck_state(
+    browser, http, account
+) -> None:
+    await install(browser, account)
+    await set_self(http, mode="slow", delay_seconds=4)
+    back = await connect(browser, account)
+    failed = await wait_for(browser, account, economic("failed"))
+    assert failed["economic"]["reason"] == "economic_unavailable"
+    assert "Try again" in (await browser.get(back.headers["location"])).text
+    await set_self(http, mode="ok")
+    await connect(browser, account)
+    assert (await wait_for(browser, account, economic("connected")))["economic"][
+        "state"
+    ] == "connected"
