@@ -39,6 +39,13 @@ test-faults: infra  ## the slow fault scenarios: broker and database stopped, se
 test-unit: setup  ## unit tests only (no infrastructure)
 	$(UV) run pytest tests/unit
 
+bench: setup  ## the benchmark, on an empty Kafka and FerretDB of its own: writes docs/benchmarks.md
+	$(INFRA) stop
+	rm -rf .run/bench-infra
+	KOBLING_RUN_DIR=$(CURDIR)/.run/bench-infra $(INFRA) start
+	$(UV) run python -m bench.run $(BENCH_ARGS); status=$$?; \
+	  KOBLING_RUN_DIR=$(CURDIR)/.run/bench-infra $(INFRA) stop; exit $$status
+
 lint:  ## ruff and mypy
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .

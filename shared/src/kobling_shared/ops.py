@@ -71,12 +71,20 @@ def ops_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
     return router
 
 
-def serve(app_path: str, host: str, port: int) -> None:
-    """Runs a service the way production does: one uvicorn process, our logging, no reload."""
+def serve(app_path: str, host: str, port: int, access_log: bool = True) -> None:
+    """Runs a service the way production does: one uvicorn process, our logging, no reload.
+    Production turns the access log off: at thousands of webhooks a second it costs more than
+    the work, and /metrics counts every outcome."""
     import uvicorn
 
     uvicorn.run(
-        app_path, factory=True, host=host, port=port, log_config=None, timeout_graceful_shutdown=20
+        app_path,
+        factory=True,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=access_log,
+        timeout_graceful_shutdown=20,
     )
 
 

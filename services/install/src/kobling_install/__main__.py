@@ -1,4 +1,5 @@
 from kobling_install.settings import PORT, InstallSettings
 from kobling_shared.ops import serve
 
-serve("kobling_install.app:create_app", InstallSettings().bind_host, PORT)
+settings = InstallSettings()
+serve("kobling_install.app:create_app", settings.bind_host, PORT, not settings.production)

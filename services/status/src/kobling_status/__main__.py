@@ -1,4 +1,10 @@
 from kobling_shared.ops import serve
-from kobling_status.settings import PORT, StatusSettings
+from kobling_status.settings import StatusSettings
 
-serve("kobling_status.app:create_app", StatusSettings().bind_host, PORT)
+settings = StatusSettings()
+serve(
+    "kobling_status.app:create_app",
+    settings.bind_host,
+    settings.status_port,
+    not settings.production,
+)

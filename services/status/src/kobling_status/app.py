@@ -20,8 +20,8 @@ def create_app(settings: StatusSettings | None = None) -> FastAPI:
     configure_logging(SERVICE)
     broker = kafka.make_broker(settings.kafka_bootstrap_servers, client_id=SERVICE)
     client = mongo.make_client(settings.mongodb_url)
-    store = StatusStore(mongo.database(client, "kobling_status"))
-    consumers.subscribe(broker, store)
+    store = StatusStore(mongo.database(client, settings.status_database))
+    consumers.subscribe(broker, store, settings.status_group_id)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

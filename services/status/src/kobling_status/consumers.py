@@ -16,7 +16,6 @@ from kobling_status.store import StatusStore
 
 log = logging.getLogger(__name__)
 
-GROUP_ID = "kobling-status"
 PROJECTED = Counter("kobling_events_projected_total", "Events applied to the read model", ["type"])
 
 
@@ -25,11 +24,11 @@ def topic_of_record(message: KafkaMessage) -> str:
     return str(getattr(record, "topic", "unknown"))
 
 
-def subscribe(broker: KafkaBroker, store: StatusStore) -> None:
+def subscribe(broker: KafkaBroker, store: StatusStore, group_id: str) -> None:
     @broker.subscriber(
         INSTALLS_TOPIC,
         CONNECTIONS_TOPIC,
-        group_id=GROUP_ID,
+        group_id=group_id,
         auto_offset_reset="earliest",
         # The offset is committed only after the event is in the read model; an error seeks back.
         ack_policy=AckPolicy.NACK_ON_ERROR,

@@ -11,3 +11,9 @@ class StatusSettings(Settings):
         "link_signing_key",
         "internal_api_token",
     )
+
+    # A second status can rebuild the read model from the topics beside the live one: its own
+    # consumer group, its own database, its own port. Switch readers over when it has caught up.
+    status_database: str = "kobling_status"
+    status_group_id: str = "kobling-status"
+    status_port: int = PORT

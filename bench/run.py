@@ -1,0 +1,427 @@
+"""`make bench`: the numbers in docs/benchmarks.md, measured side by side in one run.
+
+Real Kafka and FerretDB, the services as production runs them (KOBLING_ENV=production, no access
+log), vegeta for constant-rate load. `--smoke` runs every step for a second or two, so the
+harness cannot rot; its numbers mean nothing.
+"""
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import platform
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC, InstallData, StripeAppInstalled  # noqa: E402
+from kobling_shared.settings import DEV_SECRETS  # noqa: E402
+from tests import merchant  # noqa: E402
+from tests.kafka_topics import records_on  # noqa: E402
+from tests.stack import SERVICES, Service, start, stop_all, wait_ready  # noqa: E402
+from tests.stripe_signing import body_of, install_event, new_account, sign  # noqa: E402
+
+KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+MONGO = os.environ.get("MONGODB_URL", "mongodb://127.0.0.1:27017")
+WORK = ROOT / ".run" / "bench"
+BOTH = (INSTALLS_TOPIC, CONNECTIONS_TOPIC)
+SECRETS = {name.upper(): f"bench-{secrets.token_hex(8)}" for name in DEV_SECRETS}
+SECRETS["TOKEN_ENCRYPTION_KEYS"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
+SECRETS["STRIPE_WEBHOOK_SECRET"] = "whsec_" + secrets.token_hex(16)
+SECRETS["STRIPE_APP_SECRET"] = "absec_" + secrets.token_hex(16)
+# Production mode with the sandbox standing in for Stripe and e-conomic.
+ENV = {
+    "KOBLING_ENV": "production",
+    "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
+    "MONGODB_URL": MONGO,
+    "STRIPE_API_BASE": "http://127.0.0.1:8010",
+    "STRIPE_DASHBOARD_URL": "http://127.0.0.1:8010/dashboard",
+    "STRIPE_MARKETPLACE_URL": "http://127.0.0.1:8010",
+    "ECONOMIC_GRANT_URL": "http://127.0.0.1:8010/economic/secure/api1/requestaccess.aspx",
+    "ECONOMIC_API_URL": "http://127.0.0.1:8010/economic/api",
+    **SECRETS,
+}
+
+
+@dataclass
+class Run:
+    name: str
+    offered: float  # requests a second asked for; 0 = flat out
+    seconds: float
+    latencies_ms: list[float]
+    codes: dict[int, int]
+    acknowledged: list[str]  # event ids answered 2xx
+
+    @property
+    def achieved(self) -> float:
+        return len(self.latencies_ms) / self.seconds
+
+    def pct(self, p: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else 0.0
+
+    @property
+    def errors(self) -> int:
+        return sum(n for code, n in self.codes.items() if not 200 <= code < 300)
+
+
+def vegeta_bin() -> Path:
+    out = subprocess.run([str(ROOT / "bench/tools.sh")], check=True, capture_output=True, text=True)
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+def targets(url: str, count: int) -> tuple[Path, list[str]]:
+    """`count` distinct signed install webhooks, in vegeta's JSON target format."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    path, ids = WORK / "targets.jsonl", []
+    secret = SECRETS["STRIPE_WEBHOOK_SECRET"]
+    with path.open("w") as out:
+        for _ in range(count):
+            event = install_event(new_account())
+            body = body_of(event)
+            ids.append(event["id"])
+            header = {
+                "Stripe-Signature": [sign(body, secret)],
+                "Content-Type": ["application/json"],
+            }
+            target = {
+                "method": "POST",
+                "url": url,
+                "body": base64.b64encode(body).decode(),
+                "header": header,
+            }
+            out.write(json.dumps(target) + "\n")
+    return path, ids
+
+
+def attack(name: str, url: str, rate: int, seconds: float, workers: int = 64) -> Run:
+    ceiling = 6000 if rate == 0 else rate
+    path, ids = targets(url, int(ceiling * seconds * 1.1) + 10)
+    vegeta = vegeta_bin() / "vegeta"
+    args = [
+        str(vegeta),
+        "attack",
+        "-format=json",
+        f"-targets={path}",
+        f"-duration={seconds}s",
+        f"-rate={rate}",
+        f"-max-workers={workers}",
+        f"-workers={min(workers, 16)}",
+        "-timeout=10s",
+    ]
+    raw = subprocess.run(args, check=True, capture_output=True).stdout
+    encoded = subprocess.run(
+        [str(vegeta), "encode", "--to=json"], input=raw, check=True, capture_output=True
+    )
+    latencies, codes, acked = [], {}, []
+    for line in encoded.stdout.decode().splitlines():
+        result = json.loads(line)
+        latencies.append(result["latency"] / 1e6)
+        codes[result["code"]] = codes.get(result["code"], 0) + 1
+        if 200 <= result["code"] < 300:
+            acked.append(ids[result["seq"] % len(ids)])
+    return Run(name, rate, seconds, latencies, codes, acked)
+
+
+async def e2e_probe(http: httpx.AsyncClient) -> float:
+    """Webhook sent → the account installed in the internal status API, in ms."""
+    event = install_event(new_account())
+    body = body_of(event)
+    headers = {"Stripe-Signature": sign(body, SECRETS["STRIPE_WEBHOOK_SECRET"])}
+    auth = {"Authorization": f"Bearer {SECRETS['INTERNAL_API_TOKEN']}"}
+    started = time.perf_counter()
+    response = await http.post(
+        "http://127.0.0.1:8001/stripe/webhooks", content=body, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    while True:
+        doc = await http.get(f"http://127.0.0.1:8003/v1/accounts/{event['account']}", headers=auth)
+        if doc.status_code == 200 and doc.json()["stripe"]["installed"]:
+            return (time.perf_counter() - started) * 1000
+        await asyncio.sleep(0.001)
+
+
+async def connect_probe(http: httpx.AsyncClient) -> float:
+    """e-conomic's callback received → the merchant's page showing "Connected", in ms."""
+    account = new_account()
+    body = body_of(install_event(account))
+    await http.post(
+        "http://127.0.0.1:8001/stripe/webhooks",
+        content=body,
+        headers={"Stripe-Signature": sign(body, SECRETS["STRIPE_WEBHOOK_SECRET"])},
+    )
+    payload = json.dumps({"user_id": "usr_b", "account_id": account}, separators=(",", ":"))
+    link = None
+    while link is None:
+        answer = await http.post(
+            "http://127.0.0.1:8002/api/connect-link",
+            content=payload,
+            headers={
+                "Stripe-Signature": sign(payload, SECRETS["STRIPE_APP_SECRET"]),
+                "Content-Type": "application/json",
+            },
+        )
+        link = answer.json()["url"] if answer.status_code == 200 else None
+    grant = await merchant.add_app(http, await merchant.grant_page(http, link))
+    started = time.perf_counter()
+    back = await http.get(grant.callback)
+    page = await http.get(back.headers["location"])
+    elapsed = (time.perf_counter() - started) * 1000
+    assert "Connected" in page.text, page.text[:500]
+    return elapsed
+
+
+def event_id(value: bytes) -> str | None:
+    try:
+        return str(json.loads(value)["id"])
+    except (ValueError, KeyError, TypeError):
+        return None  # the poison the dead-letter tests left
+
+
+def rss_mb(service: Service) -> float:
+    assert service.process is not None
+    for line in Path(f"/proc/{service.process.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def lag(group: str, topics: tuple[str, ...]) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    ends = await end_offsets()
+    return sum(
+        end - (committed[tp].offset if tp in committed else 0)
+        for tp, end in ends.items()
+        if tp.topic in topics
+    )
+
+
+async def end_offsets() -> dict[Any, int]:
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        INSTALLS_TOPIC, CONNECTIONS_TOPIC, bootstrap_servers=KAFKA, group_id=None
+    )
+    await consumer.start()
+    try:
+        while not consumer.assignment():
+            await asyncio.sleep(0.05)
+        return dict(await consumer.end_offsets(list(consumer.assignment())))
+    finally:
+        await consumer.stop()
+
+
+async def produce(n: int) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=KAFKA, linger_ms=20, acks="all", enable_idempotence=True
+    )
+    await producer.start()
+    try:
+        batch = []
+        for _ in range(n):
+            event = StripeAppInstalled(
+                source="bench",
+                subject=new_account(),
+                livemode=False,
+                data=InstallData(via="webhook"),
+            )
+            batch.append(
+                producer.send(
+                    INSTALLS_TOPIC, event.model_dump_json().encode(), key=event.subject.encode()
+                )
+            )
+            if len(batch) >= 2000:
+                await asyncio.gather(*batch)
+                batch = []
+        await asyncio.gather(*batch)
+    finally:
+        await producer.stop()
+
+
+async def wait_caught_up(group: str, timeout: float, topics: tuple[str, ...] = BOTH) -> float:
+    started = time.perf_counter()
+    while await lag(group, topics) > 0:
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError(group)
+        await asyncio.sleep(0.2)
+    return time.perf_counter() - started
+
+
+async def rebuild(extra: int) -> dict[str, float]:
+    """Replays both topics from the earliest offset into an empty read model, with a second
+    status (its own group and database), and beside it bulk-upserts the same documents."""
+    from pymongo import AsyncMongoClient, UpdateOne
+
+    await produce(extra)
+    # The live consumers are idle again before we measure.
+    await wait_caught_up("kobling-status", 600)
+    await wait_caught_up("kobling-econ-auth", 600, (INSTALLS_TOPIC,))
+    total = sum((await end_offsets()).values())
+    tag = uuid.uuid4().hex[:8]
+    service = Service("status-rebuild", "kobling_status", 8013)
+    start(
+        service,
+        {
+            **ENV,
+            "STATUS_DATABASE": f"bench_rebuild_{tag}",
+            "STATUS_GROUP_ID": f"bench-{tag}",
+            "STATUS_PORT": "8013",
+        },
+    )
+    try:
+        wait_ready(service)
+        seconds = await wait_caught_up(f"bench-{tag}", 1800)
+    finally:
+        stop_all([service])
+    client: AsyncMongoClient = AsyncMongoClient(MONGO)
+    docs = await client[f"bench_rebuild_{tag}"]["accounts"].find().to_list()
+    # The ceiling: the same documents written straight into the database. FerretDB's SQLite
+    # backend makes each upsert scan its collection, so upserts are timed on a sample and plain
+    # inserts on all of them.
+    scratch = client[f"bench_raw_{tag}"]
+    sample = docs[:2000]
+    raw_started = time.perf_counter()
+    for i in range(0, len(sample), 500):
+        batch = [
+            UpdateOne({"_id": d["_id"]}, {"$set": d}, upsert=True) for d in sample[i : i + 500]
+        ]
+        await scratch["upserts"].bulk_write(batch, ordered=False)
+    upsert_rate = len(sample) / (time.perf_counter() - raw_started)
+    raw_started = time.perf_counter()
+    for i in range(0, len(docs), 1000):
+        await scratch["inserts"].insert_many(docs[i : i + 1000], ordered=False)
+    insert_rate = len(docs) / (time.perf_counter() - raw_started)
+    await client.drop_database(f"bench_rebuild_{tag}")
+    await client.drop_database(f"bench_raw_{tag}")
+    await client.close()
+    return {
+        "events": total,
+        "seconds": seconds,
+        "rate": total / seconds,
+        "documents": len(docs),
+        "upsert_rate": upsert_rate,
+        "insert_rate": insert_rate,
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--rebuild", type=int, nargs="*", default=[10_000, 50_000])
+    opts = parser.parse_args()
+    seconds = 1.0 if opts.smoke else 10.0
+    rates = [250, 500, 1000, 2000, 0] if not opts.smoke else [100, 0]
+    rebuilds = [500] if opts.smoke else opts.rebuild
+    probes = 5 if opts.smoke else 100
+
+    services = [SERVICES[name] for name in ("install", "econ-auth", "status", "sandbox")]
+    bare = subprocess.Popen([sys.executable, str(ROOT / "bench/bare.py")])
+    sink = subprocess.Popen([str(vegeta_bin() / "sink")])
+    report: dict[str, Any] = {"smoke": opts.smoke, "machine": machine()}
+    try:
+        for service in services:
+            start(service, ENV)
+        for service in services:
+            wait_ready(service)
+        await asyncio.sleep(1)
+        report["rss_rest"] = {s.name: rss_mb(s) for s in services[:3]}
+
+        generator = attack(
+            "vegeta → sink (the generator's ceiling)", "http://127.0.0.1:8098/", 0, seconds
+        )
+        ceiling = attack(
+            "bare endpoint (the HTTP stack's ceiling)",
+            "http://127.0.0.1:8099/stripe/webhooks",
+            0,
+            seconds,
+        )
+        ingest = [
+            attack(
+                f"webhooks at {r or 'flat out'}/s",
+                "http://127.0.0.1:8001/stripe/webhooks",
+                r,
+                seconds,
+            )
+            for r in rates
+        ]
+        report["runs"] = [generator, ceiling, *ingest]
+        acked = {event_id for run in ingest for event_id in run.acknowledged}
+        on_kafka = {event_id(r.value) for r in await records_on(KAFKA, INSTALLS_TOPIC)}
+        report["acknowledged"], report["lost"] = len(acked), len(acked - on_kafka)
+
+        async with httpx.AsyncClient(timeout=30) as http:
+            light = [await e2e_probe(http) for _ in range(probes)]
+            heavy_rate = 1000 if not opts.smoke else 50
+            load = asyncio.create_task(
+                asyncio.to_thread(
+                    attack,
+                    "background",
+                    "http://127.0.0.1:8001/stripe/webhooks",
+                    heavy_rate,
+                    max(seconds, 5),
+                )
+            )
+            await asyncio.sleep(0.5)
+            heavy = []
+            while not load.done() and len(heavy) < probes:
+                heavy.append(await e2e_probe(http))
+            await load
+            report["e2e"] = {"light": light, f"heavy ({heavy_rate}/s)": heavy}
+            report["rss_loaded"] = {s.name: rss_mb(s) for s in services[:3]}
+            report["connect"] = [await connect_probe(http) for _ in range(probes // 2 or 1)]
+        report["rebuild"] = [await rebuild(n) for n in rebuilds]
+    finally:
+        stop_all(services)
+        bare.terminate()
+        sink.terminate()
+    write(report, ROOT / ("docs/benchmarks-smoke.md" if opts.smoke else "docs/benchmarks.md"))
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.machine(),
+    )
+    mem = int(Path("/proc/meminfo").read_text().split()[1]) // 1024 // 1024
+    return f"{os.cpu_count()} cores ({cpu}), {mem} GiB, Linux {platform.release()}, Python {platform.python_version()}"
+
+
+def summary(values: list[float]) -> str:
+    ordered = sorted(values)
+    p = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return f"{statistics.median(ordered):.1f} | {p(0.99):.1f} | {len(ordered)}"
+
+
+def write(report: dict[str, Any], path: Path) -> None:
+    from bench.report import render
+
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(render(report, summary))
+    print(path.read_text())
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,3 @@
+module local.kobling/sink
+
+go 1.26.8
