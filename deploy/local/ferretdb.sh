@@ -18,12 +18,10 @@ DIR=$RUN/ferretdb
 PIDFILE=$DIR/ferretdb.pid
 LOG=$DIR/ferretdb.log
 PORT=27017
+NAME=ferretdb
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
 
-log() { printf 'ferretdb: %s\n' "$*" >&2; }
-
-running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 
 build() {
   [ -x "$BIN" ] && return 0
@@ -49,22 +47,7 @@ start() {
   mkdir -p "$DIR/data"
   nohup "$BIN" --sqlite-url="file:$DIR/data/" --listen-addr="127.0.0.1:$PORT" >"$LOG" 2>&1 &
   echo $! >"$PIDFILE"
-  for _ in $(seq 1 60); do
-    if port_open; then log "started on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"))"; return 0; fi
-    if ! running; then log "exited during start:"; tail -30 "$LOG" >&2; exit 1; fi
-    sleep 0.5
-  done
-  log "not ready after 30 s:"; tail -30 "$LOG" >&2; exit 1
+  wait_started port_open 30
 }
-
-stop() {
-  if ! running; then log "not running"; rm -f "$PIDFILE"; return 0; fi
-  local pid; pid=$(cat "$PIDFILE")
-  kill "$pid"
-  for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || { rm -f "$PIDFILE"; log "stopped"; return 0; }; sleep 0.5; done
-  kill -9 "$pid" 2>/dev/null || true; rm -f "$PIDFILE"; log "killed after 20 s"
-}
-
-status() { if running; then log "running (pid $(cat "$PIDFILE"))"; else log "not running"; return 1; fi; }
 
 "${1:-status}"

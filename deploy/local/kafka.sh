@@ -17,12 +17,10 @@ DIR=$RUN/kafka
 PIDFILE=$DIR/kafka.pid
 LOG=$DIR/kafka.log
 PORT=9092
+NAME=kafka
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
-log() { printf 'kafka: %s\n' "$*" >&2; }
-
-running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 
 fetch() {
   [ -f "$LIB/.complete" ] && return 0
@@ -91,6 +89,10 @@ jopts() {
        "-Dlog4j2.configurationFile=$DIR/log4j2.properties"
 }
 
+broker_started() {
+  grep -q "Kafka Server started\|Transition from STARTING to STARTED" "$LOG" 2>/dev/null && port_open
+}
+
 start() {
   if running; then log "already running (pid $(cat "$PIDFILE"))"; return 0; fi
   if port_open; then log "something else already answers on 127.0.0.1:$PORT: using it"; return 0; fi
@@ -107,24 +109,7 @@ start() {
   # shellcheck disable=SC2046
   nohup java $(jopts) -cp "$LIB/*" kafka.Kafka "$DIR/server.properties" >"$LOG" 2>&1 &
   echo $! >"$PIDFILE"
-  for _ in $(seq 1 120); do
-    if grep -q "Kafka Server started\|\[BrokerServer id=1\] Transition from STARTING to STARTED" "$LOG" 2>/dev/null && port_open; then
-      log "started on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"))"; return 0
-    fi
-    if ! running; then log "exited during start:"; tail -30 "$LOG" >&2; exit 1; fi
-    sleep 0.5
-  done
-  log "not ready after 60 s:"; tail -30 "$LOG" >&2; exit 1
+  wait_started broker_started 60
 }
-
-stop() {
-  if ! running; then log "not running"; rm -f "$PIDFILE"; return 0; fi
-  local pid; pid=$(cat "$PIDFILE")
-  kill "$pid"
-  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || { rm -f "$PIDFILE"; log "stopped"; return 0; }; sleep 0.5; done
-  kill -9 "$pid" 2>/dev/null || true; rm -f "$PIDFILE"; log "killed after 30 s"
-}
-
-status() { if running; then log "running (pid $(cat "$PIDFILE"))"; else log "not running"; return 1; fi; }
 
 "${1:-status}"

@@ -335,7 +335,8 @@ async def test_one_agreement_on_two_stripe_accounts_is_surfaced(browser, account
     page = await browser.get(
         (await connect(browser, second, email=f"owner@{first}.test")).headers["location"]
     )
-    assert "also connected to another Stripe account" in page.text
+    assert "also connected to 1 other Stripe account(s)" in page.text
+    assert first not in page.text  # whose accounts they are stays with operators
 
 
 async def test_fifty_callbacks_with_one_state_connect_once(browser, account, infra: Infra) -> None:

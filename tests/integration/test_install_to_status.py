@@ -175,3 +175,20 @@ async def test_every_service_answers_health_readiness_and_metrics(
             assert ready.json()["checks"] == {"kafka": True, "mongodb": True}
         metrics = await http.get(f"{service.url}/metrics")
         assert "python_info" in metrics.text
+
+
+async def test_an_oversized_body_is_refused_before_anything_reads_it(http, infra: Infra) -> None:
+    huge = b'{"id": "evt_big", "pad": "' + b"x" * 200_000 + b'"}'
+    response = await http.post(
+        f"{INSTALL}/stripe/webhooks",
+        content=huge,
+        headers={"Stripe-Signature": sign(huge, WEBHOOK_SECRET)},
+    )
+    assert response.status_code == 413 and response.json()["error"] == "too_large"
+
+    async def chunks():
+        for _ in range(100):
+            yield b"x" * 4096
+
+    streamed = await http.post(f"{INSTALL}/stripe/webhooks", content=chunks())
+    assert streamed.status_code == 413

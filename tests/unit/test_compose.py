@@ -6,6 +6,7 @@ import yaml
 
 from kobling_econ_auth.settings import EconAuthSettings
 from kobling_shared.settings import Settings
+from kobling_status.settings import StatusSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = {"install": 8001, "econ-auth": 8002, "status": 8003, "sandbox": 8010}
@@ -53,5 +54,5 @@ def test_env_example_documents_every_setting() -> None:
         for line in (ROOT / ".env.example").read_text().splitlines()
         if "=" in line and not line.startswith("#")
     }
-    for settings in (Settings, EconAuthSettings):
+    for settings in (Settings, EconAuthSettings, StatusSettings):
         assert {name.upper() for name in settings.model_fields} <= documented

@@ -69,6 +69,13 @@ class StripeAppUninstalled(_Envelope):
 
 InstallEvent = Annotated[StripeAppInstalled | StripeAppUninstalled, Field(discriminator="type")]
 
+
+def install_position(event: StripeAppInstalled | StripeAppUninstalled) -> tuple[datetime, int]:
+    """Where an install or uninstall stands in Stripe's order: its time, and an uninstall in the
+    same instant as an install counts as the later one."""
+    return (event.time, 0 if isinstance(event, StripeAppInstalled) else 1)
+
+
 # --- economic.connections.v1 ------------------------------------------------------------------
 # econ-auth is the only writer of a connection, so it numbers each account's connection events;
 # `sequence` orders them for consumers whatever order Kafka redelivers them in.

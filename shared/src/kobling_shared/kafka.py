@@ -3,19 +3,25 @@
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter
+from pydantic import ValidationError
+from pymongo.errors import PyMongoError
 
 from kobling_shared.events import (
     CONNECTIONS_TOPIC,
     DEAD_LETTER_TOPIC,
     INSTALLS_TOPIC,
     AnyEvent,
+    parse_event,
     topic_of,
 )
 
@@ -109,3 +115,41 @@ async def dead_letter(broker: KafkaBroker, topic: str, raw: bytes, reason: str) 
 
 async def publish_raw(broker: KafkaBroker, topic: str, value: bytes) -> None:
     await asyncio.wait_for(broker.publish(value, topic=topic), timeout=PUBLISH_TIMEOUT_SECONDS)
+
+
+def subscribe_events(
+    broker: KafkaBroker,
+    topics: tuple[str, ...],
+    group_id: str,
+    handle: Callable[[AnyEvent], Awaitable[None]],
+    accepts: tuple[type, ...] = (),
+) -> None:
+    """Every consumer's shape. At least once: the offset is committed only after `handle` has
+    applied the event (an error seeks back), so `handle` must be idempotent. A message that is
+    not one of our events goes to the dead-letter topic with why, and the consumer goes on."""
+
+    @broker.subscriber(
+        *topics,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        # An idle partition otherwise holds a fetch for 500 ms: latency the merchant would see.
+        fetch_max_wait_ms=20,
+    )
+    async def on_event(message: KafkaMessage) -> None:
+        raw: bytes = message.body
+        topic = str(getattr(message.raw_message, "topic", "unknown"))
+        try:
+            event = parse_event(raw)
+        except ValidationError as error:
+            await dead_letter(broker, topic, raw, f"invalid: {error.errors()[0]['msg']}")
+            return
+        if accepts and not isinstance(event, accepts):
+            await dead_letter(broker, topic, raw, f"unexpected: {event.type}")
+            return
+        try:
+            await handle(event)
+        except PyMongoError:
+            log.warning("database unavailable; event %s will be retried", event.id)
+            await asyncio.sleep(1.0)  # do not spin while the database is away
+            raise

@@ -22,6 +22,7 @@ from kobling_shared.events import (
     FailedData,
     StripeAppInstalled,
     StripeAppUninstalled,
+    install_position,
 )
 
 SOURCE = "kobling/econ-auth"
@@ -74,7 +75,7 @@ def on_install_event(
 ) -> Connection | None:
     """Installs and uninstalls, in Stripe's order whatever order they reach us in."""
     installing = isinstance(event, StripeAppInstalled)
-    position = (event.time, 0 if installing else 1)
+    position = install_position(event)
     if conn.install_position is not None and position <= conn.install_position:
         return None
     conn = conn.model_copy(update={"installed": installing, "install_position": position})

@@ -29,8 +29,8 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "disconnected": "Disconnected",
         "reconnect": "Reconnect",
         "waiting": "Finishing… this page updates by itself.",
-        "shared_warning": "This e-conomic company is also connected to another Stripe account "
-        "({others}). Make sure that is intended, or connect another company.",
+        "shared_warning": "This e-conomic company is also connected to {count} other Stripe "
+        "account(s). Make sure that is intended, or connect another company.",
         "remove_in_economic": "To remove the app in e-conomic too: Settings → Extensions → Apps.",
         "reason.state_invalid": "The sign-in took too long or was already used.",
         "reason.grant_rejected": "e-conomic did not accept the access it gave us.",
@@ -67,8 +67,8 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "disconnected": "Afbrudt",
         "reconnect": "Forbind igen",
         "waiting": "Gør klar… siden opdaterer sig selv.",
-        "shared_warning": "Denne e-conomic-virksomhed er også forbundet til en anden Stripe-konto "
-        "({others}). Sørg for, at det er meningen, eller forbind en anden virksomhed.",
+        "shared_warning": "Denne e-conomic-virksomhed er også forbundet til {count} anden/andre "
+        "Stripe-konti. Sørg for, at det er meningen, eller forbind en anden virksomhed.",
         "remove_in_economic": "Fjern også appen i e-conomic: Indstillinger → Udvidelser → Apps.",
         "reason.state_invalid": "Login tog for lang tid eller var allerede brugt.",
         "reason.grant_rejected": "e-conomic godkendte ikke den adgang, vi fik.",

@@ -19,6 +19,7 @@ from kobling_shared.events import (
     EconomicDisconnected,
     StripeAppInstalled,
     StripeAppUninstalled,
+    install_position,
 )
 
 EconomicState = Literal["not_connected", "connected", "failed", "disconnected"]
@@ -78,7 +79,7 @@ def _stripe(
     section: StripeSection, event: StripeAppInstalled | StripeAppUninstalled
 ) -> StripeSection | None:
     installing = isinstance(event, StripeAppInstalled)
-    position = (event.time, 0 if installing else 1)
+    position = install_position(event)
     if section.position is not None and position <= section.position:
         return None
     if installing:
