@@ -108,7 +108,12 @@ def targets(url: str, count: int) -> tuple[Path, list[str]]:
     return path, ids
 
 
+def say(what: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {what}", flush=True)
+
+
 def attack(name: str, url: str, rate: int, seconds: float, workers: int = 64) -> Run:
+    say(name)
     ceiling = 6000 if rate == 0 else rate
     path, ids = targets(url, int(ceiling * seconds * 1.1) + 10)
     vegeta = vegeta_bin() / "vegeta"
@@ -271,11 +276,13 @@ async def rebuild(extra: int) -> dict[str, float]:
     status (its own group and database), and beside it bulk-upserts the same documents."""
     from pymongo import AsyncMongoClient, UpdateOne
 
+    say(f"rebuild: producing {extra} events")
     await produce(extra)
     # The live consumers are idle again before we measure.
     await wait_caught_up("kobling-status", 600)
     await wait_caught_up("kobling-econ-auth", 600, (INSTALLS_TOPIC,))
     total = sum((await end_offsets()).values())
+    say(f"rebuild: replaying {total} events into an empty read model")
     tag = uuid.uuid4().hex[:8]
     service = Service("status-rebuild", "kobling_status", 8013)
     start(
@@ -326,12 +333,12 @@ async def rebuild(extra: int) -> dict[str, float]:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--rebuild", type=int, nargs="*", default=[10_000, 50_000])
+    parser.add_argument("--rebuild", type=int, nargs="*", default=[5_000, 20_000])
     opts = parser.parse_args()
     seconds = 1.0 if opts.smoke else 10.0
     rates = [250, 500, 1000, 2000, 0] if not opts.smoke else [100, 0]
     rebuilds = [500] if opts.smoke else opts.rebuild
-    probes = 5 if opts.smoke else 100
+    probes = 5 if opts.smoke else 50
 
     services = [SERVICES[name] for name in ("install", "econ-auth", "status", "sandbox")]
     bare = subprocess.Popen([sys.executable, str(ROOT / "bench/bare.py")])
@@ -369,6 +376,10 @@ async def main() -> None:
         report["acknowledged"], report["lost"] = len(acked), len(acked - on_kafka)
 
         async with httpx.AsyncClient(timeout=30) as http:
+            say("waiting for the consumers to drain the ingest runs")
+            await wait_caught_up("kobling-status", 900)
+            await wait_caught_up("kobling-econ-auth", 900, (INSTALLS_TOPIC,))
+            say("end to end, light")
             light = [await e2e_probe(http) for _ in range(probes)]
             heavy_rate = 1000 if not opts.smoke else 50
             load = asyncio.create_task(
@@ -387,6 +398,7 @@ async def main() -> None:
             await load
             report["e2e"] = {"light": light, f"heavy ({heavy_rate}/s)": heavy}
             report["rss_loaded"] = {s.name: rss_mb(s) for s in services[:3]}
+            say("connect callback")
             report["connect"] = [await connect_probe(http) for _ in range(probes // 2 or 1)]
         report["rebuild"] = [await rebuild(n) for n in rebuilds]
     finally:

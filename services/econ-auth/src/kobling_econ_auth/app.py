@@ -21,7 +21,8 @@ from kobling_shared.events import now
 from kobling_shared.ops import BodyLimit, configure_logging, dependency_checks, ops_router
 
 SERVICE = "econ-auth"
-OUTBOX_RELAY_SECONDS = 1.0
+# The relay is for what a crash or an outage left behind; the normal path publishes at once.
+OUTBOX_RELAY_SECONDS = 2.0
 log = logging.getLogger(__name__)
 
 

@@ -159,7 +159,11 @@ async def complete_grant(state: str, grant_token: str, deps: Deps) -> CallbackRe
         log.warning(
             "agreement %s is connected to several Stripe accounts", agreement.agreement_number
         )
-        await _change(deps, account_id, livemode, lambda c: domain.agreement_shared(c, others))
+        shared = await _change(
+            deps, account_id, livemode, lambda c: domain.agreement_shared(c, others)
+        )
+        # The merchant's page waits for the warning too, not only for "Connected".
+        connected_event = shared.outbox[-1]["id"] if shared and shared.outbox else connected_event
     OUTCOMES.labels("connected").inc()
     return CallbackResult(account_id, livemode, "connected", connected_event, pending.locale)
 

@@ -41,11 +41,13 @@ class ConnectionStore:
         self._connections = db["connections"]
         self._states = db["states"]
         self._used = db["used_once"]
+        # The keys of connections that may hold unpublished events: a small collection, so the
+        # relay never scans every connection (on FerretDB a scan of thousands takes seconds).
+        self._pending = db["outbox_pending"]
 
     async def create_indexes(self) -> None:
         await self._connections.create_index([("state", ASCENDING)])
         await self._connections.create_index([("agreement.agreement_number", ASCENDING)])
-        await self._connections.create_index([("has_outbox", ASCENDING)])
 
     async def get(self, account_id: str, livemode: bool) -> Connection | None:
         doc = await self._connections.find_one({"_id": account_key(account_id, livemode)})
@@ -64,8 +66,11 @@ class ConnectionStore:
             if updated is None:
                 return None
             rev = doc["rev"] if doc else 0
-            new_doc = {"_id": key, "rev": rev + 1, "has_outbox": bool(updated.outbox)}
-            new_doc |= updated.model_dump()
+            if len(updated.outbox) > len(current.outbox):
+                # Marked before the write: a crash between the two leaves a mark the relay
+                # clears, never an event nobody looks for.
+                await self._mark_pending(key)
+            new_doc = {"_id": key, "rev": rev + 1, **updated.model_dump()}
             if doc is None:
                 try:
                     await self._connections.insert_one(new_doc)
@@ -91,15 +96,29 @@ class ConnectionStore:
         return [Connection.model_validate(d) for d in docs]
 
     async def with_outbox(self) -> list[Connection]:
-        docs = await self._connections.find({"has_outbox": True}).to_list()
-        return [Connection.model_validate(d) for d in docs]
+        pending = []
+        for mark in await self._pending.find().to_list():
+            doc = await self._connections.find_one({"_id": mark["_id"]})
+            if doc and doc.get("outbox"):
+                pending.append(Connection.model_validate(doc))
+            else:
+                await self._pending.delete_one({"_id": mark["_id"]})
+        return pending
+
+    async def _mark_pending(self, key: str) -> None:
+        try:
+            await self._pending.insert_one({"_id": key, "at": now()})
+        except DuplicateKeyError:
+            pass
 
     async def sent(self, conn: Connection, event_ids: set[str]) -> None:
         def drop(current: Connection) -> Connection | None:
             left = [e for e in current.outbox if e["id"] not in event_ids]
             return current.model_copy(update={"outbox": left}) if left != current.outbox else None
 
-        await self.change(conn.account_id, conn.livemode, drop)
+        left = await self.change(conn.account_id, conn.livemode, drop)
+        if left is not None and not left.outbox:
+            await self._pending.delete_one({"_id": account_key(conn.account_id, conn.livemode)})
 
     # --- one-time values ------------------------------------------------------------------------
 
