@@ -7,13 +7,14 @@
 set -euo pipefail
 
 FERRETDB_VERSION=v1.24.2
+RUNNER_VERSION=2  # bump when ferretdb/main.go changes, so a cached binary is rebuilt
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=${KOBLING_CACHE:-$HOME/.cache/kobling}
 RUN=${KOBLING_RUN_DIR:-$ROOT/.run}
 BUILD=$CACHE/ferretdb-$FERRETDB_VERSION
-BIN=$BUILD/ferretdb
+BIN=$BUILD/ferretdb-runner-$RUNNER_VERSION
 DIR=$RUN/ferretdb
 PIDFILE=$DIR/ferretdb.pid
 LOG=$DIR/ferretdb.log
