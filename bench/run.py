@@ -398,6 +398,9 @@ async def main() -> None:
             await load
             report["e2e"] = {"light": light, f"heavy ({heavy_rate}/s)": heavy}
             report["rss_loaded"] = {s.name: rss_mb(s) for s in services[:3]}
+            say("waiting for the consumers to drain the heavy load")
+            await wait_caught_up("kobling-status", 900)
+            await wait_caught_up("kobling-econ-auth", 900, (INSTALLS_TOPIC,))
             say("connect callback")
             report["connect"] = [await connect_probe(http) for _ in range(probes // 2 or 1)]
         report["rebuild"] = [await rebuild(n) for n in rebuilds]
