@@ -75,6 +75,7 @@ async def test_the_whole_connect_journey_ends_connected_to_the_company(
     assert back.status_code == 303
     assert back.headers["location"].startswith(f"{STATUS}/accounts/{account}?t=")
     assert grant.token not in back.headers["location"]
+    assert back.headers["referrer-policy"] == "no-referrer"
     page = await browser.get(back.headers["location"])
     assert page.status_code == 200
     doc = await status(browser, account)

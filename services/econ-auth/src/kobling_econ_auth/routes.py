@@ -101,7 +101,8 @@ async def economic_callback(
         result.livemode,
         **query,
     )
-    return RedirectResponse(page, status_code=303)
+    # The URL that brought the browser here carries the grant token: never pass it on.
+    return RedirectResponse(page, status_code=303, headers={"Referrer-Policy": "no-referrer"})
 
 
 # --- operators ------------------------------------------------------------------------------------
