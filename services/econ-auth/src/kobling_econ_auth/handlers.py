@@ -230,6 +230,13 @@ async def relay(conn: Connection, deps: Deps) -> None:
         await deps.store.sent(conn, sent)
 
 
+# The request that wrote an event publishes it at once; the background relay takes only what that
+# publish left behind (a crash, a broker outage), so the two do not publish the same event twice.
+RELAY_GRACE = timedelta(seconds=5)
+
+
 async def relay_all(deps: Deps) -> None:
     for conn in await deps.store.with_outbox():
-        await relay(conn, deps)
+        oldest = datetime.fromisoformat(conn.outbox[0]["time"])
+        if now() - oldest > RELAY_GRACE:
+            await relay(conn, deps)
