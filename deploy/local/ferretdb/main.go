@@ -46,7 +46,8 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	go indexIDs(ctx, strings.TrimSuffix(strings.TrimPrefix(*sqlite, "file:"), "/"))
+	dir, _, _ := strings.Cut(strings.TrimPrefix(*sqlite, "file:"), "?") // the URL may carry pragmas
+	go indexIDs(ctx, strings.TrimSuffix(dir, "/"))
 	if err := server.Run(ctx); err != nil && ctx.Err() == nil {
 		log.Fatal(err)
 	}

@@ -3,9 +3,12 @@
 from typing import Any
 
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 Document = dict[str, Any]
+DUPLICATE_KEY = 11000
 
 
 def make_client(url: str) -> AsyncMongoClient[Document]:
@@ -24,3 +27,18 @@ async def ping(client: AsyncMongoClient[Document]) -> bool:
     except Exception:
         return False
     return True
+
+
+async def insert_new(collection: AsyncCollection[Document], docs: list[Document]) -> set[Any]:
+    """Inserts, in one round trip, each document whose _id is not taken yet; returns the _ids that
+    were taken. A unique insert is how we claim a key once, on MongoDB and FerretDB alike."""
+    if not docs:
+        return set()
+    try:
+        await collection.insert_many(docs, ordered=False)
+    except BulkWriteError as error:
+        failures = error.details.get("writeErrors", [])
+        if any(failure.get("code") != DUPLICATE_KEY for failure in failures) or not failures:
+            raise
+        return {docs[failure["index"]]["_id"] for failure in failures}
+    return set()

@@ -2,17 +2,19 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 import httpx
 from fastapi import FastAPI
 
-from kobling_install.handlers import Deps
+from kobling_install.handlers import Deps, accept_webhooks
 from kobling_install.oauth import OAuthDeps
 from kobling_install.routes import router
 from kobling_install.settings import InstallSettings
 from kobling_install.store import Installs, OAuthStates, TokenVault, WebhookLedger
 from kobling_install.stripe_oauth import StripeOAuth
 from kobling_shared import kafka, mongo
+from kobling_shared.batching import GroupCommit
 from kobling_shared.crypto import TokenCipher
 from kobling_shared.ops import BodyLimit, configure_logging, dependency_checks, ops_router
 
@@ -50,7 +52,9 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="Kobling install", lifespan=lifespan)
     app.state.settings = settings
-    app.state.deps = Deps(broker=broker, ledger=WebhookLedger(db), installs=installs)
+    deps = Deps(broker=broker, ledger=WebhookLedger(db), installs=installs)
+    # Webhooks that arrive together share their round trips to the database and the broker.
+    app.state.webhooks = GroupCommit(partial(accept_webhooks, deps=deps))
     app.state.oauth = oauth
     app.include_router(router)
     app.include_router(ops_router(dependency_checks(broker, client)))

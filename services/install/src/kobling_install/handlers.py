@@ -1,5 +1,6 @@
 """What install does with a verified Stripe event."""
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from enum import Enum
@@ -9,7 +10,7 @@ from prometheus_client import Counter
 
 from kobling_install.store import Claim, Installs, WebhookLedger
 from kobling_install.stripe_events import NotForUs, StripeEvent, to_install_event
-from kobling_shared.events import StripeAppInstalled
+from kobling_shared.events import StripeAppInstalled, StripeAppUninstalled
 from kobling_shared.kafka import publish
 
 log = logging.getLogger(__name__)
@@ -30,38 +31,58 @@ class Deps:
     installs: Installs
 
 
-async def accept_webhook(event: StripeEvent, deps: Deps) -> Outcome:
-    """Publishes the event's install or uninstall once; raises if it could not be made durable."""
-    try:
-        install_event = to_install_event(event)
-    except NotForUs as why:
-        log.info("stripe event %s ignored: %s", event.id, why)
-        WEBHOOKS.labels("ignored").inc()
-        return Outcome.IGNORED
-    claim = await deps.ledger.claim(event.id)
-    if claim is Claim.DONE:
-        WEBHOOKS.labels("duplicate").inc()
-        return Outcome.DUPLICATE
-    announcement = None
-    if isinstance(install_event, StripeAppInstalled):
-        key = install_event.account_key
-        announcement, announced_by = await deps.installs.claim_announcement(key, event.id)
+async def accept_webhooks(events: list[StripeEvent], deps: Deps) -> list[Outcome | Exception]:
+    """Publishes each event's install or uninstall once, for a batch of webhooks received at
+    the same moment: a few round trips for all of them instead of a few each. An event answers
+    with its outcome, or with the exception that says it could not be made durable; a Stripe
+    event delivered twice within the batch shares its first delivery's fate."""
+    outcomes: dict[str, Outcome | Exception] = {}
+    todo: dict[str, StripeAppInstalled | StripeAppUninstalled] = {}
+    firsts: dict[str, StripeEvent] = {}
+    for event in events:
+        firsts.setdefault(event.id, event)
+    for event in firsts.values():
+        try:
+            todo[event.id] = to_install_event(event)
+        except NotForUs as why:
+            log.info("stripe event %s ignored: %s", event.id, why)
+            outcomes[event.id] = Outcome.IGNORED
+    claims = await deps.ledger.claim(list(todo))
+    for event_id, claim in claims.items():
+        if claim is Claim.DONE:
+            outcomes[event_id] = Outcome.DUPLICATE
+            del todo[event_id]
+    announced = await deps.installs.claim_announcements(
+        {id_: e.account_key for id_, e in todo.items() if isinstance(e, StripeAppInstalled)}
+    )
+    announced_elsewhere = []
+    for event_id, (_, announced_by) in announced.items():
         # Announced by the OAuth redirect; our own earlier, unfinished attempt still publishes.
-        if announced_by is not None and announced_by != event.id:
-            await deps.ledger.mark_published(event.id)
-            WEBHOOKS.labels("duplicate").inc()
-            return Outcome.DUPLICATE
-    try:
-        await publish(deps.broker, install_event)
-    except BaseException:
-        if claim is Claim.NEW:
-            await deps.ledger.release(event.id)
-        if announcement is not None:
-            await deps.installs.release_announcement(announcement)
-        WEBHOOKS.labels("unavailable").inc()
-        raise
-    await deps.ledger.mark_published(event.id)
-    if not isinstance(install_event, StripeAppInstalled):
-        await deps.installs.uninstalled(install_event.account_key, install_event.time)
-    WEBHOOKS.labels("published").inc()
-    return Outcome.PUBLISHED
+        if announced_by is not None and announced_by != event_id:
+            outcomes[event_id] = Outcome.DUPLICATE
+            announced_elsewhere.append(event_id)
+            del todo[event_id]
+    results = await asyncio.gather(
+        *(publish(deps.broker, news) for news in todo.values()), return_exceptions=True
+    )
+    published = []
+    for (event_id, news), result in zip(todo.items(), results, strict=True):
+        if isinstance(result, BaseException):
+            if claims[event_id] is Claim.NEW:
+                await deps.ledger.release(event_id)
+            if event_id in announced:
+                await deps.installs.release_announcement(announced[event_id][0])
+            outcomes[event_id] = result if isinstance(result, Exception) else Unavailable()
+            continue
+        published.append(event_id)
+        outcomes[event_id] = Outcome.PUBLISHED
+        if isinstance(news, StripeAppUninstalled):
+            await deps.installs.uninstalled(news.account_key, news.time)
+    await deps.ledger.mark_published(published + announced_elsewhere)
+    for outcome in outcomes.values():
+        WEBHOOKS.labels(outcome.value if isinstance(outcome, Outcome) else "unavailable").inc()
+    return [outcomes[event.id] for event in events]
+
+
+class Unavailable(Exception):
+    """The broker did not take the event."""

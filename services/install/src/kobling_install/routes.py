@@ -7,11 +7,12 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from kobling_install.handlers import Deps, accept_webhook
+from kobling_install.handlers import Outcome
 from kobling_install.oauth import OAuthDeps, complete_install, start_install, state_is_ours
 from kobling_install.settings import InstallSettings
 from kobling_install.stripe_events import StripeEvent
 from kobling_install.stripe_oauth import InvalidGrant
+from kobling_shared.batching import GroupCommit
 from kobling_shared.links import dashboard_app_url, status_page_url
 from kobling_shared.pages import problem_page
 from kobling_shared.signatures import BadSignature, verify_webhook
@@ -25,20 +26,23 @@ def get_settings(request: Request) -> InstallSettings:
     return settings
 
 
-def get_deps(request: Request) -> Deps:
-    deps: Deps = request.app.state.deps
-    return deps
+Webhooks = GroupCommit[StripeEvent, Outcome]
+
+
+def get_webhooks(request: Request) -> Webhooks:
+    webhooks: Webhooks = request.app.state.webhooks
+    return webhooks
 
 
 SettingsDep = Annotated[InstallSettings, Depends(get_settings)]
-DepsDep = Annotated[Deps, Depends(get_deps)]
+WebhooksDep = Annotated[Webhooks, Depends(get_webhooks)]
 
 
 @router.post("/stripe/webhooks")
 async def stripe_webhook(
     request: Request,
     settings: SettingsDep,
-    deps: DepsDep,
+    webhooks: WebhooksDep,
     stripe_signature: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     raw = await request.body()
@@ -53,7 +57,7 @@ async def stripe_webhook(
             {"error": "invalid_event", "message": "not a Stripe event"}, status_code=400
         )
     try:
-        outcome = await accept_webhook(event, deps)
+        outcome = await webhooks.submit(event)
     except Exception:
         # Stripe retries any non-2xx for days; a 503 hands the event back to it, nothing is lost.
         log.exception("could not make stripe event %s durable", event.id)

@@ -8,7 +8,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from kobling_shared.events import now
-from kobling_shared.mongo import Document
+from kobling_shared.mongo import Document, insert_new
 
 
 class Claim(Enum):
@@ -20,27 +20,26 @@ class Claim(Enum):
 class WebhookLedger:
     """Deduplicates Stripe deliveries by event id without ever dropping an unpublished event.
 
-    Insert-only on the hot path: FerretDB's SQLite backend makes every update or delete scan its
-    collection, while inserts and lookups by _id stay fast; on MongoDB it is one write fewer.
+    Insert-only, and one round trip per batch of webhooks: FerretDB's SQLite backend makes
+    updates and deletes slow, while batched inserts and lookups by _id stay fast.
     """
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._seen = db["stripe_events"]
         self._published = db["stripe_events_published"]
 
-    async def claim(self, event_id: str) -> Claim:
-        try:
-            await self._seen.insert_one({"_id": event_id, "seen_at": now()})
-        except DuplicateKeyError:
-            done = await self._published.find_one({"_id": event_id}, {"_id": 1})
-            return Claim.DONE if done else Claim.PENDING
-        return Claim.NEW
+    async def claim(self, event_ids: list[str]) -> dict[str, Claim]:
+        at = now()
+        seen = await insert_new(self._seen, [{"_id": id_, "seen_at": at} for id_ in event_ids])
+        claims = dict.fromkeys(event_ids, Claim.NEW)
+        for id_ in seen:  # a redelivery: rare, so looked up one by one
+            done = await self._published.find_one({"_id": id_}, {"_id": 1})
+            claims[id_] = Claim.DONE if done else Claim.PENDING
+        return claims
 
-    async def mark_published(self, event_id: str) -> None:
-        try:
-            await self._published.insert_one({"_id": event_id, "published_at": now()})
-        except DuplicateKeyError:
-            pass  # a retry of an event published before
+    async def mark_published(self, event_ids: list[str]) -> None:
+        at = now()
+        await insert_new(self._published, [{"_id": id_, "published_at": at} for id_ in event_ids])
 
     async def release(self, event_id: str) -> None:
         await self._seen.delete_one({"_id": event_id})
@@ -62,14 +61,28 @@ class Installs:
     async def claim_announcement(self, key: str, event_id: str) -> tuple[str, str | None]:
         """(claim, None) when this caller announces the install with `event_id`; otherwise
         (claim, the event id of whoever announced it)."""
-        doc = await self._installs.find_one({"_id": key}, {"generation": 1})
-        claim = f"{key}:{doc.get('generation', 0) if doc else 0}"
-        try:
-            await self._announced.insert_one({"_id": claim, "event_id": event_id, "at": now()})
-        except DuplicateKeyError:
-            winner = await self._announced.find_one({"_id": claim})
-            return claim, str(winner["event_id"]) if winner else ""
-        return claim, None
+        return (await self.claim_announcements({event_id: key}))[event_id]
+
+    async def claim_announcements(self, keys: dict[str, str]) -> dict[str, tuple[str, str | None]]:
+        """claim_announcement for many installs at once, by announcing event id."""
+        # Only installs uninstalled before have a document: on FerretDB, which scans for $in,
+        # this collection stays small; on MongoDB it is an index lookup.
+        found = self._installs.find({"_id": {"$in": list(set(keys.values()))}}, {"generation": 1})
+        generations = {doc["_id"]: doc.get("generation", 0) async for doc in found}
+        claims = {event_id: f"{key}:{generations.get(key, 0)}" for event_id, key in keys.items()}
+        at = now()
+        taken = await insert_new(
+            self._announced,
+            [{"_id": claim, "event_id": event_id, "at": at} for event_id, claim in claims.items()],
+        )
+        answers: dict[str, tuple[str, str | None]] = {}
+        for event_id, claim in claims.items():
+            winner = None
+            if claim in taken:
+                doc = await self._announced.find_one({"_id": claim})
+                winner = str(doc["event_id"]) if doc else ""
+            answers[event_id] = (claim, winner)
+        return answers
 
     async def release_announcement(self, claim: str) -> None:
         await self._announced.delete_one({"_id": claim})
