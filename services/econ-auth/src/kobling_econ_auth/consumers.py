@@ -11,14 +11,15 @@ GROUP_ID = "kobling-econ-auth"
 
 
 def subscribe(broker: KafkaBroker, deps: Deps) -> None:
-    async def on_install_event(event: AnyEvent) -> None:
-        assert isinstance(event, StripeAppInstalled | StripeAppUninstalled)
-        await handlers.on_install_event(event, deps)
+    async def on_install_events(events: list[AnyEvent]) -> None:
+        for event in events:  # in order: one account's install and uninstall must not swap
+            assert isinstance(event, StripeAppInstalled | StripeAppUninstalled)
+            await handlers.on_install_event(event, deps)
 
     subscribe_events(
         broker,
         (INSTALLS_TOPIC,),
         GROUP_ID,
-        on_install_event,
+        on_install_events,
         accepts=(StripeAppInstalled, StripeAppUninstalled),
     )

@@ -11,8 +11,9 @@ PROJECTED = Counter("kobling_events_projected_total", "Events applied to the rea
 
 
 def subscribe(broker: KafkaBroker, store: StatusStore, group_id: str) -> None:
-    async def project(event: AnyEvent) -> None:
-        await store.apply(event)
-        PROJECTED.labels(event.type).inc()
+    async def project(events: list[AnyEvent]) -> None:
+        await store.apply(events)
+        for event in events:
+            PROJECTED.labels(event.type).inc()
 
     subscribe_events(broker, (INSTALLS_TOPIC, CONNECTIONS_TOPIC), group_id, project)

@@ -12,10 +12,9 @@ from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from kobling_shared.events import AnyEvent, account_key
-from kobling_shared.mongo import Document
+from kobling_shared.mongo import Document, insert_new
 from kobling_status.projection import AccountStatus, project
 
 MAX_ATTEMPTS = 20
@@ -34,6 +33,14 @@ class AccountFilter:
     in_state_before: datetime | None = None  # "stuck": in its state since before this time
 
 
+def fold(current: AccountStatus | None, events: list[AnyEvent]) -> AccountStatus | None:
+    """The status after `events`, or None when they leave `current` as it is (or absent)."""
+    status = current
+    for event in events:
+        status = project(status, event) or status
+    return status if status is not current else None
+
+
 class StatusStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._accounts = db["accounts"]
@@ -43,39 +50,45 @@ class StatusStore:
         await self._accounts.create_index([("economic.state", ASCENDING), ("_id", ASCENDING)])
         await self._timeline.create_index([("key", ASCENDING), ("time", ASCENDING)])
 
-    async def apply(self, event: AnyEvent) -> bool:
-        """Projects `event`; True when it changed the account. Safe to call again with the same."""
-        key = event.account_key
+    async def apply(self, events: list[AnyEvent]) -> None:
+        """Projects a batch of events, in their order per account. Safe to apply again.
+
+        Most accounts in a batch have no document yet (new installs; a rebuild into an empty read
+        model): those are written with one insert for the whole batch. Only accounts already
+        there are read and replaced one by one."""
+        by_key: dict[str, list[AnyEvent]] = {}
+        for event in events:
+            by_key.setdefault(event.account_key, []).append(event)
+        fresh = {key: fold(None, evs) for key, evs in by_key.items()}
+        taken = await insert_new(
+            self._accounts,
+            [{"_id": key, "rev": 1, **doc.model_dump()} for key, doc in fresh.items() if doc],
+        )
+        for key, doc in fresh.items():
+            if key in taken or doc is None:
+                await self._apply_to_existing(key, by_key[key])
+        timeline = [
+            {"_id": event.id, "key": event.account_key, "type": event.type, "time": event.time}
+            for event in events
+        ]
+        await insert_new(self._timeline, timeline)  # an entry already there was recorded before
+
+    async def _apply_to_existing(self, key: str, events: list[AnyEvent]) -> None:
         for _ in range(MAX_ATTEMPTS):
             doc = await self._accounts.find_one({"_id": key})
             current = AccountStatus.model_validate(doc) if doc else None
-            updated = project(current, event)
-            if updated is None:
-                changed = False
-                break
+            updated = fold(current, events)
+            if updated is None or updated == current:
+                return
             new_doc = {"_id": key, "rev": (doc["rev"] if doc else 0) + 1, **updated.model_dump()}
             if doc is None:
-                try:
-                    await self._accounts.insert_one(new_doc)
-                except DuplicateKeyError:
-                    continue
+                if not await insert_new(self._accounts, [new_doc]):
+                    return
             else:
                 result = await self._accounts.replace_one({"_id": key, "rev": doc["rev"]}, new_doc)
-                if result.matched_count == 0:
-                    continue
-            changed = True
-            break
-        else:
-            raise ConcurrentUpdates(key)
-        await self._record(event, key)
-        return changed
-
-    async def _record(self, event: AnyEvent, key: str) -> None:
-        entry = {"_id": event.id, "key": key, "type": event.type, "time": event.time}
-        try:
-            await self._timeline.insert_one(entry)
-        except DuplicateKeyError:
-            pass
+                if result.matched_count == 1:
+                    return
+        raise ConcurrentUpdates(key)
 
     async def timeline(self, account_id: str, livemode: bool) -> list[Document]:
         cursor = self._timeline.find({"key": account_key(account_id, livemode)}, {"key": 0})
