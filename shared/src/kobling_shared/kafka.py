@@ -61,6 +61,8 @@ def make_broker(bootstrap_servers: str, client_id: str) -> KafkaBroker:
         request_timeout_ms=int(PUBLISH_TIMEOUT_SECONDS * 1000),
         allow_auto_create_topics=False,
         graceful_timeout=15.0,
+        # FastStream logs every message it receives and processes: DEBUG, not a line per event.
+        log_level=logging.DEBUG,
         logger=logging.getLogger(f"kobling.{client_id}.kafka"),
     )
 

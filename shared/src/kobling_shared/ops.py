@@ -33,7 +33,9 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
+def configure_logging(service: str, level: str = "INFO", access_log: bool = True) -> None:
+    """One redacting handler for everything. Called from the app factory, after uvicorn set up
+    its loggers, so this is where production's access log is turned off (`serve` says why)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")
@@ -46,6 +48,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         logger = logging.getLogger(name)
         logger.handlers = []
         logger.propagate = True
+    logging.getLogger("uvicorn.access").disabled = not access_log
     # aiokafka logs every failed reconnect at ERROR; one line per outage is enough.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 

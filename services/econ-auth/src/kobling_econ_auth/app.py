@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     settings = settings or EconAuthSettings()
-    configure_logging(SERVICE)
+    configure_logging(SERVICE, access_log=not settings.production)
     broker = kafka.make_broker(settings.kafka_bootstrap_servers, client_id=SERVICE)
     client = mongo.make_client(settings.mongodb_url)
     store = ConnectionStore(mongo.database(client, "kobling_econ_auth"))

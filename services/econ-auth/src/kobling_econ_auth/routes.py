@@ -27,7 +27,7 @@ router = APIRouter()
 LOCALES = {"da": "da-DK", "sv": "sv-SE", "nb": "nb-NO", "no": "nb-NO", "en": "en-GB"}
 
 
-def get_deps(request: Request) -> Deps:
+async def get_deps(request: Request) -> Deps:
     deps: Deps = request.app.state.deps
     return deps
 
@@ -110,7 +110,7 @@ async def economic_callback(
 _bearer = HTTPBearer(auto_error=False)
 
 
-def require_token(
+async def require_token(
     deps: DepsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
     given = credentials.credentials if credentials else ""

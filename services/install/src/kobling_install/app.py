@@ -23,7 +23,7 @@ SERVICE = "install"
 
 def create_app(settings: InstallSettings | None = None) -> FastAPI:
     settings = settings or InstallSettings()
-    configure_logging(SERVICE)
+    configure_logging(SERVICE, access_log=not settings.production)
     broker = kafka.make_broker(settings.kafka_bootstrap_servers, client_id=SERVICE)
     client = mongo.make_client(settings.mongodb_url)
     db = mongo.database(client, "kobling_install")

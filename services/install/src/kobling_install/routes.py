@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 
-def get_settings(request: Request) -> InstallSettings:
+# Dependencies are `async def`: FastAPI runs a plain `def` in its thread pool, a thread hop per
+# request that cost the webhook route more than its own work.
+async def get_settings(request: Request) -> InstallSettings:
     settings: InstallSettings = request.app.state.settings
     return settings
 
@@ -29,7 +31,7 @@ def get_settings(request: Request) -> InstallSettings:
 Webhooks = GroupCommit[StripeEvent, Outcome]
 
 
-def get_webhooks(request: Request) -> Webhooks:
+async def get_webhooks(request: Request) -> Webhooks:
     webhooks: Webhooks = request.app.state.webhooks
     return webhooks
 
@@ -68,7 +70,7 @@ async def stripe_webhook(
 # --- the OAuth install ------------------------------------------------------------------------
 
 
-def get_oauth(request: Request) -> OAuthDeps:
+async def get_oauth(request: Request) -> OAuthDeps:
     deps: OAuthDeps = request.app.state.oauth
     return deps
 

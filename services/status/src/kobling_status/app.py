@@ -17,7 +17,7 @@ SERVICE = "status"
 
 def create_app(settings: StatusSettings | None = None) -> FastAPI:
     settings = settings or StatusSettings()
-    configure_logging(SERVICE)
+    configure_logging(SERVICE, access_log=not settings.production)
     broker = kafka.make_broker(settings.kafka_bootstrap_servers, client_id=SERVICE)
     client = mongo.make_client(settings.mongodb_url)
     store = StatusStore(mongo.database(client, settings.status_database))

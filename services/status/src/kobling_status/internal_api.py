@@ -16,7 +16,7 @@ ACCOUNT_ID = r"^acct_[A-Za-z0-9]{1,64}$"
 _bearer = HTTPBearer(auto_error=False)
 
 
-def require_token(
+async def require_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
@@ -26,7 +26,7 @@ def require_token(
         raise HTTPException(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
 
 
-def get_store(request: Request) -> StatusStore:
+async def get_store(request: Request) -> StatusStore:
     store: StatusStore = request.app.state.store
     return store
 

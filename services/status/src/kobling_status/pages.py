@@ -34,7 +34,7 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter()
 
 
-def get_settings(request: Request) -> StatusSettings:
+async def get_settings(request: Request) -> StatusSettings:
     settings: StatusSettings = request.app.state.settings
     return settings
 
