@@ -12,15 +12,14 @@ from pymongo.errors import DuplicateKeyError
 
 from kobling_econ_auth.connection import Connection, new_connection
 from kobling_shared.events import account_key, now
-from kobling_shared.mongo import Document
-
-MAX_ATTEMPTS = 20
+from kobling_shared.mongo import Document, KeyLocks, insert_new
 
 Change = Callable[[Connection], Connection | None]
 
 
-class ConcurrentUpdates(Exception):
-    pass
+def _agreement(conn: Connection) -> int | None:
+    """The agreement a connected connection holds; None for any other state."""
+    return conn.agreement.agreement_number if conn.state == "connected" and conn.agreement else None
 
 
 def digest(secret: str) -> str:
@@ -44,20 +43,23 @@ class ConnectionStore:
         # The keys of connections that may hold unpublished events: a small collection, so the
         # relay never scans every connection (on FerretDB a scan of thousands takes seconds).
         self._pending = db["outbox_pending"]
+        # Connected connections by e-conomic agreement, to find one agreement shared by several.
+        self._members = db["agreement_members"]
+        self._locks = KeyLocks(db["connection_locks"])
 
     async def create_indexes(self) -> None:
         await self._connections.create_index([("state", ASCENDING)])
-        await self._connections.create_index([("agreement.agreement_number", ASCENDING)])
+        await self._members.create_index([("agreement", ASCENDING)])
 
     async def get(self, account_id: str, livemode: bool) -> Connection | None:
         doc = await self._connections.find_one({"_id": account_key(account_id, livemode)})
         return Connection.model_validate(doc) if doc else None
 
     async def change(self, account_id: str, livemode: bool, change: Change) -> Connection | None:
-        """Applies `change` to the connection as stored, retrying when another writer got there
-        first (a guard on the revision read, safe on FerretDB too). None when nothing changed."""
+        """Applies `change` to the connection as stored, with no other writer between our read
+        and our write (a lock per connection). None when nothing changed."""
         key = account_key(account_id, livemode)
-        for _ in range(MAX_ATTEMPTS):
+        async with self._locks.hold(key):
             doc = await self._connections.find_one({"_id": key})
             current = (
                 Connection.model_validate(doc) if doc else new_connection(account_id, livemode)
@@ -65,31 +67,32 @@ class ConnectionStore:
             updated = change(current)
             if updated is None:
                 return None
-            rev = doc["rev"] if doc else 0
             if len(updated.outbox) > len(current.outbox):
                 # Marked before the write: a crash between the two leaves a mark the relay
                 # clears, never an event nobody looks for.
                 await self._mark_pending(key)
-            new_doc = {"_id": key, "rev": rev + 1, **updated.model_dump()}
-            if doc is None:
-                try:
-                    await self._connections.insert_one(new_doc)
-                except DuplicateKeyError:
-                    continue
-            elif (
-                await self._connections.replace_one({"_id": key, "rev": rev}, new_doc)
-            ).matched_count == 0:
-                continue
+            joins, leaves = _agreement(updated), _agreement(current)
+            if joins is not None and joins != leaves:
+                # Also before the write; a member left behind by a crash is checked when read.
+                await insert_new(self._members, [{"_id": key, "agreement": joins}])
+            rev = doc["rev"] if doc else 0
+            await self._connections.replace_one(
+                {"_id": key}, {"_id": key, "rev": rev + 1, **updated.model_dump()}, upsert=True
+            )
+            if leaves is not None and joins != leaves:
+                await self._members.delete_one({"_id": key})
             return updated
-        raise ConcurrentUpdates(key)
 
     async def connected_elsewhere(self, agreement_number: int, account_id: str) -> list[str]:
-        """Other Stripe accounts holding a grant to this e-conomic agreement."""
-        cursor = self._connections.find(
-            {"agreement.agreement_number": agreement_number, "state": "connected"},
-            {"account_id": 1},
-        )
-        return sorted({d["account_id"] async for d in cursor if d["account_id"] != account_id})
+        """Other Stripe accounts holding a grant to this e-conomic agreement. Looked up among
+        the connected ones only: on FerretDB a query on connections scans them all."""
+        others = set()
+        async for member in self._members.find({"agreement": agreement_number}):
+            doc = await self._connections.find_one({"_id": member["_id"]})
+            conn = Connection.model_validate(doc) if doc else None
+            if conn and conn.account_id != account_id and _agreement(conn) == agreement_number:
+                others.add(conn.account_id)
+        return sorted(others)
 
     async def connected(self) -> list[Connection]:
         docs = await self._connections.find({"state": "connected"}).to_list()

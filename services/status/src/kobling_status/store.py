@@ -1,7 +1,7 @@
 """The read model in MongoDB: one document per (account, mode), and each account's timeline.
 
-Writes are conditional on the revision read, so two events for one account applied at once (one
-from each topic) cannot lose either; this holds on MongoDB and on FerretDB, which has no locks.
+New accounts are written by a unique insert; an account already there is read and replaced under
+a lock per account, so two writers at once cannot lose either's event, on MongoDB and FerretDB.
 """
 
 import base64
@@ -14,14 +14,8 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from kobling_shared.events import AnyEvent, account_key
-from kobling_shared.mongo import Document, insert_new
+from kobling_shared.mongo import Document, KeyLocks, insert_new
 from kobling_status.projection import AccountStatus, project
-
-MAX_ATTEMPTS = 20
-
-
-class ConcurrentUpdates(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -45,6 +39,7 @@ class StatusStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._accounts = db["accounts"]
         self._timeline = db["timeline"]
+        self._locks = KeyLocks(db["account_locks"])
 
     async def create_indexes(self) -> None:
         await self._accounts.create_index([("economic.state", ASCENDING), ("_id", ASCENDING)])
@@ -74,21 +69,18 @@ class StatusStore:
         await insert_new(self._timeline, timeline)  # an entry already there was recorded before
 
     async def _apply_to_existing(self, key: str, events: list[AnyEvent]) -> None:
-        for _ in range(MAX_ATTEMPTS):
+        # One consumer owns each account's partitions, but during a rebalance two may overlap.
+        async with self._locks.hold(key):
             doc = await self._accounts.find_one({"_id": key})
             current = AccountStatus.model_validate(doc) if doc else None
             updated = fold(current, events)
-            if updated is None or updated == current:
+            if updated is None:
                 return
             new_doc = {"_id": key, "rev": (doc["rev"] if doc else 0) + 1, **updated.model_dump()}
             if doc is None:
-                if not await insert_new(self._accounts, [new_doc]):
-                    return
+                await insert_new(self._accounts, [new_doc])  # else written since: re-applied next
             else:
-                result = await self._accounts.replace_one({"_id": key, "rev": doc["rev"]}, new_doc)
-                if result.matched_count == 1:
-                    return
-        raise ConcurrentUpdates(key)
+                await self._accounts.replace_one({"_id": key}, new_doc)
 
     async def timeline(self, account_id: str, livemode: bool) -> list[Document]:
         cursor = self._timeline.find({"key": account_key(account_id, livemode)}, {"key": 0})
