@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from schemathesis import GenerationMode
 from schemathesis.core.parameters import ParameterLocation
 
+from kobling_shared.settings import DEV_SECRETS
 from kobling_shared.signatures import app_view_payload
 from tests.conftest import APP_SECRET, WEBHOOK_SECRET
 from tests.merchant import INTERNAL
@@ -45,6 +46,13 @@ def credentials(body: Any) -> dict[str, str]:
         if isinstance(user, str) and isinstance(account, str):
             headers["Stripe-Signature"] = sign(app_view_payload(user, account), APP_SECRET)
     return headers
+
+
+def carries_a_secret(case: Any) -> bool:
+    """Hypothesis draws string constants from our own source, the development secrets among them;
+    one sent in a URL lands in the access log, where the secrets audit rightly finds it."""
+    sent = repr((case.path_parameters, case.query, case.headers, case.body))
+    return any(secret in sent for secret in DEV_SECRETS.values())
 
 
 def headers_negated(case: Any) -> bool:
@@ -86,6 +94,7 @@ def test_every_operation_answers_as_its_schema_says(name: str, stack: dict[str, 
                 database=None,
             )
             def check(case: Any) -> None:
+                assume(not carries_a_secret(case))
                 answered[case.operation.label, send(case)] += 1
 
             try:
