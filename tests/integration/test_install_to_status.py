@@ -118,6 +118,15 @@ async def test_a_signed_body_that_is_not_an_event_is_refused(http, account, infr
     )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_event"
+    # A creation time no datetime can hold was a 503, which Stripe would retry for days.
+    body = body_of(install_event(account, created=10**20))
+    response = await http.post(
+        f"{INSTALL}/stripe/webhooks",
+        content=body,
+        headers={"Stripe-Signature": sign(body, WEBHOOK_SECRET)},
+    )
+    assert response.status_code == 400 and response.json()["error"] == "invalid_event"
+    assert await events_for(infra.kafka, INSTALLS_TOPIC, account) == []
 
 
 async def test_other_event_types_are_acknowledged_and_ignored(http, account, infra: Infra) -> None:

@@ -17,6 +17,7 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 from pymongo.errors import PyMongoError
 
+from kobling_shared.delivery import renewed_when_desynchronised, send_once
 from kobling_shared.events import (
     CONNECTIONS_TOPIC,
     DEAD_LETTER_TOPIC,
@@ -94,15 +95,17 @@ async def ensure_topics(bootstrap_servers: str) -> None:
 
 async def publish(broker: KafkaBroker, event: AnyEvent) -> None:
     """Publishes and waits for the broker's acknowledgement; raises on failure or timeout."""
-    await asyncio.wait_for(
-        broker.publish(
-            event.model_dump_json().encode(),
-            topic=topic_of(event),
-            key=event.subject.encode(),
-            headers={"content-type": "application/cloudevents+json", "ce_type": event.type},
-        ),
-        timeout=PUBLISH_TIMEOUT_SECONDS,
-    )
+
+    async def send() -> None:
+        async with renewed_when_desynchronised(broker):
+            await broker.publish(
+                event.model_dump_json().encode(),
+                topic=topic_of(event),
+                key=event.subject.encode(),
+                headers={"content-type": "application/cloudevents+json", "ce_type": event.type},
+            )
+
+    await send_once(event.id, send, PUBLISH_TIMEOUT_SECONDS)
 
 
 async def dead_letter(broker: KafkaBroker, topic: str, raw: bytes, reason: str) -> None:
@@ -118,7 +121,8 @@ async def dead_letter(broker: KafkaBroker, topic: str, raw: bytes, reason: str) 
 
 
 async def publish_raw(broker: KafkaBroker, topic: str, value: bytes) -> None:
-    await asyncio.wait_for(broker.publish(value, topic=topic), timeout=PUBLISH_TIMEOUT_SECONDS)
+    async with renewed_when_desynchronised(broker):
+        await asyncio.wait_for(broker.publish(value, topic=topic), timeout=PUBLISH_TIMEOUT_SECONDS)
 
 
 def subscribe_events(

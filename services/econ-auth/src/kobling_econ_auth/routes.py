@@ -2,6 +2,7 @@
 
 import hmac
 import logging
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
@@ -12,6 +13,7 @@ from pydantic import BaseModel, Field
 from kobling_econ_auth import handlers
 from kobling_econ_auth.handlers import Deps, LinkInvalid, NotInstalled, StateInvalid
 from kobling_econ_auth.pages import problem
+from kobling_shared import openapi
 from kobling_shared.app_view import ACCOUNT_ID, AppViewRequest, verified_view_request
 from kobling_shared.links import (
     DISCONNECT,
@@ -19,6 +21,14 @@ from kobling_shared.links import (
     BadSignature,
     LinkSigner,
     status_page_url,
+)
+from kobling_shared.openapi import (
+    BEARER,
+    VIEW,
+    Problem,
+    json_body,
+    page,
+    redirect,
 )
 
 log = logging.getLogger(__name__)
@@ -38,7 +48,29 @@ DepsDep = Annotated[Deps, Depends(get_deps)]
 ViewRequest = Annotated[AppViewRequest, Depends(verified_view_request)]
 
 
-@router.post("/api/connect-link")
+class ConnectLink(BaseModel):
+    url: str
+    expires_at: datetime
+
+
+class Disconnected(BaseModel):
+    state: str
+    changed: bool
+    message: str
+
+
+INVALID_LINK = page("The link or state is unknown, used or expired: nothing changed")
+
+
+@router.post(
+    "/api/connect-link",
+    openapi_extra=json_body(AppViewRequest),
+    responses={
+        200: {"model": ConnectLink, "description": "A one-time link to e-conomic's grant page"},
+        404: openapi.problem("`not_installed`: Kobling is not installed on this account"),
+        **VIEW,
+    },
+)
 async def connect_link(view: ViewRequest, deps: DepsDep) -> JSONResponse:
     try:
         url, expires_at = await handlers.mint_connect_link(view.account_id, view.livemode, deps)
@@ -50,7 +82,11 @@ async def connect_link(view: ViewRequest, deps: DepsDep) -> JSONResponse:
     return JSONResponse({"url": url, "expires_at": expires_at.isoformat()})
 
 
-@router.post("/api/disconnect")
+@router.post(
+    "/api/disconnect",
+    openapi_extra=json_body(AppViewRequest),
+    responses={200: {"model": Disconnected, "description": "No grant is held any more"}, **VIEW},
+)
 async def disconnect(view: ViewRequest, deps: DepsDep) -> JSONResponse:
     changed = await handlers.disconnect(view.account_id, view.livemode, deps)
     return JSONResponse(
@@ -63,7 +99,12 @@ async def disconnect(view: ViewRequest, deps: DepsDep) -> JSONResponse:
     )
 
 
-@router.get("/economic/connect")
+@router.get(
+    "/economic/connect",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={303: redirect("To e-conomic's grant page"), 400: INVALID_LINK},
+)
 async def open_connect_link(
     request: Request,
     deps: DepsDep,
@@ -77,7 +118,12 @@ async def open_connect_link(
     return RedirectResponse(grant_page, status_code=303)
 
 
-@router.get("/economic/callback")
+@router.get(
+    "/economic/callback",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={303: redirect("Connected: to the merchant's page"), 400: INVALID_LINK},
+)
 async def economic_callback(
     request: Request,
     deps: DepsDep,
@@ -123,11 +169,31 @@ class CheckRequest(BaseModel):
     livemode: bool = False
 
 
-@router.post("/internal/grants/check", dependencies=[Depends(require_token)])
+class CheckResult(BaseModel):
+    result: str
+    state: str
+    revocation_strikes: int
+
+
+@router.post(
+    "/internal/grants/check",
+    dependencies=[Depends(require_token)],
+    responses={
+        200: {"model": CheckResult, "description": "What e-conomic said of the grant"},
+        400: openapi.detail("The body is not JSON"),
+        404: openapi.problem("`not_connected`: no connected grant for this account"),
+        **BEARER,
+    },
+)
 async def check_grant_now(body: CheckRequest, deps: DepsDep) -> JSONResponse:
     conn = await deps.store.get(body.account_id, body.livemode)
     if conn is None or conn.state != "connected":
-        return JSONResponse({"error": "not_connected"}, status_code=404)
+        return JSONResponse(
+            Problem(
+                error="not_connected", message="no connected grant for this account"
+            ).model_dump(),
+            status_code=404,
+        )
     result = await handlers.check_grant(conn, deps)
     after = await deps.store.get(body.account_id, body.livemode)
     return JSONResponse(
@@ -144,7 +210,12 @@ def _locale(request: Request, asked: str | None) -> str:
     return LOCALES.get(wanted[:2].lower(), "en-GB")
 
 
-@router.post("/economic/disconnect")
+@router.post(
+    "/economic/disconnect",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={303: redirect("Disconnected: back to the merchant's page"), 400: INVALID_LINK},
+)
 async def disconnect_from_page(
     request: Request, deps: DepsDep, link: Annotated[str, Form(max_length=2000)]
 ) -> Response:

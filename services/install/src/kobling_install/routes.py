@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from kobling_install.handlers import Outcome
 from kobling_install.oauth import OAuthDeps, complete_install, start_install, state_is_ours
@@ -14,6 +14,7 @@ from kobling_install.stripe_events import StripeEvent
 from kobling_install.stripe_oauth import InvalidGrant
 from kobling_shared.batching import GroupCommit
 from kobling_shared.links import dashboard_app_url, status_page_url
+from kobling_shared.openapi import TOO_LARGE, json_body, page, problem, redirect
 from kobling_shared.pages import problem_page
 from kobling_shared.signatures import BadSignature, verify_webhook
 
@@ -40,7 +41,21 @@ SettingsDep = Annotated[InstallSettings, Depends(get_settings)]
 WebhooksDep = Annotated[Webhooks, Depends(get_webhooks)]
 
 
-@router.post("/stripe/webhooks")
+class WebhookReceipt(BaseModel):
+    received: bool
+    outcome: Outcome
+
+
+@router.post(
+    "/stripe/webhooks",
+    openapi_extra=json_body(StripeEvent),
+    responses={
+        200: {"model": WebhookReceipt, "description": "Durable on Kafka, a duplicate, or ignored"},
+        400: problem("`invalid_signature`, or `invalid_event`: not a Stripe event"),
+        503: problem("The event could not be made durable; Stripe retries it"),
+        **TOO_LARGE,
+    },
+)
 async def stripe_webhook(
     request: Request,
     settings: SettingsDep,
@@ -78,13 +93,27 @@ async def get_oauth(request: Request) -> OAuthDeps:
 OAuthDep = Annotated[OAuthDeps, Depends(get_oauth)]
 
 
-@router.get("/stripe/install")
+@router.get(
+    "/stripe/install",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={303: redirect("To Stripe's authorize page")},
+)
 async def install_link(oauth: OAuthDep, livemode: bool = False) -> RedirectResponse:
     """Where our own "Install" links point: Stripe's authorize page, with our state."""
     return RedirectResponse(await start_install(livemode, oauth), status_code=303)
 
 
-@router.get("/stripe/oauth/callback")
+@router.get(
+    "/stripe/oauth/callback",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={
+        303: redirect("Installed: to the merchant's page, or to the app in the Stripe Dashboard"),
+        400: page("Cancelled, or a used or expired state or code: nothing installed"),
+        503: page("Stripe could not be reached"),
+    },
+)
 async def oauth_callback(
     request: Request,
     oauth: OAuthDep,

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from kobling_shared.events import InstallData, StripeAppInstalled, StripeAppUninstalled
 
@@ -25,7 +25,8 @@ class StripeEvent(BaseModel):
     id: str
     type: str
     livemode: bool
-    created: int
+    # Unix seconds up to the year 9999: beyond it no datetime holds it, and the event is garbage.
+    created: int = Field(ge=0, le=253_402_300_799)
     account: str | None = None
     data: StripeEventData
 

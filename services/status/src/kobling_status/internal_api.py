@@ -8,10 +8,14 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kobling_shared.events import now
+from kobling_shared.openapi import BEARER, detail
 from kobling_status.projection import AccountStatus, EconomicState
 from kobling_status.store import AccountFilter, BadCursor, StatusStore
 
 ACCOUNT_ID = r"^acct_[A-Za-z0-9]{1,64}$"
+# Ten years: further back than any install, and far inside what a datetime can subtract
+# (an unbounded value was a 500 from an OverflowError).
+MAX_STUCK_SECONDS = 10 * 365 * 24 * 3600
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -32,7 +36,9 @@ async def get_store(request: Request) -> StatusStore:
 
 
 StoreDep = Annotated[StatusStore, Depends(get_store)]
-router = APIRouter(prefix="/v1", dependencies=[Depends(require_token)], tags=["internal"])
+router = APIRouter(
+    prefix="/v1", dependencies=[Depends(require_token)], tags=["internal"], responses=BEARER
+)
 
 
 def public_view(status: AccountStatus) -> dict[str, Any]:
@@ -42,7 +48,7 @@ def public_view(status: AccountStatus) -> dict[str, Any]:
     )
 
 
-@router.get("/accounts/{account_id}")
+@router.get("/accounts/{account_id}", responses={404: detail("No install of this account")})
 async def get_account(
     store: StoreDep,
     account_id: Annotated[str, Path(pattern=ACCOUNT_ID)],
@@ -57,14 +63,14 @@ async def get_account(
     raise HTTPException(404, "no such account")
 
 
-@router.get("/accounts")
+@router.get("/accounts", responses={400: detail("The cursor is not one we handed out")})
 async def list_accounts(
     store: StoreDep,
     state: EconomicState | None = None,
     livemode: bool | None = None,
     installed: bool | None = None,
     connected_since: datetime | None = None,
-    stuck_for_seconds: Annotated[int | None, Query(ge=0)] = None,
+    stuck_for_seconds: Annotated[int | None, Query(ge=0, le=MAX_STUCK_SECONDS)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
@@ -91,7 +97,9 @@ MILESTONES = {
 }
 
 
-@router.get("/accounts/{account_id}/timeline")
+@router.get(
+    "/accounts/{account_id}/timeline", responses={404: detail("No events about this account")}
+)
 async def timeline(
     store: StoreDep,
     account_id: Annotated[str, Path(pattern=ACCOUNT_ID)],

@@ -21,6 +21,7 @@ from kobling_shared.links import (
     dashboard_app_url,
     disconnect_token,
 )
+from kobling_shared.openapi import VIEW, json_body, page, problem
 from kobling_shared.pages import problem_page
 from kobling_status.i18n import TEXT, language, reason_text
 from kobling_status.internal_api import StoreDep, public_view
@@ -42,7 +43,14 @@ async def get_settings(request: Request) -> StatusSettings:
 SettingsDep = Annotated[StatusSettings, Depends(get_settings)]
 
 
-@router.get("/accounts/{account_id}", response_class=HTMLResponse)
+@router.get(
+    "/accounts/{account_id}",
+    response_class=HTMLResponse,
+    responses={
+        403: page("The link is forged or for another account: no account data"),
+        410: page("The link has expired: no account data"),
+    },
+)
 async def account_page(
     request: Request,
     settings: SettingsDep,
@@ -110,7 +118,15 @@ def _stale_link(request: Request, settings: StatusSettings, status_code: int = 4
     )
 
 
-@router.post("/api/status")
+@router.post(
+    "/api/status",
+    openapi_extra=json_body(AppViewRequest),
+    responses={
+        200: {"description": "The account's status JSON"},
+        404: problem("`not_installed`: Kobling is not installed on this account"),
+        **VIEW,
+    },
+)
 async def app_view_status(
     store: StoreDep, view: Annotated[AppViewRequest, Depends(verified_view_request)]
 ) -> JSONResponse:
