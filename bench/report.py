@@ -98,4 +98,6 @@ def render(report: dict[str, Any], summary: Callable[[list[float]], str]) -> str
     ]
     for name, rest in report["rss_rest"].items():
         lines.append(f"| {name} | {rest:.0f} | {report['rss_loaded'][name]:.0f} |")
+    if not smoke:  # what a person found by profiling the run: kept apart, so a re-run keeps it
+        lines += ["", (ROOT / "bench" / "analysis.md").read_text().rstrip()]
     return "\n".join(lines) + "\n"

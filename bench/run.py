@@ -333,7 +333,7 @@ async def rebuild(extra: int) -> dict[str, float]:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--rebuild", type=int, nargs="*", default=[5_000, 20_000])
+    parser.add_argument("--rebuild", type=int, nargs="*", default=[10_000, 50_000])
     opts = parser.parse_args()
     seconds = 1.0 if opts.smoke else 10.0
     rates = [250, 500, 1000, 2000, 0] if not opts.smoke else [100, 0]
