@@ -9,7 +9,7 @@ INFRA := deploy/local/infra.sh
 export KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:9092
 export MONGODB_URL ?= mongodb://127.0.0.1:27017
 
-.PHONY: help setup infra infra-stop run test test-faults test-unit lint bench clean
+.PHONY: help setup infra infra-stop run test test-faults test-unit lint bench bench-smoke clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -32,6 +32,10 @@ test: infra  ## every test: unit, integration (real Kafka and database), browser
 	$(UV) run ruff check .
 	$(UV) run mypy shared/src services/install/src services/econ-auth/src services/status/src sandbox/src
 	$(UV) run pytest -p no:cacheprovider
+	$(MAKE) bench-smoke
+
+bench-smoke:  ## every step of the benchmark for a second or two, so the harness cannot rot
+	$(UV) run python -m bench.run --smoke
 
 test-faults: infra  ## the slow fault scenarios: broker and database stopped, services killed
 	$(UV) run pytest -p no:cacheprovider tests/faults

@@ -409,6 +409,8 @@ async def main() -> None:
         bare.terminate()
         sink.terminate()
     write(report, ROOT / ("docs/benchmarks-smoke.md" if opts.smoke else "docs/benchmarks.md"))
+    if report["lost"] or report["acknowledged"] == 0:
+        sys.exit(f"{report['lost']} of {report['acknowledged']} acknowledged webhooks not on Kafka")
 
 
 def machine() -> str:
@@ -433,6 +435,9 @@ def summary(values: list[float]) -> str:
 def write(report: dict[str, Any], path: Path) -> None:
     from bench.report import render
 
+    # The measurements first, so a fault in the rendering does not cost the run.
+    WORK.mkdir(parents=True, exist_ok=True)
+    (WORK / "report.json").write_text(json.dumps(report, default=vars))
     path.parent.mkdir(exist_ok=True)
     path.write_text(render(report, summary))
     print(path.read_text())

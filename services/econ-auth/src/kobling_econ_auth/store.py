@@ -4,6 +4,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from pymongo import ASCENDING
@@ -15,6 +16,13 @@ from kobling_shared.events import account_key, now
 from kobling_shared.mongo import Document, KeyLocks, insert_new
 
 Change = Callable[[Connection], Connection | None]
+
+
+class Taken(Enum):
+    TAKEN = "taken"  # the connection was created by another writer since we read
+
+
+TAKEN = Taken.TAKEN
 
 
 def _agreement(conn: Connection) -> int | None:
@@ -57,31 +65,46 @@ class ConnectionStore:
 
     async def change(self, account_id: str, livemode: bool, change: Change) -> Connection | None:
         """Applies `change` to the connection as stored, with no other writer between our read
-        and our write (a lock per connection). None when nothing changed."""
+        and our write. None when nothing changed.
+
+        A connection's first write (an install) takes no lock: of racing inserts the unique _id
+        lets one win, and the others go on under the lock like any later change."""
         key = account_key(account_id, livemode)
+        if await self._connections.find_one({"_id": key}, {"_id": 1}) is None:
+            written = await self._write(key, None, account_id, livemode, change)
+            if written is not TAKEN:
+                return written
         async with self._locks.hold(key):
-            doc = await self._connections.find_one({"_id": key})
-            current = (
-                Connection.model_validate(doc) if doc else new_connection(account_id, livemode)
-            )
-            updated = change(current)
-            if updated is None:
-                return None
-            if len(updated.outbox) > len(current.outbox):
-                # Marked before the write: a crash between the two leaves a mark the relay
-                # clears, never an event nobody looks for.
-                await self._mark_pending(key)
-            joins, leaves = _agreement(updated), _agreement(current)
-            if joins is not None and joins != leaves:
-                # Also before the write; a member left behind by a crash is checked when read.
-                await insert_new(self._members, [{"_id": key, "agreement": joins}])
-            rev = doc["rev"] if doc else 0
-            await self._connections.replace_one(
-                {"_id": key}, {"_id": key, "rev": rev + 1, **updated.model_dump()}, upsert=True
-            )
-            if leaves is not None and joins != leaves:
-                await self._members.delete_one({"_id": key})
-            return updated
+            while True:
+                doc = await self._connections.find_one({"_id": key})
+                written = await self._write(key, doc, account_id, livemode, change)
+                if written is not TAKEN:  # else created without the lock since our read
+                    return written
+
+    async def _write(
+        self, key: str, doc: Document | None, account_id: str, livemode: bool, change: Change
+    ) -> Connection | Taken | None:
+        current = Connection.model_validate(doc) if doc else new_connection(account_id, livemode)
+        updated = change(current)
+        if updated is None:
+            return None
+        if len(updated.outbox) > len(current.outbox):
+            # Marked before the write: a crash between the two leaves a mark the relay
+            # clears, never an event nobody looks for.
+            await self._mark_pending(key)
+        joins, leaves = _agreement(updated), _agreement(current)
+        if joins is not None and joins != leaves:
+            # Also before the write; a member left behind by a crash is checked when read.
+            await insert_new(self._members, [{"_id": key, "agreement": joins}])
+        new_doc = {"_id": key, "rev": (doc["rev"] if doc else 0) + 1, **updated.model_dump()}
+        if doc is None:
+            if await insert_new(self._connections, [new_doc]):
+                return TAKEN
+        else:
+            await self._connections.replace_one({"_id": key}, new_doc)
+        if leaves is not None and joins != leaves:
+            await self._members.delete_one({"_id": key})
+        return updated
 
     async def connected_elsewhere(self, agreement_number: int, account_id: str) -> list[str]:
         """Other Stripe accounts holding a grant to this e-conomic agreement. Looked up among
