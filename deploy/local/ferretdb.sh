@@ -7,7 +7,7 @@
 set -euo pipefail
 
 FERRETDB_VERSION=v1.24.2
-RUNNER_VERSION=3  # bump when ferretdb/main.go changes, so a cached binary is rebuilt
+RUNNER_VERSION=4  # bump when ferretdb/main.go changes, so a cached binary is rebuilt
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)

@@ -91,6 +91,13 @@ func indexDatabase(ctx context.Context, file string) error {
 	}
 	rows.Close()
 	for _, table := range tables {
+		// Looked up first, read-only: once a table is indexed, the loop no longer runs DDL
+		// against the databases FerretDB is writing to every two seconds.
+		var found int
+		err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?`, table+"__id_path").Scan(&found)
+		if err != nil || found > 0 {
+			continue
+		}
 		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (_ferretdb_sjson->'$._id')`, table+"__id_path", table)
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return err

@@ -12,9 +12,8 @@ GROUP_ID = "kobling-econ-auth"
 
 def subscribe(broker: KafkaBroker, deps: Deps) -> None:
     async def on_install_events(events: list[AnyEvent]) -> None:
-        for event in events:  # in order: one account's install and uninstall must not swap
-            assert isinstance(event, StripeAppInstalled | StripeAppUninstalled)
-            await handlers.on_install_event(event, deps)
+        installs = [e for e in events if isinstance(e, StripeAppInstalled | StripeAppUninstalled)]
+        await handlers.on_install_events(installs, deps)
 
     subscribe_events(
         broker,

@@ -54,6 +54,28 @@ class NotInstalled(Exception):
 # --- installs -----------------------------------------------------------------------------------
 
 
+async def on_install_events(
+    events: list[StripeAppInstalled | StripeAppUninstalled], deps: Deps
+) -> None:
+    """A batch of installs and uninstalls. Most are first installs: those connections are
+    created with one insert for the batch; the rest are applied one by one, in order."""
+    by_key: dict[str, list[StripeAppInstalled | StripeAppUninstalled]] = {}
+    for event in events:
+        by_key.setdefault(event.account_key, []).append(event)
+    fresh = {}
+    for key, evs in by_key.items():
+        conn = domain.new_connection(evs[0].subject, evs[0].livemode)
+        for event in evs:
+            conn = domain.on_install_event(conn, event) or conn
+        if not conn.outbox:
+            fresh[key] = conn
+    existing = await deps.store.create(list(fresh.values()))
+    for key, evs in by_key.items():
+        if key not in fresh or key in existing:
+            for event in evs:
+                await on_install_event(event, deps)
+
+
 async def on_install_event(event: StripeAppInstalled | StripeAppUninstalled, deps: Deps) -> None:
     changed = await deps.store.change(
         event.subject, event.livemode, lambda conn: domain.on_install_event(conn, event)

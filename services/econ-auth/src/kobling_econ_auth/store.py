@@ -63,6 +63,16 @@ class ConnectionStore:
         doc = await self._connections.find_one({"_id": account_key(account_id, livemode)})
         return Connection.model_validate(doc) if doc else None
 
+    async def create(self, connections: list[Connection]) -> set[str]:
+        """Writes new connections with one insert; answers the keys that exist already. Only for
+        connections with nothing to publish and no grant (a first install)."""
+        assert not any(conn.outbox or conn.agreement for conn in connections)
+        docs = [
+            {"_id": account_key(c.account_id, c.livemode), "rev": 1, **c.model_dump()}
+            for c in connections
+        ]
+        return await insert_new(self._connections, docs)
+
     async def change(self, account_id: str, livemode: bool, change: Change) -> Connection | None:
         """Applies `change` to the connection as stored, with no other writer between our read
         and our write. None when nothing changed.
