@@ -22,23 +22,7 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 
-# Dependencies are `async def`: FastAPI runs a plain `def` in its thread pool, a thread hop per
-# request that cost the webhook route more than its own work.
-async def get_settings(request: Request) -> InstallSettings:
-    settings: InstallSettings = request.app.state.settings
-    return settings
-
-
 Webhooks = GroupCommit[StripeEvent, Outcome]
-
-
-async def get_webhooks(request: Request) -> Webhooks:
-    webhooks: Webhooks = request.app.state.webhooks
-    return webhooks
-
-
-SettingsDep = Annotated[InstallSettings, Depends(get_settings)]
-WebhooksDep = Annotated[Webhooks, Depends(get_webhooks)]
 
 
 class WebhookReceipt(BaseModel):
@@ -57,11 +41,12 @@ class WebhookReceipt(BaseModel):
     },
 )
 async def stripe_webhook(
-    request: Request,
-    settings: SettingsDep,
-    webhooks: WebhooksDep,
-    stripe_signature: Annotated[str | None, Header()] = None,
-) -> JSONResponse:
+    request: Request, stripe_signature: Annotated[str | None, Header()] = None
+) -> Response:
+    # The hottest route reads its settings and batcher straight from the app, without
+    # dependency injection: the web framework is most of a webhook's CPU (docs/benchmarks.md).
+    settings: InstallSettings = request.app.state.settings
+    webhooks: Webhooks = request.app.state.webhooks
     raw = await request.body()
     try:
         verify_webhook(raw, stripe_signature, settings.stripe_webhook_secret)
@@ -79,12 +64,16 @@ async def stripe_webhook(
         # Stripe retries any non-2xx for days; a 503 hands the event back to it, nothing is lost.
         log.exception("could not make stripe event %s durable", event.id)
         return JSONResponse({"error": "unavailable", "message": "try again later"}, status_code=503)
-    return JSONResponse({"received": True, "outcome": outcome.value})
+    return Response(RECEIPTS[outcome], media_type="application/json")
+
+
+RECEIPTS = {o: WebhookReceipt(received=True, outcome=o).model_dump_json().encode() for o in Outcome}
 
 
 # --- the OAuth install ------------------------------------------------------------------------
 
 
+# `async def`: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request.
 async def get_oauth(request: Request) -> OAuthDeps:
     deps: OAuthDeps = request.app.state.oauth
     return deps
