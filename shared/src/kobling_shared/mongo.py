@@ -71,18 +71,18 @@ class KeyLocks:
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
         token = secrets.token_hex(8)
-        for attempt in range(200):
-            held = await insert_new(
-                self._locks, [{"_id": key, "token": token, "until": now() + self._lease}]
-            )
-            if not held:
-                break
+        give_up = now() + self._lease * 1.5  # long enough to overtake a holder that died
+        attempt = 0
+        while await insert_new(
+            self._locks, [{"_id": key, "token": token, "until": now() + self._lease}]
+        ):
             holder = await self._locks.find_one({"_id": key})
             if holder is not None and holder["until"] < now():
                 await self._locks.delete_one({"_id": key, "token": holder["token"]})
-            await asyncio.sleep(min(0.001 * (attempt + 1), 0.05))
-        else:
-            raise LockTimeout(key)
+            if now() > give_up:
+                raise LockTimeout(key)
+            attempt += 1
+            await asyncio.sleep(min(0.001 * attempt, 0.05))
         try:
             yield
         finally:
