@@ -45,6 +45,8 @@ test-unit: setup  ## unit tests only (no infrastructure)
 
 bench: setup  ## the benchmark, on an empty Kafka and FerretDB of its own: writes docs/benchmarks.md
 	$(INFRA) stop
+	@for port in 9092 27017; do if (exec 3<>/dev/tcp/127.0.0.1/$$port) 2>/dev/null; then \
+	  echo "bench: 127.0.0.1:$$port still answers (another checkout's infra?): stop it first" >&2; exit 1; fi; done
 	rm -rf .run/bench-infra
 	KOBLING_RUN_DIR=$(CURDIR)/.run/bench-infra $(INFRA) start
 	$(UV) run python -m bench.run $(BENCH_ARGS); status=$$?; \
