@@ -1,6 +1,7 @@
 """More of what a merchant sees in the browser: cancelling at e-conomic and trying again, an
 install we started (our state) leading to our own page, a stale link, the Danish page."""
 
+import httpx
 import pytest
 from playwright.async_api import Page, expect
 
@@ -8,6 +9,7 @@ from kobling_shared.links import status_page_url
 from kobling_shared.settings import DEV_SECRETS
 from tests.e2e.conftest import Shots
 from tests.e2e.test_journey import STATUS, connect_e_conomic, install_from_marketplace
+from tests.merchant import wait_for
 
 pytestmark = [pytest.mark.usefixtures("stack"), pytest.mark.browser]
 
@@ -70,6 +72,10 @@ async def test_a_stale_or_forged_link_shows_no_account(page: Page) -> None:
 async def test_the_page_speaks_danish(page: Page) -> None:
     shots = Shots(page, "danish")
     account = await install_from_marketplace(page, shots)
+    # This link carries no event to wait for (the callback's own link does): let the read model
+    # take the install before the page is asked for it.
+    async with httpx.AsyncClient(timeout=10) as http:
+        await wait_for(http, account, lambda s: s["stripe"]["installed"])
     link = status_page_url(STATUS, DEV_SECRETS["link_signing_key"], account, False, locale="da-DK")
     await page.goto(link)
     await expect(page.locator("html")).to_have_attribute("lang", "da")
