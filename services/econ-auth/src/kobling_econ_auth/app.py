@@ -35,7 +35,7 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     http = httpx.AsyncClient()
     economic = EconomicClient(settings.economic_api_url, settings.economic_app_secret_token, http)
     cipher = TokenCipher(settings.token_encryption_keys)
-    deps = Deps(settings, store, broker, cipher, economic)
+    deps = Deps(settings, store, kafka.KafkaPublisher(broker), cipher, economic)
     consumers.subscribe(broker, deps)
 
     async def housekeeping() -> None:
