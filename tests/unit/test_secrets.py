@@ -1,4 +1,5 @@
 import logging
+import secrets
 
 import pytest
 from cryptography.fernet import Fernet
@@ -57,7 +58,8 @@ def test_production_refuses_to_start_without_its_secrets(monkeypatch: pytest.Mon
 
 def test_production_points_at_the_real_parties(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in InstallSettings.required_secrets:
-        monkeypatch.setenv(name.upper(), f"prod-{name}")
+        monkeypatch.setenv(name.upper(), secrets.token_urlsafe(32))
+    monkeypatch.setenv("TOKEN_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     monkeypatch.setenv("KOBLING_ENV", "production")
     settings = InstallSettings()
     assert settings.stripe_api_base == "https://api.stripe.com"
