@@ -346,7 +346,9 @@ async def main() -> None:
     report: dict[str, Any] = {"smoke": opts.smoke, "machine": machine()}
     try:
         for service in services:
-            start(service, ENV)
+            # The sandbox is a development tool and refuses production; it shares the secrets.
+            dev = {"KOBLING_ENV": "development"} if service.name == "sandbox" else {}
+            start(service, {**ENV, **dev})
         for service in services:
             wait_ready(service)
         await asyncio.sleep(1)

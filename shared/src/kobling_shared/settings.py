@@ -12,8 +12,11 @@ import math
 from collections import Counter
 from typing import ClassVar
 
+from faststream.security import BaseSecurity
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kobling_shared.kafka import security
 
 SANDBOX_URL = "http://127.0.0.1:8010"
 
@@ -101,6 +104,12 @@ class Settings(BaseSettings):
     bind_host: str = "127.0.0.1"
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Production's broker wants authentication and TLS (README, "Production"); local runs neither.
+    kafka_sasl_mechanism: str = ""
+    kafka_username: str = ""
+    kafka_password: str = ""
+    kafka_tls: bool = False
+    # Credentials and TLS ride in the URL: mongodb://user:pass@host/?authSource=admin&tls=true
     mongodb_url: str = "mongodb://127.0.0.1:27017"
 
     stripe_secret_key: str = ""
@@ -124,6 +133,12 @@ class Settings(BaseSettings):
     install_public_url: str = "http://127.0.0.1:8001"
     econ_auth_public_url: str = "http://127.0.0.1:8002"
     status_public_url: str = "http://127.0.0.1:8003"
+
+    @property
+    def kafka_security(self) -> BaseSecurity | None:
+        return security(
+            self.kafka_sasl_mechanism, self.kafka_username, self.kafka_password, self.kafka_tls
+        )
 
     @property
     def production(self) -> bool:

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     settings = settings or EconAuthSettings()
     configure_logging(SERVICE, access_log=not settings.production)
-    broker = kafka.make_broker(settings.kafka_bootstrap_servers, client_id=SERVICE)
+    broker = kafka.make_broker(settings.kafka_bootstrap_servers, SERVICE, settings.kafka_security)
     client = mongo.make_client(settings.mongodb_url)
     store = ConnectionStore(mongo.database(client, "kobling_econ_auth"))
     http = httpx.AsyncClient()
@@ -45,7 +45,7 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await store.create_indexes()
-        await kafka.ensure_topics(settings.kafka_bootstrap_servers)
+        await kafka.ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_security)
         await broker.start()
         tasks = [
             asyncio.create_task(every(OUTBOX_RELAY_SECONDS, housekeeping)),

@@ -24,7 +24,7 @@ SERVICE = "install"
 def create_app(settings: InstallSettings | None = None) -> FastAPI:
     settings = settings or InstallSettings()
     configure_logging(SERVICE, access_log=not settings.production)
-    broker = kafka.make_broker(settings.kafka_bootstrap_servers, client_id=SERVICE)
+    broker = kafka.make_broker(settings.kafka_bootstrap_servers, SERVICE, settings.kafka_security)
     client = mongo.make_client(settings.mongodb_url)
     db = mongo.database(client, "kobling_install")
     http = httpx.AsyncClient()
@@ -41,7 +41,7 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await kafka.ensure_topics(settings.kafka_bootstrap_servers)
+        await kafka.ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_security)
         await broker.start()
         try:
             yield

@@ -18,7 +18,7 @@ SERVICE = "status"
 def create_app(settings: StatusSettings | None = None) -> FastAPI:
     settings = settings or StatusSettings()
     configure_logging(SERVICE, access_log=not settings.production)
-    broker = kafka.make_broker(settings.kafka_bootstrap_servers, client_id=SERVICE)
+    broker = kafka.make_broker(settings.kafka_bootstrap_servers, SERVICE, settings.kafka_security)
     client = mongo.make_client(settings.mongodb_url)
     store = StatusStore(mongo.database(client, settings.status_database))
     consumers.subscribe(broker, store, settings.status_group_id)
@@ -26,7 +26,7 @@ def create_app(settings: StatusSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await store.create_indexes()
-        await kafka.ensure_topics(settings.kafka_bootstrap_servers)
+        await kafka.ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_security)
         await broker.start()
         try:
             yield
