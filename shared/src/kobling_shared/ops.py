@@ -18,7 +18,9 @@ ReadinessCheck = Callable[[], Awaitable[bool]]
 
 # Query values that are secrets or one-time proofs. uvicorn's access log prints the request line,
 # so e-conomic's callback (?token=) and Stripe's redirect (?code=) would otherwise land there.
-_SECRET_QUERY = re.compile(r"(?i)\b(token|code|state|refresh_token|access_token|t)=([^&\s\"']+)")
+_SECRET_QUERY = re.compile(
+    r"(?i)\b(token|code|state|link|refresh_token|access_token|t)=([^&\s\"']+)"
+)
 _SECRET_WORDS = re.compile(r"\b(whsec|absec|sk_live|sk_test|rk_live|rk_test|rt|ac)_[A-Za-z0-9_]+")
 
 
@@ -26,11 +28,12 @@ def redact(text: str) -> str:
     return _SECRET_WORDS.sub(r"\1_[redacted]", _SECRET_QUERY.sub(r"\1=[redacted]", text))
 
 
-class RedactingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
-        record.args = None
-        return True
+class RedactingFormatter(logging.Formatter):
+    """Redacts the whole line as written, tracebacks included: an exception's message or a
+    frame's source line can hold a URL with its token."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 def configure_logging(service: str, level: str = "INFO", access_log: bool = True) -> None:
@@ -38,9 +41,8 @@ def configure_logging(service: str, level: str = "INFO", access_log: bool = True
     its loggers, so this is where production's access log is turned off (`serve` says why)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")
+        RedactingFormatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")
     )
-    handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)

@@ -18,6 +18,7 @@ from kobling_econ_auth.store import ConnectionStore
 from kobling_shared import kafka, mongo
 from kobling_shared.crypto import TokenCipher
 from kobling_shared.events import now
+from kobling_shared.hardening import harden
 from kobling_shared.ops import BodyLimit, configure_logging, dependency_checks, ops_router
 
 SERVICE = "econ-auth"
@@ -77,6 +78,7 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(ops_router(dependency_checks(broker, client)))
     app.add_middleware(BodyLimit)
+    harden(app)
     return app
 
 

@@ -16,6 +16,7 @@ from kobling_install.stripe_oauth import StripeOAuth
 from kobling_shared import kafka, mongo
 from kobling_shared.batching import GroupCommit
 from kobling_shared.crypto import TokenCipher
+from kobling_shared.hardening import harden
 from kobling_shared.ops import BodyLimit, configure_logging, dependency_checks, ops_router
 
 SERVICE = "install"
@@ -59,4 +60,5 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(ops_router(dependency_checks(broker, client)))
     app.add_middleware(BodyLimit)
+    harden(app)
     return app

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from kobling_shared import kafka, mongo
+from kobling_shared.hardening import harden
 from kobling_shared.ops import BodyLimit, configure_logging, dependency_checks, ops_router
 from kobling_status import consumers, internal_api, pages
 from kobling_status.settings import StatusSettings
@@ -48,4 +49,5 @@ def create_app(settings: StatusSettings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(ops_router(dependency_checks(broker, client)))
     app.add_middleware(BodyLimit)
+    harden(app)
     return app
