@@ -11,12 +11,13 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from kobling_econ_auth import consumers, handlers
 from kobling_econ_auth.economic import EconomicClient
+from kobling_econ_auth.grants import KEYS_DATABASE, GrantVault
 from kobling_econ_auth.handlers import Deps
 from kobling_econ_auth.routes import router
 from kobling_econ_auth.settings import EconAuthSettings
 from kobling_econ_auth.store import ConnectionStore
 from kobling_shared import kafka, mongo
-from kobling_shared.crypto import TokenCipher
+from kobling_shared.crypto import MasterKeys, TokenCipher
 from kobling_shared.events import now
 from kobling_shared.hardening import harden
 from kobling_shared.ops import BodyLimit, configure_logging, dependency_checks, ops_router
@@ -35,8 +36,12 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     store = ConnectionStore(mongo.database(client, "kobling_econ_auth"))
     http = httpx.AsyncClient()
     economic = EconomicClient(settings.economic_api_url, settings.economic_app_secret_token, http)
-    cipher = TokenCipher(settings.token_encryption_keys)
-    deps = Deps(settings, store, broker, cipher, economic)
+    grants = GrantVault(
+        mongo.database(client, KEYS_DATABASE)["data_keys"],
+        MasterKeys(settings.token_encryption_keys),
+        TokenCipher(settings.token_encryption_keys),
+    )
+    deps = Deps(settings, store, broker, grants, economic)
     consumers.subscribe(broker, deps)
 
     async def housekeeping() -> None:
