@@ -1,5 +1,6 @@
 """What every service offers operators: health, readiness, metrics, and logs free of secrets."""
 
+import asyncio
 import logging
 import re
 import sys
@@ -15,6 +16,7 @@ from pymongo import AsyncMongoClient
 from kobling_shared.mongo import ping
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+log = logging.getLogger(__name__)
 
 # Query values that are secrets or one-time proofs. uvicorn's access log prints the request line,
 # so e-conomic's callback (?token=) and Stripe's redirect (?code=) would otherwise land there.
@@ -140,3 +142,13 @@ async def _too_large(send: Any) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+    """Runs `job` forever, `seconds` apart; a failed round is logged and the next one still runs."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job()
+        except Exception:
+            log.exception("background job failed; retrying in %ss", seconds)

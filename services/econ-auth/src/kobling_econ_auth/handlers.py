@@ -1,6 +1,5 @@
 """What econ-auth does: each handler takes its message and the dependencies it needs."""
 
-import asyncio
 import json
 import logging
 import secrets
@@ -18,8 +17,15 @@ from kobling_econ_auth.economic import EconomicClient, EconomicUnavailable, Gran
 from kobling_econ_auth.grants import GrantVault
 from kobling_econ_auth.settings import EconAuthSettings
 from kobling_econ_auth.store import Change, ConnectionStore, PendingState
+from kobling_shared.arrivals import Arrivals
 from kobling_shared.crypto import Unreadable
-from kobling_shared.events import StripeAppInstalled, StripeAppUninstalled, now, parse_event
+from kobling_shared.events import (
+    StripeAppInstalled,
+    StripeAppUninstalled,
+    account_key,
+    now,
+    parse_event,
+)
 from kobling_shared.kafka import publish
 from kobling_shared.links import (
     CONNECT,
@@ -42,6 +48,7 @@ class Deps:
     broker: KafkaBroker
     grants: GrantVault
     economic: EconomicClient
+    arrivals: Arrivals
 
 
 class LinkInvalid(Exception):
@@ -97,12 +104,12 @@ async def on_install_event(event: StripeAppInstalled | StripeAppUninstalled, dep
 async def mint_connect_link(account_id: str, livemode: bool, deps: Deps) -> tuple[str, datetime]:
     """For a signed request from the app view. The install event may trail the merchant's click
     by a moment, so wait briefly for it before calling the account unknown."""
-    for _ in range(30):
+
+    async def installed() -> bool:
         conn = await deps.store.get(account_id, livemode)
-        if conn is not None and conn.installed:
-            break
-        await asyncio.sleep(0.1)
-    else:
+        return conn is not None and conn.installed
+
+    if not await deps.arrivals.wait_for(account_key(account_id, livemode), installed):
         raise NotInstalled(account_id)
     url = connect_url(
         deps.settings.econ_auth_public_url, deps.settings.link_signing_key, account_id, livemode

@@ -1,5 +1,6 @@
 """install: receives Stripe and publishes installs and uninstalls."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -16,10 +17,18 @@ from kobling_install.stripe_oauth import StripeOAuth
 from kobling_shared import kafka, mongo
 from kobling_shared.batching import GroupCommit
 from kobling_shared.crypto import TokenCipher
+from kobling_shared.events import now
 from kobling_shared.hardening import harden
-from kobling_shared.ops import BodyLimit, configure_logging, dependency_checks, ops_router
+from kobling_shared.ops import (
+    BodyLimit,
+    configure_logging,
+    dependency_checks,
+    every,
+    ops_router,
+)
 
 SERVICE = "install"
+HOUSEKEEPING_SECONDS = 5.0  # one-time states past their deadline are deleted this often
 
 
 def create_app(settings: InstallSettings | None = None) -> FastAPI:
@@ -44,9 +53,13 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await kafka.ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_security)
         await broker.start()
+        cleanup = asyncio.create_task(
+            every(HOUSEKEEPING_SECONDS, lambda: oauth.states.forget_expired(now()))
+        )
         try:
             yield
         finally:
+            cleanup.cancel()
             await broker.stop()
             await http.aclose()
             await client.close()
