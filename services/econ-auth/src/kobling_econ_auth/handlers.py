@@ -3,8 +3,10 @@
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Literal
 from urllib.parse import urlencode
 
@@ -74,7 +76,7 @@ async def on_install_events(
     for key, evs in by_key.items():
         conn = domain.new_connection(evs[0].subject, evs[0].livemode)
         for event in evs:
-            conn = domain.on_install_event(conn, event) or conn
+            conn = domain.on_install_event(conn, event, now()) or conn
         if not conn.outbox:
             fresh[key] = conn
     existing = await deps.store.create(list(fresh.values()))
@@ -92,7 +94,7 @@ async def on_install_events(
 
 async def on_install_event(event: StripeAppInstalled | StripeAppUninstalled, deps: Deps) -> None:
     changed = await deps.store.change(
-        event.subject, event.livemode, lambda conn: domain.on_install_event(conn, event)
+        event.subject, event.livemode, lambda conn: domain.on_install_event(conn, event, now())
     )
     if changed:
         await relay(changed, deps)
@@ -117,19 +119,50 @@ async def mint_connect_link(account_id: str, livemode: bool, deps: Deps) -> tupl
     return url, now() + timedelta(seconds=CONNECT_LINK_MAX_AGE)
 
 
-async def open_connect_link(link: str, locale: str, deps: Deps) -> str:
-    """Spends a connect link and answers the e-conomic grant page URL with a fresh state."""
+@dataclass(frozen=True)
+class ConnectAttempt:
+    """What a valid, unused connect link is for."""
+
+    account_id: str
+    livemode: bool
+    nonce: str
+    minted_at: datetime
+
+
+async def read_connect_link(link: str, deps: Deps) -> ConnectAttempt:
+    """The attempt a connect link stands for, without spending it (the confirmation page shows
+    whose account it connects before anything happens)."""
     signer = LinkSigner(deps.settings.link_signing_key, CONNECT)
     try:
         payload = signer.unsign(link, CONNECT_LINK_MAX_AGE)
-        account_id, livemode, nonce = str(payload["a"]), bool(payload["l"]), str(payload["n"])
-    except (BadSignature, KeyError) as error:
+        attempt = ConnectAttempt(
+            str(payload["a"]),
+            bool(payload["l"]),
+            str(payload["n"]),
+            datetime.fromtimestamp(float(payload["i"]), UTC),
+        )
+    except (BadSignature, KeyError, TypeError, ValueError) as error:
         raise LinkInvalid("expired" if "expired" in str(error).lower() else "invalid") from None
-    if not await deps.store.use_once("link", nonce):
+    if await deps.store.was_used("link", attempt.nonce):
+        raise LinkInvalid("used")
+    conn = await deps.store.get(attempt.account_id, attempt.livemode)
+    if not domain.may_start_grant(conn, attempt.minted_at):
+        raise LinkInvalid("uninstalled")
+    return attempt
+
+
+async def open_connect_link(link: str, locale: str, browser: str, deps: Deps) -> str:
+    """Spends a connect link for the browser that confirmed it, and answers the e-conomic grant
+    page URL with a fresh state bound to that browser (its id's digest)."""
+    attempt = await read_connect_link(link, deps)
+    if not await deps.store.use_once("link", attempt.nonce):
         raise LinkInvalid("used")
     state = secrets.token_urlsafe(32)
     expires_at = now() + timedelta(seconds=deps.settings.state_ttl_seconds)
-    await deps.store.save_state(state, PendingState(account_id, livemode, expires_at, locale))
+    pending = PendingState(
+        attempt.account_id, attempt.livemode, expires_at, locale, browser, attempt.minted_at
+    )
+    await deps.store.save_state(state, pending)
     callback = (
         f"{deps.settings.econ_auth_public_url}/economic/callback?{urlencode({'state': state})}"
     )
@@ -159,12 +192,31 @@ class StateInvalid(Exception):
     """Unknown, used or foreign: we cannot tell whose callback this is, so nothing connects."""
 
 
-async def complete_grant(state: str, grant_token: str, deps: Deps) -> CallbackResult:
+class OtherBrowser(Exception):
+    """A real state, in a browser other than the one that started the attempt: a link that
+    travelled. Nothing connects, and the state stays for the browser it belongs to."""
+
+
+async def complete_grant(
+    state: str, grant_token: str, same_browser: Callable[[str], bool], deps: Deps
+) -> CallbackResult:
+    """`same_browser(digest)` tells whether this request comes from the browser whose id has
+    that digest."""
     pending = await deps.store.find_state(state)
-    if pending is None or not await deps.store.use_once("state", state):
+    if pending is None:
+        OUTCOMES.labels("state_invalid").inc()
+        raise StateInvalid()
+    if not same_browser(pending.browser):
+        OUTCOMES.labels("other_browser").inc()
+        raise OtherBrowser()
+    if not await deps.store.use_once("state", state):
         OUTCOMES.labels("state_invalid").inc()
         raise StateInvalid()
     account_id, livemode = pending.account_id, pending.livemode
+    conn = await deps.store.get(account_id, livemode)
+    if pending.started_at is None or not domain.may_start_grant(conn, pending.started_at):
+        OUTCOMES.labels("uninstalled").inc()
+        raise StateInvalid()
 
     def result(outcome: Outcome, conn: Connection | None) -> CallbackResult:
         OUTCOMES.labels(outcome).inc()
@@ -196,12 +248,22 @@ async def complete_grant(state: str, grant_token: str, deps: Deps) -> CallbackRe
             "agreement %s is connected to several Stripe accounts", agreement.agreement_number
         )
         shared = await _change(
-            deps, account_id, livemode, lambda c: domain.agreement_shared(c, others)
+            deps, account_id, livemode, lambda c: domain.agreement_shared(c, _ids(others))
         )
         # The merchant's page waits for the warning too, not only for "Connected".
         connected_event = shared.outbox[-1]["id"] if shared and shared.outbox else connected_event
+        # Each account already connected to the company is told as well: the newcomer may be
+        # someone who should not have the books, and only the earlier merchant can tell.
+        for other, other_livemode in others:
+            everyone_else = _ids([*others, (account_id, livemode)], but=other)
+            tell = partial(domain.agreement_shared, other_accounts=everyone_else)
+            await _change(deps, other, other_livemode, tell)
     OUTCOMES.labels("connected").inc()
     return CallbackResult(account_id, livemode, "connected", connected_event, pending.locale)
+
+
+def _ids(installs: list[tuple[str, bool]], but: str | None = None) -> list[str]:
+    return sorted({account for account, _ in installs if account != but})
 
 
 async def disconnect(account_id: str, livemode: bool, deps: Deps) -> Connection | None:

@@ -41,6 +41,11 @@ class PendingState:
     livemode: bool
     expires_at: datetime
     locale: str
+    # The digest of the browser id (kobling_shared.binding) of the browser that confirmed; a
+    # state saved before browsers were bound has none, and no browser matches it.
+    browser: str = ""
+    # When the connect link behind it was minted: an uninstall after that kills the state.
+    started_at: datetime | None = None
 
 
 class ConnectionStore:
@@ -116,15 +121,18 @@ class ConnectionStore:
             await self._members.delete_one({"_id": key})
         return updated
 
-    async def connected_elsewhere(self, agreement_number: int, account_id: str) -> list[str]:
-        """Other Stripe accounts holding a grant to this e-conomic agreement. Looked up among
-        the connected ones only: on FerretDB a query on connections scans them all."""
+    async def connected_elsewhere(
+        self, agreement_number: int, account_id: str
+    ) -> list[tuple[str, bool]]:
+        """Other Stripe installs (account, livemode) holding a grant to this e-conomic agreement.
+        Looked up among the connected ones only: on FerretDB a query on connections scans them
+        all."""
         others = set()
         async for member in self._members.find({"agreement": agreement_number}):
             doc = await self._connections.find_one({"_id": member["_id"]})
             conn = Connection.model_validate(doc) if doc else None
             if conn and conn.account_id != account_id and _agreement(conn) == agreement_number:
-                others.add(conn.account_id)
+                others.add((conn.account_id, conn.livemode))
         return sorted(others)
 
     async def connected(self) -> list[Connection]:
@@ -166,6 +174,9 @@ class ConnectionStore:
         except DuplicateKeyError:
             return False
         return True
+
+    async def was_used(self, kind: str, secret: str) -> bool:
+        return await self._used.find_one({"_id": f"{kind}:{digest(secret)}"}) is not None
 
     async def save_state(self, state: str, pending: PendingState) -> None:
         doc: dict[str, Any] = {"_id": digest(state), **pending.__dict__}

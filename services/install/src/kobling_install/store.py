@@ -102,10 +102,23 @@ class OAuthStates:
         self._states = db["oauth_states"]
         self._spent = db["oauth_states_spent"]
 
-    async def save(self, state: str, livemode: bool, expires_at: datetime) -> None:
+    async def save(self, state: str, livemode: bool, expires_at: datetime, browser: str) -> None:
+        """`browser`: the digest of the id of the browser that asked (kobling_shared.binding)."""
         await self._states.insert_one(
-            {"_id": digest(state), "livemode": livemode, "expires_at": expires_at}
+            {
+                "_id": digest(state),
+                "livemode": livemode,
+                "expires_at": expires_at,
+                "browser": browser,
+            }
         )
+
+    async def browser_of(self, state: str) -> str | None:
+        """The browser digest a live state was issued to; None for an unknown or expired one."""
+        doc = await self._states.find_one({"_id": digest(state)})
+        if doc is None or doc["expires_at"] < now():
+            return None
+        return str(doc.get("browser", ""))
 
     async def spend(self, state: str) -> bool:
         doc = await self._states.find_one({"_id": digest(state)})

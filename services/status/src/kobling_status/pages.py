@@ -16,14 +16,12 @@ from kobling_shared.links import (
     BadSignature,
     LinkSigner,
     SignatureExpired,
-    connect_url,
     dashboard_app_url,
-    disconnect_token,
 )
 from kobling_shared.openapi import VIEW, json_body, page, problem
 from kobling_shared.pages import problem_page
 from kobling_status.i18n import TEXT, language, reason_text
-from kobling_status.internal_api import StoreDep, public_view
+from kobling_status.internal_api import StoreDep, merchant_view
 from kobling_status.settings import StatusSettings
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -73,7 +71,9 @@ async def account_page(
     status = await store.get(account_id, livemode)
     lang = language(locale, request.headers.get("accept-language"))
     economic = status.economic if status else None
-    key = settings.link_signing_key
+    # Read-only: the page shows where things stand and leads back to the Stripe Dashboard, where
+    # every action goes through a request Stripe signed. It mints no link of any kind, so a
+    # page URL that travels (or is kept) grants nothing and dies with its token.
     context = {
         "lang": lang,
         "t": TEXT[lang],
@@ -84,15 +84,12 @@ async def account_page(
         "state": economic.state if economic else "not_connected",
         "reason": reason_text(lang, economic.reason if economic else None),
         "waiting": waiting,
-        "connect_url": connect_url(settings.econ_auth_public_url, key, account_id, livemode),
         "continue_url": dashboard_app_url(
             settings.stripe_dashboard_url, settings.stripe_app_id, account_id, livemode
         ),
-        "disconnect_action": f"{settings.econ_auth_public_url}/economic/disconnect",
-        "disconnect_link": disconnect_token(key, account_id, livemode),
     }
     response = templates.TemplateResponse(request, "account.html", context)
-    # The page holds one-time links: never cache it, never send it on as a referrer.
+    # Its URL is a bearer token to the account's status: never cache it, never send it on.
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
@@ -128,4 +125,4 @@ async def app_view_status(
             {"error": "not_installed", "message": "Kobling is not installed on this account"},
             status_code=404,
         )
-    return JSONResponse(public_view(status))
+    return JSONResponse(merchant_view(status))
