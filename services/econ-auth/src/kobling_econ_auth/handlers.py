@@ -1,6 +1,5 @@
 """What econ-auth does: each handler takes its message and the dependencies it needs."""
 
-import asyncio
 import json
 import logging
 import secrets
@@ -17,10 +16,18 @@ from prometheus_client import Counter
 from kobling_econ_auth import connection as domain
 from kobling_econ_auth.connection import Connection
 from kobling_econ_auth.economic import EconomicClient, EconomicUnavailable, GrantRejected
+from kobling_econ_auth.grants import GrantVault
 from kobling_econ_auth.settings import EconAuthSettings
 from kobling_econ_auth.store import Change, ConnectionStore, PendingState
-from kobling_shared.crypto import TokenCipher
-from kobling_shared.events import StripeAppInstalled, StripeAppUninstalled, now, parse_event
+from kobling_shared.arrivals import Arrivals
+from kobling_shared.crypto import Unreadable
+from kobling_shared.events import (
+    StripeAppInstalled,
+    StripeAppUninstalled,
+    account_key,
+    now,
+    parse_event,
+)
 from kobling_shared.kafka import publish
 from kobling_shared.links import (
     CONNECT,
@@ -41,8 +48,9 @@ class Deps:
     settings: EconAuthSettings
     store: ConnectionStore
     broker: KafkaBroker
-    cipher: TokenCipher
+    grants: GrantVault
     economic: EconomicClient
+    arrivals: Arrivals
 
 
 class LinkInvalid(Exception):
@@ -76,6 +84,12 @@ async def on_install_events(
         if key not in fresh or key in existing:
             for event in evs:
                 await on_install_event(event, deps)
+    for evs in by_key.values():
+        if any(isinstance(event, StripeAppUninstalled) for event in evs):
+            now_stored = await deps.store.get(evs[0].subject, evs[0].livemode)
+            if now_stored is None or not now_stored.installed:
+                # Whatever grant this install ever had is unreadable from here on, backups too.
+                await deps.grants.destroy(evs[0].subject, evs[0].livemode)
 
 
 async def on_install_event(event: StripeAppInstalled | StripeAppUninstalled, deps: Deps) -> None:
@@ -92,12 +106,12 @@ async def on_install_event(event: StripeAppInstalled | StripeAppUninstalled, dep
 async def mint_connect_link(account_id: str, livemode: bool, deps: Deps) -> tuple[str, datetime]:
     """For a signed request from the app view. The install event may trail the merchant's click
     by a moment, so wait briefly for it before calling the account unknown."""
-    for _ in range(30):
+
+    async def installed() -> bool:
         conn = await deps.store.get(account_id, livemode)
-        if conn is not None and conn.installed:
-            break
-        await asyncio.sleep(0.1)
-    else:
+        return conn is not None and conn.installed
+
+    if not await deps.arrivals.wait_for(account_key(account_id, livemode), installed):
         raise NotInstalled(account_id)
     url = connect_url(
         deps.settings.econ_auth_public_url, deps.settings.link_signing_key, account_id, livemode
@@ -222,7 +236,7 @@ async def complete_grant(
             deps, account_id, livemode, lambda c: domain.fail(c, "economic_unavailable")
         )
         return result("economic_unavailable", conn)
-    sealed = deps.cipher.encrypt(grant_token)
+    sealed = await deps.grants.seal(account_id, livemode, grant_token)
     connected = await _change(
         deps, account_id, livemode, lambda c: domain.connect(c, sealed, agreement, now())
     )
@@ -261,8 +275,11 @@ async def disconnect(account_id: str, livemode: bool, deps: Deps) -> Connection 
 # --- grant checks -------------------------------------------------------------------------------
 
 
-async def check_grant(conn: Connection, deps: Deps) -> domain.CheckResult | None:
-    """Calls /self for one connected grant, within the agreement's daily budget."""
+async def check_grant(
+    conn: Connection, deps: Deps
+) -> domain.CheckResult | Literal["unreadable"] | None:
+    """Calls /self for one connected grant, within the agreement's daily budget. A grant no key
+    opens (restored from before an uninstall, or moved from another account) is never sent."""
     today = now().date().isoformat()
     limit = deps.settings.grant_checks_per_agreement_per_day
     counted = await deps.store.change(
@@ -270,9 +287,15 @@ async def check_grant(conn: Connection, deps: Deps) -> domain.CheckResult | None
     )
     if counted is None or counted.grant_ciphertext is None:
         return None
+    try:
+        grant = await deps.grants.open(conn.account_id, conn.livemode, counted.grant_ciphertext)
+    except Unreadable:
+        log.warning("the grant of %s opens with no key we hold", conn.account_id)
+        CHECKS.labels("unreadable").inc()
+        return "unreadable"
     result: domain.CheckResult
     try:
-        await deps.economic.self_info(deps.cipher.decrypt(counted.grant_ciphertext))
+        await deps.economic.self_info(grant)
         result = "valid"
     except GrantRejected:
         result = "revoked"

@@ -3,7 +3,7 @@
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -189,6 +189,9 @@ class ConnectionStore:
         doc.pop("_id")
         return PendingState(**doc)
 
-    async def forget_expired(self, before: datetime) -> None:
-        # No TTL index: FerretDB has none, so one-time values expire by their stored deadline.
+    async def forget_expired(self, before: datetime, used_for: timedelta) -> None:
+        """No TTL index: FerretDB has none, so one-time values expire by their stored deadline.
+        A used link or state is kept `used_for`: longer than the link or state could be
+        replayed, after which its own expiry refuses it."""
         await self._states.delete_many({"expires_at": {"$lt": before}})
+        await self._used.delete_many({"at": {"$lt": before - used_for}})

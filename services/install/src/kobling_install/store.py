@@ -95,7 +95,8 @@ class Installs:
 
 
 class OAuthStates:
-    """Our one-time OAuth `state`s, stored hashed, spent by a unique insert (exactly one winner)."""
+    """Our one-time OAuth `state`s, stored hashed, spent by a unique insert (exactly one winner).
+    Both expire by their stored deadline (`forget_expired`): FerretDB has no TTL index."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._states = db["oauth_states"]
@@ -124,10 +125,17 @@ class OAuthStates:
         if doc is None or doc["expires_at"] < now():
             return False
         try:
-            await self._spent.insert_one({"_id": digest(state), "at": now()})
+            await self._spent.insert_one(
+                {"_id": digest(state), "at": now(), "expires_at": doc["expires_at"]}
+            )
         except DuplicateKeyError:
             return False
         return True
+
+    async def forget_expired(self, before: datetime) -> None:
+        # Past its deadline a state is refused whether or not it was spent, so both records go.
+        await self._states.delete_many({"expires_at": {"$lt": before}})
+        await self._spent.delete_many({"expires_at": {"$lt": before}})
 
 
 class TokenVault:

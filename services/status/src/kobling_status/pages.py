@@ -1,7 +1,5 @@
 """The merchant's page for one install, reached only through a link our services signed."""
 
-import asyncio
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 
 from kobling_shared.app_view import ACCOUNT_ID, AppViewRequest, verified_view_request
+from kobling_shared.arrivals import Arrivals
 from kobling_shared.links import (
     STATUS_PAGE,
     STATUS_PAGE_MAX_AGE,
@@ -24,10 +23,6 @@ from kobling_shared.pages import problem_page
 from kobling_status.i18n import TEXT, language, reason_text
 from kobling_status.internal_api import StoreDep, merchant_view
 from kobling_status.settings import StatusSettings
-
-# Read your own writes: the merchant comes back from e-conomic the moment the grant is stored.
-# Hold the page this long for the projection to catch up, then let it refresh itself.
-CATCH_UP_SECONDS = 2.0
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter()
@@ -67,7 +62,12 @@ async def account_page(
     if link.get("a") != account_id:
         return _stale_link(request, settings, status_code=403)
     livemode = bool(link.get("l"))
-    waiting = after is not None and not await _caught_up(store, after)
+    # Read your own writes: the merchant comes back from e-conomic the moment the grant is
+    # stored. Hold the page a moment for the projection to catch up, then let it refresh itself.
+    arrivals: Arrivals = request.app.state.arrivals
+    waiting = after is not None and not await arrivals.wait_for(
+        after, lambda: store.has_applied(after)
+    )
     status = await store.get(account_id, livemode)
     lang = language(locale, request.headers.get("accept-language"))
     economic = status.economic if status else None
@@ -93,15 +93,6 @@ async def account_page(
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
-
-
-async def _caught_up(store: StoreDep, event_id: str) -> bool:
-    deadline = time.monotonic() + CATCH_UP_SECONDS
-    while not await store.has_applied(event_id):
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.01)
-    return True
 
 
 def _stale_link(request: Request, settings: StatusSettings, status_code: int = 410) -> HTMLResponse:
