@@ -4,6 +4,7 @@ economic.py."""
 from kobling_econ_auth.connection import Agreement, Connection, new_connection
 from kobling_econ_auth.economic import EconomicUnavailable, GrantRejected
 from kobling_econ_auth.store import Change, PendingState
+from kobling_shared.crypto import Unreadable
 from kobling_shared.events import account_key
 
 
@@ -46,9 +47,11 @@ class FakeConnections:
         self.connections[key] = updated
         return updated
 
-    async def connected_elsewhere(self, agreement_number: int, account_id: str) -> list[str]:
+    async def connected_elsewhere(
+        self, agreement_number: int, account_id: str
+    ) -> list[tuple[str, bool]]:
         return sorted(
-            conn.account_id
+            (conn.account_id, conn.livemode)
             for conn in self.connections.values()
             if conn.state == "connected"
             and conn.agreement is not None
@@ -82,11 +85,39 @@ class FakeConnections:
         self.used.add(f"{kind}:{secret}")
         return True
 
+    async def was_used(self, kind: str, secret: str) -> bool:
+        return f"{kind}:{secret}" in self.used
+
     async def save_state(self, state: str, pending: PendingState) -> None:
         self.states[state] = pending
 
     async def find_state(self, state: str) -> PendingState | None:
         return self.states.get(state)
+
+
+class FakeGrants:
+    """Satisfies kobling_econ_auth.ports.Grants, as GrantVault: a grant opens only while its
+    account's data key lives, and only for that account."""
+
+    def __init__(self) -> None:
+        self.data_keys: dict[str, int] = {}
+        self._next_key = 0
+
+    async def seal(self, account_id: str, livemode: bool, grant: str) -> str:
+        key = account_key(account_id, livemode)
+        if key not in self.data_keys:
+            self._next_key += 1
+            self.data_keys[key] = self._next_key
+        return f"sealed|{key}|{self.data_keys[key]}|{grant}"
+
+    async def open(self, account_id: str, livemode: bool, ciphertext: str) -> str:
+        _, key, data_key, grant = ciphertext.split("|", 3)
+        if key != account_key(account_id, livemode) or self.data_keys.get(key) != int(data_key):
+            raise Unreadable()
+        return grant
+
+    async def destroy(self, account_id: str, livemode: bool) -> None:
+        self.data_keys.pop(account_key(account_id, livemode), None)
 
 
 class FakeEconomic:

@@ -9,12 +9,13 @@ import pytest
 from kobling_econ_auth import connection as domain
 from kobling_econ_auth import handlers
 from kobling_econ_auth.connection import Agreement
-from kobling_econ_auth.handlers import Deps, StateInvalid, complete_grant, relay_all
+from kobling_econ_auth.handlers import CallbackResult, Deps, OtherBrowser, StateInvalid, relay_all
 from kobling_econ_auth.settings import EconAuthSettings
 from kobling_econ_auth.store import PendingState
-from kobling_shared.crypto import TokenCipher
-from kobling_shared.events import InstallData, StripeAppInstalled, now
-from tests.fakes.econ_auth import DatabaseDown, FakeConnections, FakeEconomic
+from kobling_shared.arrivals import Arrivals
+from kobling_shared.crypto import Unreadable
+from kobling_shared.events import InstallData, StripeAppInstalled, StripeAppUninstalled, now
+from tests.fakes.econ_auth import DatabaseDown, FakeConnections, FakeEconomic, FakeGrants
 from tests.fakes.kafka import FakeTopic
 from tests.stripe_signing import new_account
 
@@ -25,8 +26,10 @@ class World:
     def __init__(self) -> None:
         self.settings = EconAuthSettings()
         self.store, self.topic, self.economic = FakeConnections(), FakeTopic(), FakeEconomic()
-        self.cipher = TokenCipher(self.settings.token_encryption_keys)
-        self.deps = Deps(self.settings, self.store, self.topic, self.cipher, self.economic)
+        self.grants = FakeGrants()
+        self.deps = Deps(
+            self.settings, self.store, self.topic, self.grants, self.economic, Arrivals()
+        )
 
     async def installed(self, account: str) -> None:
         event = StripeAppInstalled(
@@ -34,10 +37,19 @@ class World:
         )
         await handlers.on_install_events([event], self.deps)
 
-    async def state_for(self, account: str, ttl: float = 600) -> str:
-        state = f"state-{account}"
-        expires_at = now() + timedelta(seconds=ttl)
-        await self.store.save_state(state, PendingState(account, False, expires_at, "en-GB"))
+    async def uninstalled(self, account: str) -> None:
+        event = StripeAppUninstalled(
+            source="t", subject=account, livemode=False, data=InstallData(via="webhook")
+        )
+        await handlers.on_install_events([event], self.deps)
+
+    async def state_for(self, account: str, ttl: float = 600, browser: str = "b1") -> str:
+        """A state as a connect link's OK mints it, bound to `browser` (its id's digest)."""
+        state = f"state-{account}-{len(self.store.states)}"
+        started = now() - timedelta(seconds=1)
+        expires_at = started + timedelta(seconds=ttl)
+        pending = PendingState(account, False, expires_at, "en-US", browser, started)
+        await self.store.save_state(state, pending)
         return state
 
     def types(self) -> list[str]:
@@ -47,6 +59,11 @@ class World:
 @pytest.fixture
 def world() -> World:
     return World()
+
+
+async def complete_grant(state: str, grant: str, deps: Deps, browser: str = "b1") -> CallbackResult:
+    """The callback as it arrives in `browser`."""
+    return await handlers.complete_grant(state, grant, lambda bound: bound == browser, deps)
 
 
 # --- the grant callback -------------------------------------------------------------------------
@@ -60,7 +77,8 @@ async def test_a_proven_grant_connects_stores_it_sealed_and_publishes_once(world
     assert (result.outcome, result.account_id) == ("connected", account)
     conn = await world.store.get(account, False)
     assert conn is not None and conn.state == "connected" and conn.outbox == []
-    assert conn.grant_ciphertext and world.cipher.decrypt(conn.grant_ciphertext) == "grant-1"
+    assert conn.grant_ciphertext and "grant-1" not in conn.grant_ciphertext.split("|")[:3]
+    assert await world.grants.open(account, False, conn.grant_ciphertext) == "grant-1"
     assert world.types() == ["connected"] and world.topic.ids == [result.event_id]
 
 
@@ -122,16 +140,40 @@ async def test_a_grant_e_conomic_does_not_prove_is_not_stored(
     assert world.topic.events[0].data.reason == outcome
 
 
-async def test_one_agreement_on_a_second_account_is_flagged_on_it(world) -> None:
+async def test_one_agreement_on_a_second_account_is_told_to_both(world) -> None:
     first, second = new_account(), new_account()
     world.economic.grants["grant-1"] = ACME
     for account in (first, second):
         await world.installed(account)
         result = await complete_grant(await world.state_for(account), "grant-1", world.deps)
-    assert world.types() == ["connected", "connected", "agreement_shared"]
-    shared = world.topic.events[-1]
-    assert shared.subject == second and shared.data.other_accounts == [first]
-    assert result.event_id == shared.id  # the merchant's page waits for the warning too
+    assert world.types() == ["connected", "connected", "agreement_shared", "agreement_shared"]
+    told = {e.subject: e.data.other_accounts for e in world.topic.events[2:]}
+    assert told == {second: [first], first: [second]}
+    assert result.event_id == world.topic.events[2].id  # the merchant's page waits for it too
+
+
+async def test_a_state_in_another_browser_connects_nothing_and_stays_for_its_own(world) -> None:
+    account = new_account()
+    await world.installed(account)
+    world.economic.grants["grant-1"] = ACME
+    state = await world.state_for(account, browser="victim")
+    with pytest.raises(OtherBrowser):
+        await complete_grant(state, "grant-1", world.deps, browser="attacker")
+    assert world.topic.events == [] and world.economic.calls == 0
+    result = await complete_grant(state, "grant-1", world.deps, browser="victim")
+    assert result.outcome == "connected"
+
+
+async def test_a_state_minted_before_an_uninstall_connects_nothing(world) -> None:
+    account = new_account()
+    await world.installed(account)
+    world.economic.grants["grant-1"] = ACME
+    state = await world.state_for(account)
+    await world.uninstalled(account)
+    await world.installed(account)  # reinstalled: the old state has no claim on this install
+    with pytest.raises(StateInvalid):
+        await complete_grant(state, "grant-1", world.deps)
+    assert world.topic.events == [] and world.economic.calls == 0
 
 
 async def test_a_grant_whose_event_cannot_be_published_stays_in_the_outbox(world) -> None:
@@ -267,6 +309,26 @@ async def test_the_daily_budget_bounds_the_calls_to_e_conomic(world) -> None:
         assert await check(world, account) == "valid"
     assert await check(world, account) is None
     assert world.economic.calls == calls + limit
+
+
+async def test_a_grant_no_key_opens_is_never_sent_to_e_conomic(world) -> None:
+    account = await connected(world)
+    conn = await world.store.get(account, False)
+    assert conn is not None
+    await world.grants.destroy(account, False)  # as an uninstall does; the row came back
+    calls = world.economic.calls
+    assert await handlers.check_grant(conn, world.deps) == "unreadable"
+    assert world.economic.calls == calls
+
+
+async def test_an_uninstall_destroys_the_grants_data_key(world) -> None:
+    account = await connected(world)
+    conn = await world.store.get(account, False)
+    assert conn is not None and conn.grant_ciphertext is not None
+    await world.uninstalled(account)
+    assert world.types() == ["connected", "disconnected"]
+    with pytest.raises(Unreadable):
+        await world.grants.open(account, False, conn.grant_ciphertext)
 
 
 async def test_checking_all_grants_checks_each_connected_one(world) -> None:

@@ -1,6 +1,7 @@
 """What econ-auth's handlers need of the world, as protocols: store.py's ConnectionStore,
-economic.py's EconomicClient and kobling_shared.kafka's publisher are the real ones (mypy checks
-app.py wires them in), and tests/fakes holds in-memory ones for the unit tests."""
+grants.py's GrantVault, economic.py's EconomicClient and kobling_shared.kafka's publisher are the
+real ones (mypy checks app.py wires them in), and tests/fakes holds in-memory ones for the unit
+tests."""
 
 from typing import Protocol
 
@@ -19,7 +20,9 @@ class Connections(Protocol):
         self, account_id: str, livemode: bool, change: Change
     ) -> Connection | None: ...
 
-    async def connected_elsewhere(self, agreement_number: int, account_id: str) -> list[str]: ...
+    async def connected_elsewhere(
+        self, agreement_number: int, account_id: str
+    ) -> list[tuple[str, bool]]: ...
 
     async def connected(self) -> list[Connection]: ...
 
@@ -29,9 +32,21 @@ class Connections(Protocol):
 
     async def use_once(self, kind: str, secret: str) -> bool: ...
 
+    async def was_used(self, kind: str, secret: str) -> bool: ...
+
     async def save_state(self, state: str, pending: PendingState) -> None: ...
 
     async def find_state(self, state: str) -> PendingState | None: ...
+
+
+class Grants(Protocol):
+    """Grants sealed under a data key per merchant (GrantVault)."""
+
+    async def seal(self, account_id: str, livemode: bool, grant: str) -> str: ...
+
+    async def open(self, account_id: str, livemode: bool, ciphertext: str) -> str: ...
+
+    async def destroy(self, account_id: str, livemode: bool) -> None: ...
 
 
 class Economic(Protocol):
