@@ -13,7 +13,17 @@ from kobling_shared.links import status_page_url
 from kobling_shared.settings import DEV_SECRETS
 from tests.infra import Infra
 from tests.kafka_topics import events_for
-from tests.merchant import ECON_AUTH, INSTALL, INTERNAL, STATUS, connect_link, install, status
+from tests.merchant import (
+    ECON_AUTH,
+    INSTALL,
+    INTERNAL,
+    STATUS,
+    confirm_page,
+    connect_link,
+    install,
+    press_ok,
+    status,
+)
 from tests.stack import Service
 from tests.stripe_signing import body_of, install_event, sign
 
@@ -94,9 +104,11 @@ async def pages_reached_by_a_secret_in_their_url(
     await install(http, account)
     page = status_page_url(STATUS, DEV_SECRETS["link_signing_key"], account, False)
     link = await connect_link(http, account)
+    confirm = await http.get(link)
+    assert (await press_ok(http, confirm)).status_code == 303  # spends the link
     return {
         "status page (t=)": await http.get(page),
-        "connect link (link=)": await http.get(link),
+        "connect link (link=)": confirm,
         "used connect link (link=)": await http.get(link),
         "e-conomic callback (state=, token=)": await http.get(
             f"{ECON_AUTH}/economic/callback", params={"state": "s" * 40, "token": "g" * 40}
@@ -112,7 +124,8 @@ async def test_pages_cannot_be_framed_cached_or_sent_on_as_a_referrer(
 ) -> None:
     pages = await pages_reached_by_a_secret_in_their_url(http, account)
     assert pages["status page (t=)"].status_code == 200
-    assert pages["connect link (link=)"].status_code == 303
+    assert pages["connect link (link=)"].status_code == 200  # the page naming the account
+    assert pages["used connect link (link=)"].status_code == 400
     wrong = {}
     for name, response in pages.items():
         seen = (
@@ -131,8 +144,8 @@ async def test_no_link_token_reaches_a_log(
     await install(http, account)
     link = await connect_link(http, account)
     token = link.split("link=", 1)[1]
-    assert (await http.get(link)).status_code == 303
-    await http.get(link)  # used: the problem page
+    assert (await press_ok(http, await confirm_page(http, link))).status_code == 303
+    assert (await http.get(link)).status_code == 400  # used: the problem page
     # The access log line is written as the response goes out; the next request's line follows.
     await status(http, account)
     log = Path(stack["econ-auth"].log_path).read_text(errors="replace")
