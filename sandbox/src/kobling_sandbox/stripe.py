@@ -297,9 +297,11 @@ async def dashboard(
 
 
 def _dashboard_url(account: str, livemode: bool, **query: str) -> str:
+    """Our app's drawer on the account's Dashboard, as Stripe's deep links put it."""
     mode = "" if livemode else "/test"
-    suffix = f"?{urlencode(query)}" if query else ""
-    return f"/dashboard/{account}{mode}/apps/{settings().stripe_app_id}{suffix}"
+    app = f"apps[{settings().stripe_app_id}][drawer]=stripe.dashboard.drawer.default"
+    extra = f"&{urlencode(query)}" if query else ""
+    return f"/dashboard/{account}{mode}/dashboard?{app}{extra}"
 
 
 @router.post("/dashboard/connect")
