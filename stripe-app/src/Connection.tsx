@@ -1,0 +1,287 @@
+// Where the merchant's e-conomic connection stands, and the buttons that change it. Shown in the
+// Dashboard drawer and on the app's settings page.
+import {useCallback, useEffect, useMemo, useState} from 'react';
+import type {ExtensionContextValue} from '@stripe/ui-extension-sdk/context';
+import {
+  Badge,
+  Banner,
+  Box,
+  Button,
+  Inline,
+  PropertyList,
+  PropertyListItem,
+  Spinner,
+} from '@stripe/ui-extension-sdk/ui';
+
+import {
+  type AccountStatus,
+  type Caller,
+  type ConnectLink,
+  callerOf,
+  disconnect,
+  fetchStatus,
+  mintConnectLink,
+} from './backend';
+import {WORDS, reasonText} from './words';
+
+// How often to ask again while the merchant is away at e-conomic, or a disconnect settles.
+export const POLL_MS = 2000;
+// A disconnect shows in the status within a second or two; stop asking well after that.
+const DISCONNECT_SETTLES_MS = 60_000;
+
+type Load =
+  | {kind: 'loading'}
+  | {kind: 'misconfigured'}
+  | {kind: 'unreachable'}
+  | {kind: 'not_installed'}
+  | {kind: 'loaded'; status: AccountStatus};
+
+type Step =
+  | {kind: 'idle'}
+  | {kind: 'confirm-connect'; link: ConnectLink | null}
+  | {kind: 'connecting'; link: ConnectLink; from: string}
+  | {kind: 'confirm-disconnect'}
+  | {kind: 'disconnecting'; from: string};
+
+// The part of the status a connect or disconnect changes: when it differs, the merchant is back.
+const fingerprint = (status: AccountStatus | null): string =>
+  JSON.stringify(status?.economic ?? null);
+
+export type ConnectionProps = {context: ExtensionContextValue; pollMs?: number};
+
+export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
+  const caller = useMemo(() => callerOf(context), [context]);
+  const [load, setLoad] = useState<Load>({kind: 'loading'});
+  const [step, setStep] = useState<Step>({kind: 'idle'});
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const refresh = useCallback(async (): Promise<AccountStatus | null> => {
+    if (caller === null) {
+      setLoad({kind: 'misconfigured'});
+      return null;
+    }
+    try {
+      const answer = await fetchStatus(caller);
+      if (answer.ok) {
+        setLoad({kind: 'loaded', status: answer.body});
+        return answer.body;
+      }
+      setLoad(answer.status === 404 ? {kind: 'not_installed'} : {kind: 'unreachable'});
+    } catch {
+      setLoad({kind: 'unreachable'});
+    }
+    return null;
+  }, [caller]);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  // Refresh on return: while the merchant is at e-conomic, or a disconnect settles, ask again
+  // until the connection has changed, so no manual reload is ever needed.
+  useEffect(() => {
+    if (step.kind !== 'connecting' && step.kind !== 'disconnecting') {
+      return undefined;
+    }
+    const deadline =
+      step.kind === 'connecting'
+        ? Date.parse(step.link.expires_at)
+        : Date.now() + DISCONNECT_SETTLES_MS;
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const poll = async () => {
+      const status = await refresh();
+      if (stopped) {
+        return;
+      }
+      if ((status !== null && fingerprint(status) !== step.from) || Date.now() > deadline) {
+        setStep({kind: 'idle'});
+        return;
+      }
+      timer = setTimeout(() => void poll(), pollMs);
+    };
+    timer = setTimeout(() => void poll(), pollMs);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [step, refresh, pollMs]);
+
+  const current = load.kind === 'loaded' ? load.status : null;
+
+  const startConnect = async (signed: Caller) => {
+    setNotice(null);
+    setStep({kind: 'confirm-connect', link: null});
+    try {
+      const answer = await mintConnectLink(signed);
+      if (answer.ok) {
+        setStep({kind: 'confirm-connect', link: answer.body});
+        return;
+      }
+      setNotice(answer.problem?.message ?? WORDS.linkRefused);
+    } catch {
+      setNotice(WORDS.linkRefused);
+    }
+    setStep({kind: 'idle'});
+  };
+
+  const confirmDisconnect = async (signed: Caller) => {
+    setNotice(null);
+    try {
+      const answer = await disconnect(signed);
+      if (answer.ok) {
+        // The disconnected state says what happened and where to remove the app in e-conomic.
+        setStep({kind: 'disconnecting', from: fingerprint(current)});
+        return;
+      }
+    } catch {
+      // Said below, the same as a refusal.
+    }
+    setNotice(WORDS.unreachableHelp);
+    setStep({kind: 'idle'});
+  };
+
+  if (load.kind === 'loading') {
+    return (
+      <Box css={{stack: 'x', gapX: 'small'}}>
+        <Spinner />
+        <Inline>{WORDS.loading}</Inline>
+      </Box>
+    );
+  }
+  if (load.kind === 'misconfigured' || caller === null) {
+    return <Banner type="critical" title={WORDS.misconfigured} />;
+  }
+  if (load.kind === 'unreachable') {
+    return (
+      <Box css={{stack: 'y', gapY: 'medium'}}>
+        <Banner type="critical" title={WORDS.unreachable} description={WORDS.unreachableHelp} />
+        <Button onPress={() => void refresh()}>{WORDS.tryAgain}</Button>
+      </Box>
+    );
+  }
+  if (load.kind === 'not_installed') {
+    return (
+      <Box css={{stack: 'y', gapY: 'medium'}}>
+        <Inline css={{font: 'heading'}}>{WORDS.notInstalled}</Inline>
+        <Inline>{WORDS.notInstalledHelp}</Inline>
+        <Button onPress={() => void refresh()}>{WORDS.checkAgain}</Button>
+      </Box>
+    );
+  }
+
+  const {status} = load;
+  const economic = status.economic;
+  const connect = () => void startConnect(caller);
+
+  let body: JSX.Element;
+  if (step.kind === 'confirm-connect') {
+    body = (
+      <Box css={{stack: 'y', gapY: 'medium'}}>
+        <Inline>{WORDS.confirm}</Inline>
+        <Box css={{stack: 'x', gapX: 'small'}}>
+          <Button
+            type="primary"
+            href={step.link?.url}
+            target="_blank"
+            pending={step.link === null}
+            onPress={() => {
+              if (step.link !== null) {
+                setStep({kind: 'connecting', link: step.link, from: fingerprint(status)});
+              }
+            }}
+          >
+            {WORDS.ok}
+          </Button>
+          <Button onPress={() => setStep({kind: 'idle'})}>{WORDS.cancel}</Button>
+        </Box>
+      </Box>
+    );
+  } else if (step.kind === 'connecting') {
+    body = (
+      <Box css={{stack: 'y', gapY: 'medium'}}>
+        <Inline css={{font: 'heading'}}>{WORDS.connecting}</Inline>
+        <Inline>{WORDS.connectingHelp}</Inline>
+        <Spinner />
+        <Button onPress={() => setStep({kind: 'idle'})}>{WORDS.cancel}</Button>
+      </Box>
+    );
+  } else if (step.kind === 'confirm-disconnect') {
+    body = (
+      <Box css={{stack: 'y', gapY: 'medium'}}>
+        <Inline css={{font: 'heading'}}>{WORDS.confirmDisconnectTitle}</Inline>
+        <Inline>{WORDS.confirmDisconnect}</Inline>
+        <Box css={{stack: 'x', gapX: 'small'}}>
+          <Button type="destructive" onPress={() => void confirmDisconnect(caller)}>
+            {WORDS.disconnect}
+          </Button>
+          <Button onPress={() => setStep({kind: 'idle'})}>{WORDS.cancel}</Button>
+        </Box>
+      </Box>
+    );
+  } else if (step.kind === 'disconnecting') {
+    body = (
+      <Box css={{stack: 'y', gapY: 'medium'}}>
+        <Inline css={{font: 'heading'}}>{WORDS.disconnecting}</Inline>
+        <Spinner />
+      </Box>
+    );
+  } else if (economic.state === 'connected') {
+    body = (
+      <Box css={{stack: 'y', gapY: 'medium'}}>
+        <Badge type="positive">{WORDS.connected}</Badge>
+        <PropertyList>
+          <PropertyListItem label={WORDS.company} value={economic.company_name ?? ''} />
+          <PropertyListItem label={WORDS.agreement} value={String(economic.agreement_number)} />
+        </PropertyList>
+        {economic.warning === 'agreement_shared' ? (
+          <Banner type="caution" title={WORDS.sharedWarning(economic.shared_with.length)} />
+        ) : null}
+        <Box css={{stack: 'x', gapX: 'small'}}>
+          <Button onPress={connect}>{WORDS.connectOther}</Button>
+          <Button type="destructive" onPress={() => setStep({kind: 'confirm-disconnect'})}>
+            {WORDS.disconnect}
+          </Button>
+        </Box>
+      </Box>
+    );
+  } else if (economic.state === 'failed') {
+    body = (
+      <Box css={{stack: 'y', gapY: 'medium'}}>
+        <Banner type="critical" title={WORDS.failed} description={reasonText(economic.reason)} />
+        <Button type="primary" onPress={connect}>
+          {WORDS.tryAgain}
+        </Button>
+      </Box>
+    );
+  } else if (economic.state === 'disconnected') {
+    body = (
+      <Box css={{stack: 'y', gapY: 'medium'}}>
+        <Inline css={{font: 'heading'}}>{WORDS.disconnected}</Inline>
+        <Inline>{reasonText(economic.reason)}</Inline>
+        {economic.reason === 'merchant_request' ? <Inline>{WORDS.removeInEconomic}</Inline> : null}
+        <Button type="primary" onPress={connect}>
+          {WORDS.reconnect}
+        </Button>
+      </Box>
+    );
+  } else {
+    body = (
+      <Box css={{stack: 'y', gapY: 'medium'}}>
+        <Inline css={{font: 'heading'}}>{WORDS.notConnected}</Inline>
+        <Inline>{WORDS.notConnectedHelp}</Inline>
+        <Button type="primary" onPress={connect}>
+          {WORDS.connect}
+        </Button>
+      </Box>
+    );
+  }
+
+  return (
+    <Box css={{stack: 'y', gapY: 'large'}}>
+      {caller.livemode ? null : <Badge type="info">{WORDS.testMode}</Badge>}
+      {notice !== null ? <Banner title={notice} onDismiss={() => setNotice(null)} /> : null}
+      {body}
+    </Box>
+  );
+};
