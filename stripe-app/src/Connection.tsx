@@ -1,6 +1,6 @@
 // Where the merchant's e-conomic connection stands, and the buttons that change it. Shown in the
 // Dashboard drawer and on the app's settings page.
-import {useCallback, useEffect, useMemo, useState} from 'react';
+import {type ReactNode, useCallback, useEffect, useMemo, useState} from 'react';
 import type {ExtensionContextValue} from '@stripe/ui-extension-sdk/context';
 import {
   Badge,
@@ -42,6 +42,13 @@ type Step =
   | {kind: 'connecting'; link: ConnectLink; from: string}
   | {kind: 'confirm-disconnect'}
   | {kind: 'disconnecting'; from: string};
+
+const Column = ({children}: {children: ReactNode}) => (
+  <Box css={{stack: 'y', gapY: 'medium'}}>{children}</Box>
+);
+const Row = ({children}: {children: ReactNode}) => (
+  <Box css={{stack: 'x', gapX: 'small'}}>{children}</Box>
+);
 
 // The part of the status a connect or disconnect changes: when it differs, the merchant is back.
 const fingerprint = (status: AccountStatus | null): string =>
@@ -143,10 +150,10 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
 
   if (load.kind === 'loading') {
     return (
-      <Box css={{stack: 'x', gapX: 'small'}}>
+      <Row>
         <Spinner />
         <Inline>{WORDS.loading}</Inline>
-      </Box>
+      </Row>
     );
   }
   if (load.kind === 'misconfigured' || caller === null) {
@@ -154,19 +161,19 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
   }
   if (load.kind === 'unreachable') {
     return (
-      <Box css={{stack: 'y', gapY: 'medium'}}>
+      <Column>
         <Banner type="critical" title={WORDS.unreachable} description={WORDS.unreachableHelp} />
         <Button onPress={() => void refresh()}>{WORDS.tryAgain}</Button>
-      </Box>
+      </Column>
     );
   }
   if (load.kind === 'not_installed') {
     return (
-      <Box css={{stack: 'y', gapY: 'medium'}}>
+      <Column>
         <Inline css={{font: 'heading'}}>{WORDS.notInstalled}</Inline>
         <Inline>{WORDS.notInstalledHelp}</Inline>
         <Button onPress={() => void refresh()}>{WORDS.checkAgain}</Button>
-      </Box>
+      </Column>
     );
   }
 
@@ -177,9 +184,9 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
   let body: JSX.Element;
   if (step.kind === 'confirm-connect') {
     body = (
-      <Box css={{stack: 'y', gapY: 'medium'}}>
+      <Column>
         <Inline>{WORDS.confirm}</Inline>
-        <Box css={{stack: 'x', gapX: 'small'}}>
+        <Row>
           <Button
             type="primary"
             href={step.link?.url}
@@ -194,41 +201,41 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
             {WORDS.ok}
           </Button>
           <Button onPress={() => setStep({kind: 'idle'})}>{WORDS.cancel}</Button>
-        </Box>
-      </Box>
+        </Row>
+      </Column>
     );
   } else if (step.kind === 'connecting') {
     body = (
-      <Box css={{stack: 'y', gapY: 'medium'}}>
+      <Column>
         <Inline css={{font: 'heading'}}>{WORDS.connecting}</Inline>
         <Inline>{WORDS.connectingHelp}</Inline>
         <Spinner />
         <Button onPress={() => setStep({kind: 'idle'})}>{WORDS.cancel}</Button>
-      </Box>
+      </Column>
     );
   } else if (step.kind === 'confirm-disconnect') {
     body = (
-      <Box css={{stack: 'y', gapY: 'medium'}}>
+      <Column>
         <Inline css={{font: 'heading'}}>{WORDS.confirmDisconnectTitle}</Inline>
         <Inline>{WORDS.confirmDisconnect}</Inline>
-        <Box css={{stack: 'x', gapX: 'small'}}>
+        <Row>
           <Button type="destructive" onPress={() => void confirmDisconnect(caller)}>
             {WORDS.disconnect}
           </Button>
           <Button onPress={() => setStep({kind: 'idle'})}>{WORDS.cancel}</Button>
-        </Box>
-      </Box>
+        </Row>
+      </Column>
     );
   } else if (step.kind === 'disconnecting') {
     body = (
-      <Box css={{stack: 'y', gapY: 'medium'}}>
+      <Column>
         <Inline css={{font: 'heading'}}>{WORDS.disconnecting}</Inline>
         <Spinner />
-      </Box>
+      </Column>
     );
   } else if (economic.state === 'connected') {
     body = (
-      <Box css={{stack: 'y', gapY: 'medium'}}>
+      <Column>
         <Badge type="positive">{WORDS.connected}</Badge>
         <PropertyList>
           <PropertyListItem label={WORDS.company} value={economic.company_name ?? ''} />
@@ -237,43 +244,43 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
         {economic.warning === 'agreement_shared' ? (
           <Banner type="caution" title={WORDS.sharedWarning(economic.shared_with.length)} />
         ) : null}
-        <Box css={{stack: 'x', gapX: 'small'}}>
+        <Row>
           <Button onPress={connect}>{WORDS.connectOther}</Button>
           <Button type="destructive" onPress={() => setStep({kind: 'confirm-disconnect'})}>
             {WORDS.disconnect}
           </Button>
-        </Box>
-      </Box>
+        </Row>
+      </Column>
     );
   } else if (economic.state === 'failed') {
     body = (
-      <Box css={{stack: 'y', gapY: 'medium'}}>
+      <Column>
         <Banner type="critical" title={WORDS.failed} description={reasonText(economic.reason)} />
         <Button type="primary" onPress={connect}>
           {WORDS.tryAgain}
         </Button>
-      </Box>
+      </Column>
     );
   } else if (economic.state === 'disconnected') {
     body = (
-      <Box css={{stack: 'y', gapY: 'medium'}}>
+      <Column>
         <Inline css={{font: 'heading'}}>{WORDS.disconnected}</Inline>
         <Inline>{reasonText(economic.reason)}</Inline>
         {economic.reason === 'merchant_request' ? <Inline>{WORDS.removeInEconomic}</Inline> : null}
         <Button type="primary" onPress={connect}>
           {WORDS.reconnect}
         </Button>
-      </Box>
+      </Column>
     );
   } else {
     body = (
-      <Box css={{stack: 'y', gapY: 'medium'}}>
+      <Column>
         <Inline css={{font: 'heading'}}>{WORDS.notConnected}</Inline>
         <Inline>{WORDS.notConnectedHelp}</Inline>
         <Button type="primary" onPress={connect}>
           {WORDS.connect}
         </Button>
-      </Box>
+      </Column>
     );
   }
 
