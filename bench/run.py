@@ -40,7 +40,7 @@ KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 MONGO = os.environ.get("MONGODB_URL", "mongodb://127.0.0.1:27017")
 WORK = ROOT / ".run" / "bench"
 BOTH = (INSTALLS_TOPIC, CONNECTIONS_TOPIC)
-SECRETS = {name.upper(): f"bench-{secrets.token_hex(8)}" for name in DEV_SECRETS}
+SECRETS = {name.upper(): f"bench-{secrets.token_urlsafe(32)}" for name in DEV_SECRETS}
 SECRETS["TOKEN_ENCRYPTION_KEYS"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
 SECRETS["STRIPE_WEBHOOK_SECRET"] = "whsec_" + secrets.token_hex(16)
 SECRETS["STRIPE_APP_SECRET"] = "absec_" + secrets.token_hex(16)
@@ -348,7 +348,9 @@ async def main() -> None:
     report: dict[str, Any] = {"smoke": opts.smoke, "machine": machine()}
     try:
         for service in services:
-            start(service, ENV)
+            # The sandbox is a development tool and refuses production; it shares the secrets.
+            dev = {"KOBLING_ENV": "development"} if service.name == "sandbox" else {}
+            start(service, {**ENV, **dev})
         for service in services:
             wait_ready(service)
         await asyncio.sleep(1)

@@ -59,9 +59,24 @@ async def connect_link(http: httpx.AsyncClient, account: str, livemode: bool = F
     return str(response.json()["url"])
 
 
-async def grant_page(http: httpx.AsyncClient, link: str) -> str:
-    """Opens a connect link; answers the e-conomic grant page URL it redirects to."""
+async def confirm_page(http: httpx.AsyncClient, link: str) -> httpx.Response:
+    """Opens a connect link: our page naming the account, which sets the browser's cookie."""
     response = await http.get(link)
+    assert response.status_code == 200, response.text
+    return response
+
+
+async def press_ok(http: httpx.AsyncClient, page: httpx.Response) -> httpx.Response:
+    """Submits the confirmation page's form as the browser would, with its cookie."""
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.text))
+    action = re.search(r'<form method="post" action="([^"]+)"', page.text)
+    assert action and "link" in fields, page.text
+    return await http.post(action.group(1), data=fields)
+
+
+async def grant_page(http: httpx.AsyncClient, link: str) -> str:
+    """Opens a connect link and presses OK; answers the e-conomic grant page URL."""
+    response = await press_ok(http, await confirm_page(http, link))
     assert response.status_code == 303, response.text
     return response.headers["location"]
 

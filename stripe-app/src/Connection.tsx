@@ -242,7 +242,7 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
           <PropertyListItem label={WORDS.agreement} value={String(economic.agreement_number)} />
         </PropertyList>
         {economic.warning === 'agreement_shared' ? (
-          <Banner type="caution" title={WORDS.sharedWarning(economic.shared_with.length)} />
+          <Banner type="caution" title={WORDS.sharedWarning(economic.shared_with_count)} />
         ) : null}
         <Row>
           <Button onPress={connect}>{WORDS.connectOther}</Button>

@@ -9,7 +9,7 @@ import type {ExtensionContextValue} from '@stripe/ui-extension-sdk/context';
 
 export type Action = 'status' | 'connect' | 'disconnect';
 
-// The status service's JSON (services/status: AccountStatus through public_view). The fixtures in
+// The status service's JSON (services/status: AccountStatus through merchant_view). The fixtures in
 // test/fixtures/backend.json are generated from that model; tests/unit/test_stripe_app_fixtures.py
 // fails when the two drift apart.
 export type EconomicState = 'not_connected' | 'connected' | 'failed' | 'disconnected';
@@ -29,7 +29,7 @@ export type AccountStatus = {
     connected_at: string | null;
     reason: string | null;
     warning: string | null;
-    shared_with: string[];
+    shared_with_count: number;
   };
 };
 
@@ -70,7 +70,7 @@ export const isAccountStatus = object({
     connected_at: nullable(string),
     reason: nullable(string),
     warning: nullable(string),
-    shared_with: (v) => Array.isArray(v) && v.every(string),
+    shared_with_count: (v) => typeof v === 'number',
   }),
 }) as (value: unknown) => value is AccountStatus;
 

@@ -131,3 +131,46 @@ async def test_access_tokens_refresh_and_rotation_never_loses_the_refresh_token(
         )
         assert (await access_token(account, False, deps)).startswith("sk_test_")
     await client.close()
+
+
+async def test_reseal_moves_every_stripe_token_under_the_newest_key(
+    browser, account, infra: Infra
+) -> None:
+    import base64
+    import os
+    import subprocess
+    import sys
+
+    from kobling_shared.crypto import InvalidToken
+    from kobling_shared.settings import DEV_SECRETS
+
+    start = await browser.get(f"{INSTALL}/stripe/install")
+    await authorize(browser, start.headers["location"], account)
+    old, new = DEV_SECRETS["token_encryption_keys"], base64.urlsafe_b64encode(os.urandom(32))
+
+    def reseal(keys: str) -> str:
+        env = {**os.environ, "MONGODB_URL": infra.mongodb, "TOKEN_ENCRYPTION_KEYS": keys}
+        ran = subprocess.run(
+            [sys.executable, "-m", "kobling_install.reseal"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert ran.returncode == 0, ran.stderr
+        return ran.stdout
+
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongodb, tz_aware=True)
+    tokens = client["kobling_install"]["stripe_tokens"]
+    try:
+        out = reseal(f"{new.decode()},{old}")
+        assert int(out.split("tokens of ")[1].split(" ")[0]) >= 1, out
+        stored = await tokens.find_one({"_id": account_key(account, False)})
+        assert stored is not None
+        assert TokenCipher(new.decode()).decrypt(stored["refresh_token"]).startswith("rt_")
+        with pytest.raises(InvalidToken):
+            TokenCipher(old).decrypt(stored["access_token"])
+        assert reseal(f"{new.decode()},{old}").startswith("re-sealed the Stripe tokens of 0 ")
+    finally:
+        reseal(f"{old},{new.decode()}")  # back under the key the running stack holds
+        await client.close()

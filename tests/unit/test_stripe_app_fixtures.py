@@ -1,6 +1,6 @@
 """The Stripe App's tests answer its fetches with stripe-app/test/fixtures/backend.json. Those
 answers are made here from the real thing: events projected by the status service's own rules and
-rendered by its own `public_view`, and econ-auth's response models. When a model changes, this test
+rendered by `merchant_view` (what /api/status answers), and econ-auth's response models. When a model changes, this test
 fails until the fixture is regenerated, and the regenerated fixture then fails the app's tests if
 the view no longer understands it.
 
@@ -28,7 +28,7 @@ from kobling_shared.events import (
     StripeAppInstalled,
 )
 from kobling_shared.openapi import Problem
-from kobling_status.internal_api import public_view
+from kobling_status.internal_api import merchant_view
 from kobling_status.projection import AccountStatus, EconomicState, project
 
 FIXTURE = Path(__file__).parents[2] / "stripe-app" / "test" / "fixtures" / "backend.json"
@@ -60,7 +60,7 @@ def _status(*events: AnyEvent) -> dict[str, Any]:
     for event in events:
         status = project(status, event) or status
     assert status is not None
-    return public_view(status)
+    return merchant_view(status)
 
 
 def _backend_answers() -> dict[str, Any]:

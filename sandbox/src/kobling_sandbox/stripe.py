@@ -304,10 +304,9 @@ def _dashboard_url(account: str, livemode: bool, **query: str) -> str:
     return f"/dashboard/{account}{mode}/dashboard?{app}{extra}"
 
 
-@router.post("/dashboard/connect")
-async def dashboard_connect(
-    account: Annotated[str, Form()], livemode: Annotated[bool, Form()] = False
-) -> RedirectResponse:
+# Not under /dashboard/: the Dashboard's catch-all route would take it.
+@router.get("/app-view/connect")
+async def dashboard_connect(account: str, livemode: bool = False) -> RedirectResponse:
     """What the UI extension does on "Connect e-conomic": a signed request for a connect link."""
     async with httpx.AsyncClient(timeout=10) as http:
         try:

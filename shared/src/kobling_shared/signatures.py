@@ -1,6 +1,7 @@
 """Stripe's signature scheme, for webhooks and for requests from our app's Dashboard view."""
 
 import json
+import time
 from typing import Literal
 
 import stripe
@@ -22,10 +23,20 @@ def verify_webhook(raw_body: bytes, header: str | None, secret: str) -> None:
         payload = raw_body.decode("utf-8")
     except UnicodeDecodeError:
         raise BadSignature("body is not UTF-8") from None
+    _refuse_future(header)
     try:
         stripe.WebhookSignature.verify_header(payload, header, secret, tolerance=TOLERANCE_SECONDS)
     except stripe.SignatureVerificationError as error:
         raise BadSignature(_reason(error)) from None
+
+
+def _refuse_future(header: str | None) -> None:
+    """The SDK refuses a timestamp older than the tolerance but any later one, so a signature
+    dated ahead would stay replayable until then: the same window applies both ways."""
+    for item in (header or "").split(","):
+        key, _, value = item.strip().partition("=")
+        if key == "t" and value.isdigit() and int(value) > time.time() + TOLERANCE_SECONDS:
+            raise BadSignature("signature timestamp is in the future")
 
 
 # What a Dashboard view request may ask for; each backend endpoint takes exactly one.
@@ -49,6 +60,7 @@ def verify_app_view(
     secret: str,
 ) -> None:
     """Checks the signature the UI extension got from fetchStripeSignature()."""
+    _refuse_future(header)
     payload = app_view_payload(user_id, account_id, livemode, action)
     try:
         stripe.WebhookSignature.verify_header(payload, header, secret, tolerance=TOLERANCE_SECONDS)

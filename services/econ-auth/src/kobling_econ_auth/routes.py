@@ -1,27 +1,22 @@
 """econ-auth's HTTP entrypoints: the app view's requests, the merchant's redirects, operators."""
 
+import hashlib
 import hmac
 import logging
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from kobling_econ_auth import handlers
-from kobling_econ_auth.handlers import Deps, LinkInvalid, NotInstalled, StateInvalid
-from kobling_econ_auth.pages import problem
-from kobling_shared import openapi
+from kobling_econ_auth.handlers import Deps, LinkInvalid, NotInstalled, OtherBrowser, StateInvalid
+from kobling_econ_auth.pages import problem, templates
+from kobling_shared import binding, openapi
 from kobling_shared.app_view import ACCOUNT_ID, AppViewRequest, verified_view_request, view_body
-from kobling_shared.links import (
-    DISCONNECT,
-    DISCONNECT_MAX_AGE,
-    BadSignature,
-    LinkSigner,
-    status_page_url,
-)
+from kobling_shared.links import status_page_url
 from kobling_shared.openapi import (
     BEARER,
     VIEW,
@@ -32,6 +27,8 @@ from kobling_shared.openapi import (
 
 log = logging.getLogger(__name__)
 router = APIRouter()
+# The cookie that ties a connect attempt to the browser that confirmed it (kobling_shared.binding).
+CONNECT_COOKIE = "connect"
 
 LOCALES = {"da": "da-DK", "sv": "sv-SE", "nb": "nb-NO", "no": "nb-NO", "en": "en-GB"}
 
@@ -101,7 +98,46 @@ async def disconnect(view: DisconnectRequest, deps: DepsDep) -> JSONResponse:
     )
 
 
+CONFIRM_PAGE = page("Names the Stripe account to connect; OK goes on to e-conomic")
+
+
 @router.get(
+    "/economic/connect",
+    response_class=HTMLResponse,
+    responses={200: CONFIRM_PAGE, 400: INVALID_LINK},
+)
+async def confirm_connect_link(
+    request: Request,
+    deps: DepsDep,
+    link: Annotated[str, Query(max_length=2000)] = "",
+    locale: str | None = None,
+) -> Response:
+    """Opening a connect link changes nothing: the page says whose Stripe account would be
+    connected (a link someone else sent shows their account, not yours), and binds this browser
+    to the attempt. Only its OK goes on."""
+    try:
+        attempt = await handlers.read_connect_link(link, deps)
+    except LinkInvalid:
+        return problem(request, "link_invalid", deps.settings.stripe_dashboard_url)
+    secure = deps.settings.econ_auth_public_url.startswith("https:")
+    browser = binding.ensure_browser_id(request, CONNECT_COOKIE, secure)
+    context = {
+        "account_id": attempt.account_id,
+        "livemode": attempt.livemode,
+        "action": f"{deps.settings.econ_auth_public_url}/economic/connect",
+        "link": link,
+        "confirm": _confirm_token(deps, browser, link),
+        "locale": _locale(request, locale),
+        "cancel_url": deps.settings.stripe_dashboard_url,
+    }
+    response = templates.TemplateResponse(request, "confirm.html", context)
+    binding.set_browser_id(response, CONNECT_COOKIE, secure, browser)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@router.post(
     "/economic/connect",
     status_code=303,
     response_class=RedirectResponse,
@@ -110,11 +146,20 @@ async def disconnect(view: DisconnectRequest, deps: DepsDep) -> JSONResponse:
 async def open_connect_link(
     request: Request,
     deps: DepsDep,
-    link: Annotated[str, Query(max_length=2000)] = "",
-    locale: str | None = None,
+    link: Annotated[str, Form(max_length=2000)],
+    confirm: Annotated[str, Form(max_length=200)] = "",
+    locale: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
+    """The OK of the confirmation page. Another site's form cannot press it: the cookie is
+    SameSite=Lax (not sent on a cross-site POST) and `confirm` is derived from it."""
+    secure = deps.settings.econ_auth_public_url.startswith("https:")
+    browser = binding.browser_id(request, CONNECT_COOKIE, secure)
+    if browser is None or not hmac.compare_digest(confirm, _confirm_token(deps, browser, link)):
+        return problem(request, "other_browser", deps.settings.stripe_dashboard_url)
     try:
-        grant_page = await handlers.open_connect_link(link, _locale(request, locale), deps)
+        grant_page = await handlers.open_connect_link(
+            link, _locale(request, locale), binding.digest(browser), deps
+        )
     except LinkInvalid:
         return problem(request, "link_invalid", deps.settings.stripe_dashboard_url)
     return RedirectResponse(grant_page, status_code=303)
@@ -136,10 +181,17 @@ async def economic_callback(
         return problem(request, "no_state", deps.settings.stripe_dashboard_url)
     if not token:
         return problem(request, "state_invalid", deps.settings.stripe_dashboard_url)
+    secure = deps.settings.econ_auth_public_url.startswith("https:")
+
+    def same_browser(digest: str) -> bool:
+        return binding.same_browser(request, CONNECT_COOKIE, secure, digest)
+
     try:
-        result = await handlers.complete_grant(state, token, deps)
+        result = await handlers.complete_grant(state, token, same_browser, deps)
     except StateInvalid:
         return problem(request, "state_invalid", deps.settings.stripe_dashboard_url)
+    except OtherBrowser:
+        return problem(request, "other_browser", deps.settings.stripe_dashboard_url)
     settings = deps.settings
     query = {"locale": result.locale} | ({"after": result.event_id} if result.event_id else {})
     page = status_page_url(
@@ -151,6 +203,11 @@ async def economic_callback(
     )
     # The URL that brought the browser here carries the grant token: never pass it on.
     return RedirectResponse(page, status_code=303, headers={"Referrer-Policy": "no-referrer"})
+
+
+def _confirm_token(deps: Deps, browser: str, link: str) -> str:
+    key = deps.settings.link_signing_key.encode()
+    return hmac.new(key, f"confirm:{browser}:{link}".encode(), hashlib.sha256).hexdigest()
 
 
 # --- operators ------------------------------------------------------------------------------------
@@ -210,32 +267,3 @@ async def check_grant_now(body: CheckRequest, deps: DepsDep) -> JSONResponse:
 def _locale(request: Request, asked: str | None) -> str:
     wanted = asked or request.headers.get("accept-language", "en")
     return LOCALES.get(wanted[:2].lower(), "en-GB")
-
-
-@router.post(
-    "/economic/disconnect",
-    status_code=303,
-    response_class=RedirectResponse,
-    responses={303: redirect("Disconnected: back to the merchant's page"), 400: INVALID_LINK},
-)
-async def disconnect_from_page(
-    request: Request, deps: DepsDep, link: Annotated[str, Form(max_length=2000)]
-) -> Response:
-    """The merchant's own page asks to disconnect, with a token only our services mint."""
-    signer = LinkSigner(deps.settings.link_signing_key, DISCONNECT)
-    try:
-        payload = signer.unsign(link, DISCONNECT_MAX_AGE)
-        account_id, livemode = str(payload["a"]), bool(payload["l"])
-    except (BadSignature, KeyError):
-        return problem(request, "link_invalid", deps.settings.stripe_dashboard_url)
-    changed = await handlers.disconnect(account_id, livemode, deps)
-    event_id = changed.outbox[-1]["id"] if changed and changed.outbox else None
-    query = {"after": event_id} if event_id else {}
-    page = status_page_url(
-        deps.settings.status_public_url,
-        deps.settings.link_signing_key,
-        account_id,
-        livemode,
-        **query,
-    )
-    return RedirectResponse(page, status_code=303)
