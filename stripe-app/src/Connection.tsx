@@ -198,7 +198,7 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
               }
             }}
           >
-            {WORDS.ok}
+            {WORDS.openEconomic}
           </Button>
           <Button onPress={() => setStep({kind: 'idle'})}>{WORDS.cancel}</Button>
         </Row>

@@ -8,14 +8,15 @@ export const WORDS = {
   notConnected: 'Not connected',
   notConnectedHelp: 'Connect your e-conomic company so Kobling can keep your books.',
   connect: 'Connect e-conomic',
+  // econ-auth's own page then names the Stripe account and asks for OK before e-conomic.
   confirm:
-    'You will be taken to e-conomic to log in and add the Kobling app. ' +
-    'Afterwards, come back here: this view updates by itself.',
-  ok: 'OK',
+    'e-conomic opens in a new tab: confirm your Stripe account there, log in and add the ' +
+    'Kobling app. Then come back here: this view updates by itself.',
+  openEconomic: 'Open e-conomic',
   cancel: 'Cancel',
   connecting: 'Connecting…',
   connectingHelp:
-    'Log in to e-conomic in the tab that opened and press "Add app". ' +
+    'Finish in the tab that opened: confirm, log in to e-conomic and press "Add app". ' +
     'This view shows the result as soon as you are done.',
   connected: 'Connected',
   company: 'Company',

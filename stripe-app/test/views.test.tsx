@@ -119,14 +119,14 @@ test('connecting: "Connect e-conomic" mints a link, opens it in a new tab, then 
   await until(view, 'Connect e-conomic');
 
   await press(view, 'Connect e-conomic');
-  await until(view, 'You will be taken to e-conomic');
+  await until(view, 'e-conomic opens in a new tab');
   const [minted] = backend.sentTo('/api/connect-link');
   expect(minted.url).toBe(`${ECON_AUTH_URL}/api/connect-link`);
   expect(minted.signature).toBe('signed:{"livemode":false,"action":"connect"}');
-  await until(view, 'OK');
-  expect(button(view, 'OK')).toHaveProps({href: fixtures.connect_link.url, target: '_blank'});
+  await until(view, 'Open e-conomic');
+  expect(button(view, 'Open e-conomic')).toHaveProps({href: fixtures.connect_link.url, target: '_blank'});
 
-  await press(view, 'OK');
+  await press(view, 'Open e-conomic');
   await until(view, 'Connecting…');
   expect(view.wrapper).toContainText('press "Add app"');
   expect(buttons(view)).toEqual(['Cancel']);
@@ -140,8 +140,8 @@ test('back from e-conomic: the view shows "Connected" by itself, without a reloa
   const view = show(<Connection context={context()} pollMs={20} />);
   await until(view, 'Connect e-conomic');
   await press(view, 'Connect e-conomic');
-  await until(view, 'OK');
-  await press(view, 'OK');
+  await until(view, 'Open e-conomic');
+  await press(view, 'Open e-conomic');
   await until(view, 'Connecting…');
 
   backend.then('connected');
@@ -177,7 +177,7 @@ test('failed: the reason in the merchant\'s words and "Try again", which starts 
   });
   expect(buttons(view)).toEqual(['Try again']);
   await press(view, 'Try again');
-  await until(view, 'You will be taken to e-conomic');
+  await until(view, 'e-conomic opens in a new tab');
   expect(backend.sentTo('/api/connect-link')).toHaveLength(1);
 });
 
