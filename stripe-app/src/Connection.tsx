@@ -22,7 +22,7 @@ import {
   fetchStatus,
   mintConnectLink,
 } from './backend';
-import {WORDS, reasonText} from './words';
+import {reasonText, wordsFor} from './words';
 
 // How often to ask again while the merchant is away at e-conomic, or a disconnect settles.
 export const POLL_MS = 2000;
@@ -58,6 +58,7 @@ export type ConnectionProps = {context: ExtensionContextValue; pollMs?: number};
 
 export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
   const caller = useMemo(() => callerOf(context), [context]);
+  const words = wordsFor(context.userContext.locale);
   const [load, setLoad] = useState<Load>({kind: 'loading'});
   const [step, setStep] = useState<Step>({kind: 'idle'});
   const [notice, setNotice] = useState<string | null>(null);
@@ -125,9 +126,9 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
         setStep({kind: 'confirm-connect', link: answer.body});
         return;
       }
-      setNotice(answer.problem?.message ?? WORDS.linkRefused);
+      setNotice(answer.problem?.message ?? words.linkRefused);
     } catch {
-      setNotice(WORDS.linkRefused);
+      setNotice(words.linkRefused);
     }
     setStep({kind: 'idle'});
   };
@@ -144,7 +145,7 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
     } catch {
       // Said below, the same as a refusal.
     }
-    setNotice(WORDS.unreachableHelp);
+    setNotice(words.unreachableHelp);
     setStep({kind: 'idle'});
   };
 
@@ -152,27 +153,27 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
     return (
       <Row>
         <Spinner />
-        <Inline>{WORDS.loading}</Inline>
+        <Inline>{words.loading}</Inline>
       </Row>
     );
   }
   if (load.kind === 'misconfigured' || caller === null) {
-    return <Banner type="critical" title={WORDS.misconfigured} />;
+    return <Banner type="critical" title={words.misconfigured} />;
   }
   if (load.kind === 'unreachable') {
     return (
       <Column>
-        <Banner type="critical" title={WORDS.unreachable} description={WORDS.unreachableHelp} />
-        <Button onPress={() => void refresh()}>{WORDS.tryAgain}</Button>
+        <Banner type="critical" title={words.unreachable} description={words.unreachableHelp} />
+        <Button onPress={() => void refresh()}>{words.tryAgain}</Button>
       </Column>
     );
   }
   if (load.kind === 'not_installed') {
     return (
       <Column>
-        <Inline css={{font: 'heading'}}>{WORDS.notInstalled}</Inline>
-        <Inline>{WORDS.notInstalledHelp}</Inline>
-        <Button onPress={() => void refresh()}>{WORDS.checkAgain}</Button>
+        <Inline css={{font: 'heading'}}>{words.notInstalled}</Inline>
+        <Inline>{words.notInstalledHelp}</Inline>
+        <Button onPress={() => void refresh()}>{words.checkAgain}</Button>
       </Column>
     );
   }
@@ -185,7 +186,7 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
   if (step.kind === 'confirm-connect') {
     body = (
       <Column>
-        <Inline>{WORDS.confirm}</Inline>
+        <Inline>{words.confirm}</Inline>
         <Row>
           <Button
             type="primary"
@@ -198,56 +199,56 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
               }
             }}
           >
-            {WORDS.openEconomic}
+            {words.openEconomic}
           </Button>
-          <Button onPress={() => setStep({kind: 'idle'})}>{WORDS.cancel}</Button>
+          <Button onPress={() => setStep({kind: 'idle'})}>{words.cancel}</Button>
         </Row>
       </Column>
     );
   } else if (step.kind === 'connecting') {
     body = (
       <Column>
-        <Inline css={{font: 'heading'}}>{WORDS.connecting}</Inline>
-        <Inline>{WORDS.connectingHelp}</Inline>
+        <Inline css={{font: 'heading'}}>{words.connecting}</Inline>
+        <Inline>{words.connectingHelp}</Inline>
         <Spinner />
-        <Button onPress={() => setStep({kind: 'idle'})}>{WORDS.cancel}</Button>
+        <Button onPress={() => setStep({kind: 'idle'})}>{words.cancel}</Button>
       </Column>
     );
   } else if (step.kind === 'confirm-disconnect') {
     body = (
       <Column>
-        <Inline css={{font: 'heading'}}>{WORDS.confirmDisconnectTitle}</Inline>
-        <Inline>{WORDS.confirmDisconnect}</Inline>
+        <Inline css={{font: 'heading'}}>{words.confirmDisconnectTitle}</Inline>
+        <Inline>{words.confirmDisconnect}</Inline>
         <Row>
           <Button type="destructive" onPress={() => void confirmDisconnect(caller)}>
-            {WORDS.disconnect}
+            {words.disconnect}
           </Button>
-          <Button onPress={() => setStep({kind: 'idle'})}>{WORDS.cancel}</Button>
+          <Button onPress={() => setStep({kind: 'idle'})}>{words.cancel}</Button>
         </Row>
       </Column>
     );
   } else if (step.kind === 'disconnecting') {
     body = (
       <Column>
-        <Inline css={{font: 'heading'}}>{WORDS.disconnecting}</Inline>
+        <Inline css={{font: 'heading'}}>{words.disconnecting}</Inline>
         <Spinner />
       </Column>
     );
   } else if (economic.state === 'connected') {
     body = (
       <Column>
-        <Badge type="positive">{WORDS.connected}</Badge>
+        <Badge type="positive">{words.connected}</Badge>
         <PropertyList>
-          <PropertyListItem label={WORDS.company} value={economic.company_name ?? ''} />
-          <PropertyListItem label={WORDS.agreement} value={String(economic.agreement_number)} />
+          <PropertyListItem label={words.company} value={economic.company_name ?? ''} />
+          <PropertyListItem label={words.agreement} value={String(economic.agreement_number)} />
         </PropertyList>
         {economic.warning === 'agreement_shared' ? (
-          <Banner type="caution" title={WORDS.sharedWarning(economic.shared_with_count)} />
+          <Banner type="caution" title={words.sharedWarning(economic.shared_with_count)} />
         ) : null}
         <Row>
-          <Button onPress={connect}>{WORDS.connectOther}</Button>
+          <Button onPress={connect}>{words.connectOther}</Button>
           <Button type="destructive" onPress={() => setStep({kind: 'confirm-disconnect'})}>
-            {WORDS.disconnect}
+            {words.disconnect}
           </Button>
         </Row>
       </Column>
@@ -255,30 +256,30 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
   } else if (economic.state === 'failed') {
     body = (
       <Column>
-        <Banner type="critical" title={WORDS.failed} description={reasonText(economic.reason)} />
+        <Banner type="critical" title={words.failed} description={reasonText(words, economic.reason)} />
         <Button type="primary" onPress={connect}>
-          {WORDS.tryAgain}
+          {words.tryAgain}
         </Button>
       </Column>
     );
   } else if (economic.state === 'disconnected') {
     body = (
       <Column>
-        <Inline css={{font: 'heading'}}>{WORDS.disconnected}</Inline>
-        <Inline>{reasonText(economic.reason)}</Inline>
-        {economic.reason === 'merchant_request' ? <Inline>{WORDS.removeInEconomic}</Inline> : null}
+        <Inline css={{font: 'heading'}}>{words.disconnected}</Inline>
+        <Inline>{reasonText(words, economic.reason)}</Inline>
+        {economic.reason === 'merchant_request' ? <Inline>{words.removeInEconomic}</Inline> : null}
         <Button type="primary" onPress={connect}>
-          {WORDS.reconnect}
+          {words.reconnect}
         </Button>
       </Column>
     );
   } else {
     body = (
       <Column>
-        <Inline css={{font: 'heading'}}>{WORDS.notConnected}</Inline>
-        <Inline>{WORDS.notConnectedHelp}</Inline>
+        <Inline css={{font: 'heading'}}>{words.notConnected}</Inline>
+        <Inline>{words.notConnectedHelp}</Inline>
         <Button type="primary" onPress={connect}>
-          {WORDS.connect}
+          {words.connect}
         </Button>
       </Column>
     );
@@ -286,7 +287,7 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
 
   return (
     <Box css={{stack: 'y', gapY: 'large'}}>
-      {caller.livemode ? null : <Badge type="info">{WORDS.testMode}</Badge>}
+      {caller.livemode ? null : <Badge type="info">{words.testMode}</Badge>}
       {notice !== null ? <Banner title={notice} onDismiss={() => setNotice(null)} /> : null}
       {body}
     </Box>

@@ -16,8 +16,9 @@ jest.mock('@stripe/ui-extension-sdk/signature', () => ({
   default: jest.fn(async (payload: unknown) => `signed:${JSON.stringify(payload)}`),
 }));
 
-const context = (mode: 'test' | 'live' = 'test'): ExtensionContextValue =>
+const context = (mode: 'test' | 'live' = 'test', locale = 'en-US'): ExtensionContextValue =>
   getMockContextProps({
+    userContext: {locale},
     environment: {mode, constants: {STATUS_URL, ECON_AUTH_URL}},
   });
 
@@ -265,6 +266,17 @@ test('backend unreachable: says nothing changed, and "Try again" recovers', asyn
 
   await press(view, 'Try again');
   await until(view, 'Acme ApS');
+});
+
+test('a Danish Dashboard user reads the merchant pages\' Danish words', async () => {
+  serve('failed');
+  const view = show(<App {...context('test', 'da-DK')} />);
+  await until(view, 'Vi kunne ikke forbinde e-conomic');
+
+  expect(view.wrapper).toContainComponent(Banner, {
+    description: 'e-conomic godkendte ikke den adgang, vi fik.',
+  });
+  expect(buttons(view)).toEqual(['Prøv igen']);
 });
 
 test('the settings page shows the same connection', async () => {

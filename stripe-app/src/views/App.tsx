@@ -3,12 +3,15 @@ import type {ExtensionContextValue} from '@stripe/ui-extension-sdk/context';
 import {ContextView} from '@stripe/ui-extension-sdk/ui';
 
 import {Connection} from '../Connection';
-import {WORDS} from '../words';
+import {wordsFor} from '../words';
 
-const App = (context: ExtensionContextValue) => (
-  <ContextView title={WORDS.title} description={WORDS.description}>
-    <Connection context={context} />
-  </ContextView>
-);
+const App = (context: ExtensionContextValue) => {
+  const words = wordsFor(context.userContext.locale);
+  return (
+    <ContextView title={words.title} description={words.description}>
+      <Connection context={context} />
+    </ContextView>
+  );
+};
 
 export default App;
