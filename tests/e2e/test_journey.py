@@ -4,6 +4,7 @@ Continue. A screenshot of each step lands in test-artifacts/journey/."""
 
 import re
 import time
+from urllib.parse import unquote
 
 import pytest
 from playwright.async_api import Page, expect
@@ -65,7 +66,10 @@ async def test_a_merchant_installs_connects_and_continues(page: Page) -> None:
 
     await page.get_by_role("link", name="Continue").click()
     await expect(page.get_by_role("heading", name="Stripe Dashboard")).to_be_visible()
-    assert re.match(rf"{SANDBOX}/dashboard/{account}/test/apps/", page.url)
+    # Stripe's documented deep link: the account's test Dashboard with our app's drawer open.
+    assert page.url.startswith(f"{SANDBOX}/dashboard/{account}/test/dashboard?apps")
+    assert "[drawer]=stripe.dashboard.drawer.default" in unquote(page.url)
     # The app's state as the Dashboard shows it, whole: "not connected" is not "connected".
-    await expect(page.get_by_text("e-conomic:")).to_have_text("e-conomic: connected · Acme ApS")
+    state_line = page.locator("p").filter(has_text=re.compile(r"^e-conomic: "))
+    await expect(state_line).to_have_text("e-conomic: connected · Acme ApS")
     await shots.take("back-in-stripe")

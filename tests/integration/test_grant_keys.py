@@ -151,12 +151,20 @@ async def test_reseal_moves_every_grant_under_the_newest_key_so_old_keys_can_go(
     legacy = {"$set": {"grant_ciphertext": TokenCipher(DEV_KEY).encrypt(legacy_grant.token)}}
     await connections.update_one({"_id": account_key(legacy_account, False)}, legacy)
 
+    # And one no key opens (garbage where a ciphertext should be): counted, left, no crash.
+    broken_account = "acct_" + os.urandom(8).hex()
+    await connected(http, broken_account)
+    broken = {"$set": {"grant_ciphertext": "gAAAAA-not-a-ciphertext"}}
+    await connections.update_one({"_id": account_key(broken_account, False)}, broken)
+
     new_key = base64.urlsafe_b64encode(os.urandom(32)).decode()
     try:
         out = reseal(infra, f"{new_key},{DEV_KEY}")
         assert f"under key {key_id(base64.urlsafe_b64decode(new_key))}" in out
         resealed = int(out.split("re-sealed ")[1].split(" ")[0])
-        assert resealed >= 2, out
+        unreadable = int(out.split("; ")[-1].split(" ")[0])
+        assert resealed >= 2 and unreadable >= 1, out
+        assert (await stored(db, broken_account))["grant_ciphertext"] == "gAAAAA-not-a-ciphertext"
         # The old key is no longer needed for either grant; it alone opens neither.
         for acct, token in ((account, grant.token), (legacy_account, legacy_grant.token)):
             sealed = (await stored(db, acct))["grant_ciphertext"]

@@ -109,3 +109,23 @@ def test_a_webhook_secret_roll_is_judged_key_by_key(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", f"whsec_{secrets.token_urlsafe(24)},whsec_old")
     with pytest.raises(ValidationError, match="STRIPE_WEBHOOK_SECRET \\(shorter"):
         InstallSettings()
+
+
+def test_a_service_started_with_a_development_key_in_its_list_refuses_to_start() -> None:
+    """The process itself, as an orchestrator starts it: it exits before it listens, naming
+    the setting."""
+    import subprocess
+    import sys
+
+    env = {**strong_env(), "KOBLING_ENV": "prod", "PATH": "/usr/bin:/bin"}
+    env["TOKEN_ENCRYPTION_KEYS"] += f",{DEV_SECRETS['token_encryption_keys']}"
+    ran = subprocess.run(
+        [sys.executable, "-m", "kobling_econ_auth"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode != 0
+    assert "development values: TOKEN_ENCRYPTION_KEYS" in ran.stderr
+    assert "Uvicorn running" not in ran.stderr

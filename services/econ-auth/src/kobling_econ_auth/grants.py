@@ -64,19 +64,22 @@ class GrantVault:
 
     async def reseal(self, account_id: str, livemode: bool, ciphertext: str) -> str | None:
         """Puts a grant under the newest master key: its data key is wrapped anew, and a grant
-        from before data keys is sealed under one. The new ciphertext, or None when the grant
-        was there already."""
+        from before data keys is sealed under one. The ciphertext to store when this changed
+        anything, None when the grant was there already; Unreadable when no key opens it."""
+        legacy = not ciphertext.startswith(f"{FORMAT}.")
+        if legacy:
+            grant = await self.open(account_id, livemode, ciphertext)
+            ciphertext = await self.seal(account_id, livemode, grant)
         key = account_key(account_id, livemode)
-        resealed = None
-        if not ciphertext.startswith(f"{FORMAT}."):
-            resealed = await self.seal(account_id, livemode, self.legacy.decrypt(ciphertext))
         doc = await self.data_keys.find_one({"_id": key})
-        if doc is not None and MasterKeys.wrapped_by(doc["wrapped"]) != self.master.newest:
-            context = _key_context(key, doc["data_key_id"])
-            wrapped = self.master.wrap(self.master.unwrap(doc["wrapped"], context), context)
-            await self.data_keys.update_one({"_id": key}, {"$set": {"wrapped": wrapped}})
-            return resealed or ciphertext
-        return resealed
+        if doc is None or doc["data_key_id"] != ciphertext.split(".")[1]:
+            raise Unreadable()
+        if MasterKeys.wrapped_by(doc["wrapped"]) == self.master.newest:
+            return ciphertext if legacy else None
+        context = _key_context(key, doc["data_key_id"])
+        wrapped = self.master.wrap(self.master.unwrap(doc["wrapped"], context), context)
+        await self.data_keys.update_one({"_id": key}, {"$set": {"wrapped": wrapped}})
+        return ciphertext
 
     async def _data_key(self, key: str) -> tuple[str, bytes]:
         doc = await self.data_keys.find_one({"_id": key})
