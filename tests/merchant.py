@@ -60,7 +60,7 @@ def _flow(html: str) -> str:
 
 @dataclass
 class Grant:
-    callback: str  # where e-conomic sends the browser back, with ?state=…&token=…
+    callback: str  # where e-conomic sends the browser back: /economic/callback/<state>?token=…
     token: str
     agreement: int
 
@@ -95,6 +95,7 @@ async def add_app(
 
 
 async def cancel_at_economic(http: httpx.AsyncClient, grant_url: str) -> httpx.Response:
+    """Logs in at e-conomic and backs out at "Add app"; answers e-conomic's response."""
     flow = _flow((await http.get(grant_url)).text)
     await http.post(
         f"{SANDBOX}/economic/login/email", data={"flow": flow, "email": "jane@acme.test"}

@@ -2,7 +2,7 @@
 
 import asyncio
 from typing import Annotated, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Form, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -32,10 +32,10 @@ def page(request: Request, step: str, status_code: int = 200, **context: Any) ->
 
 
 def with_token(redirect_url: str, token: str) -> str:
-    """Appends `token` as e-conomic does: `?token=` or `&token=` after an existing query."""
-    parts = urlsplit(redirect_url)
-    query = urlencode([*parse_qsl(parts.query, keep_blank_values=True), ("token", token)])
-    return urlunsplit(parts._replace(query=query))
+    """Appends `token` to the redirect URL as integrators observe e-conomic doing it: `?token=`,
+    or `&token=` after a query the URL already has; the rest of the URL is left as it is."""
+    separator = "&" if urlsplit(redirect_url).query else "?"
+    return f"{redirect_url}{separator}{urlencode({'token': token})}"
 
 
 @router.get("/economic/secure/api1/requestaccess.aspx")
@@ -94,13 +94,9 @@ async def consent(
     if walk is None or walk.agreement_number is None:
         return page(request, "message", 400, message="Your session has expired. Start again.")
     if decision != "add":
-        # What e-conomic does on cancel is unverified: assume no callback ever comes.
-        return page(
-            request,
-            "message",
-            message="You cancelled adding the app. You can close this page, or go back to "
-            "try again.",
-        )
+        # Backing out: the browser goes back to the app without a token (docs/external-contracts.md:
+        # unverified; the app also copes with no callback at all).
+        return RedirectResponse(walk.redirect_url, status_code=303)
     return RedirectResponse(with_token(walk.redirect_url, state.grant(walk)), status_code=303)
 
 

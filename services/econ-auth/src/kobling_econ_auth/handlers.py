@@ -116,9 +116,9 @@ async def open_connect_link(link: str, locale: str, deps: Deps) -> str:
     state = secrets.token_urlsafe(32)
     expires_at = now() + timedelta(seconds=deps.settings.state_ttl_seconds)
     await deps.store.save_state(state, PendingState(account_id, livemode, expires_at, locale))
-    callback = (
-        f"{deps.settings.econ_auth_public_url}/economic/callback?{urlencode({'state': state})}"
-    )
+    # The state rides in the path: however e-conomic appends `token` (`?` or `&`), it cannot
+    # disturb it, and a callback that comes back without a token still names its attempt.
+    callback = f"{deps.settings.econ_auth_public_url}/economic/callback/{state}"
     query = urlencode(
         {
             "appPublicToken": deps.settings.economic_app_public_token,
@@ -188,6 +188,18 @@ async def complete_grant(state: str, grant_token: str, deps: Deps) -> CallbackRe
         connected_event = shared.outbox[-1]["id"] if shared and shared.outbox else connected_event
     OUTCOMES.labels("connected").inc()
     return CallbackResult(account_id, livemode, "connected", connected_event, pending.locale)
+
+
+async def cancel_grant(state: str, deps: Deps) -> PendingState | None:
+    """The merchant came back without a grant: they backed out of e-conomic's page. The state is
+    spent (it can no longer carry a grant) and nothing else changes; None for a state that is
+    unknown or used."""
+    pending = await deps.store.find_state(state)
+    if pending is None or not await deps.store.use_once("state", state):
+        OUTCOMES.labels("state_invalid").inc()
+        return None
+    OUTCOMES.labels("cancelled").inc()
+    return pending
 
 
 async def disconnect(account_id: str, livemode: bool, deps: Deps) -> Connection | None:
