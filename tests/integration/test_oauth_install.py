@@ -1,5 +1,6 @@
 """The OAuth install through the sandbox's Stripe: our state, the code exchange, the redirects."""
 
+import time
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,9 +14,11 @@ from kobling_install.store import Installs, OAuthStates, TokenVault
 from kobling_install.stripe_oauth import StripeOAuth
 from kobling_shared.crypto import TokenCipher
 from kobling_shared.events import INSTALLS_TOPIC, account_key
+from kobling_shared.settings import DEV_SECRETS
 from tests.infra import Infra
 from tests.kafka_topics import events_for
 from tests.merchant import INSTALL, SANDBOX, STATUS, wait_for
+from tests.stripe_signing import body_of, install_event, sign
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -27,11 +30,15 @@ async def browser() -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def authorize(
-    browser: httpx.AsyncClient, authorize_url: str, account: str, decision: str = "allow"
+    browser: httpx.AsyncClient,
+    authorize_url: str,
+    account: str,
+    decision: str = "allow",
+    mode: str = "test",
 ) -> httpx.Response:
     """Stripe's authorize page: the merchant picks the account and presses Connect (or Cancel)."""
     query = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
-    form = {**query, "account": account, "mode": "test", "decision": decision}
+    form = {**query, "account": account, "mode": mode, "decision": decision}
     answer = await browser.post(f"{SANDBOX}/oauth/v2/authorize", data=form)
     assert answer.status_code == 303, answer.text
     return await browser.get(answer.headers["location"])
@@ -110,7 +117,11 @@ async def test_access_tokens_refresh_and_rotation_never_loses_the_refresh_token(
             Installs(db),
             TokenVault(db),  # type: ignore[arg-type]
             TokenCipher(settings.token_encryption_keys),
-            StripeOAuth(settings.stripe_api_base, settings.stripe_secret_key, http),
+            StripeOAuth(
+                settings.stripe_api_base,
+                {True: settings.stripe_secret_key, False: settings.stripe_test_secret_key},
+                http,
+            ),
         )
         key = account_key(account, False)
         stored = await db["stripe_tokens"].find_one({"_id": key})
@@ -128,3 +139,69 @@ async def test_access_tokens_refresh_and_rotation_never_loses_the_refresh_token(
         )
         assert (await access_token(account, False, deps)).startswith("sk_test_")
     await client.close()
+
+
+async def stripe_tokens_of(infra: Infra, account: str, livemode: bool) -> dict | None:
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongodb, tz_aware=True)
+    try:
+        found = await client["kobling_install"]["stripe_tokens"].find_one(
+            {"_id": account_key(account, livemode)}
+        )
+        return dict(found) if found else None
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize("mode", ["live", "test"])
+async def test_the_code_is_exchanged_with_the_key_of_the_install_s_mode(
+    browser, account, infra: Infra, mode: str
+) -> None:
+    """Stripe knows a live install's code only under the live key, a test one's only under the
+    test key: an install we started carries its mode in the state."""
+    livemode = mode == "live"
+    start = await browser.get(f"{INSTALL}/stripe/install", params={"livemode": livemode})
+    back = await authorize(browser, start.headers["location"], account, mode=mode)
+    assert back.status_code == 303, back.text
+    assert back.headers["location"].startswith(f"{STATUS}/accounts/{account}?t=")
+    doc = await wait_for(browser, account, lambda d: d["stripe"]["installed"], livemode=livemode)
+    assert doc["livemode"] is livemode
+    assert await stripe_tokens_of(infra, account, livemode) is not None
+
+
+async def test_a_marketplace_install_in_either_mode_finds_its_key(browser, account) -> None:
+    """Without our state the mode is unknown: the live key first, then the test key."""
+    marketplace = await browser.get(f"{SANDBOX}/")
+    authorize_url = marketplace.text.split('href="')[1].split('"')[0].replace("&amp;", "&")
+    for mode, livemode in (("live", True), ("test", False)):
+        back = await authorize(browser, f"{SANDBOX}{authorize_url}", account, mode=mode)
+        assert back.status_code == 303, back.text
+        suffix = "" if livemode else "/test"
+        assert (
+            back.headers["location"]
+            == f"{SANDBOX}/dashboard/{account}{suffix}/apps/com.kobling.app"
+        )
+
+
+async def test_an_uninstall_deletes_the_install_s_stripe_tokens(
+    browser, http, account, infra: Infra
+) -> None:
+    start = await browser.get(f"{INSTALL}/stripe/install")
+    await authorize(browser, start.headers["location"], account)
+    assert await stripe_tokens_of(infra, account, False) is not None
+    # An uninstall from before this install, delivered late, leaves the tokens alone.
+    stale = body_of(
+        install_event(
+            account, kind="account.application.deauthorized", created=int(time.time()) - 3600
+        )
+    )
+    headers = {"Stripe-Signature": sign(stale, DEV_SECRETS["stripe_test_webhook_secret"])}
+    assert (
+        await http.post(f"{INSTALL}/stripe/webhooks", content=stale, headers=headers)
+    ).status_code == 200
+    assert await stripe_tokens_of(infra, account, False) is not None
+    sent = await http.post(
+        f"{SANDBOX}/_sandbox/stripe/webhooks",
+        json={"type": "account.application.deauthorized", "account": account, "livemode": False},
+    )
+    assert sent.json()["status_code"] == 200
+    assert await stripe_tokens_of(infra, account, False) is None

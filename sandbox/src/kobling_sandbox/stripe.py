@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from kobling_sandbox.config import settings
 from kobling_sandbox.signing import stripe_signature
 from kobling_sandbox.templating import render
+from kobling_shared.settings import secret_list
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -128,6 +129,12 @@ async def decide(
     return RedirectResponse(f"{redirect_uri}?{urlencode(back)}", status_code=303)
 
 
+def _key_mode(key: str) -> bool | None:
+    """The mode (livemode) of one of the app developer's secret keys; None for any other key."""
+    modes = {settings().stripe_secret_key: True, settings().stripe_test_secret_key: False}
+    return modes.get(key) if key else None
+
+
 def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
     return JSONResponse({"error": error, "error_description": description}, status_code=status)
 
@@ -135,7 +142,8 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
 @router.post("/v1/oauth/token")
 async def token(request: Request) -> JSONResponse:
     credentials: HTTPBasicCredentials | None = await basic(request)
-    if credentials is None or credentials.username != settings().stripe_secret_key:
+    key_mode = _key_mode(credentials.username if credentials else "")
+    if key_mode is None:
         return JSONResponse(
             {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}},
             status_code=401,
@@ -144,18 +152,23 @@ async def token(request: Request) -> JSONResponse:
     grant_type = form.get("grant_type")
     async with state_.lock:  # two refreshes of one token: exactly one wins
         if grant_type == "authorization_code":
-            code = state_.codes.pop(str(form.get("code", "")), None)
-            if code is None or code.expires_at < state_.clock():
+            # Each mode has its own codes: the other mode's key does not find (nor spend) one.
+            name = str(form.get("code", ""))
+            code = state_.codes.get(name)
+            if code is None or code.livemode != key_mode or code.expires_at < state_.clock():
                 return _oauth_error(
                     400, "invalid_grant", "Authorization code does not exist or expired"
                 )
+            del state_.codes[name]
             account, livemode = code.account, code.livemode
         elif grant_type == "refresh_token":
-            used = state_.refresh_tokens.pop(str(form.get("refresh_token", "")), None)
-            if used is None:
+            name = str(form.get("refresh_token", ""))
+            used = state_.refresh_tokens.get(name)
+            if used is None or used[1] != key_mode:
                 return _oauth_error(
                     400, "invalid_grant", "Refresh token does not exist or was used"
                 )
+            del state_.refresh_tokens[name]
             account, livemode = used
         else:
             return _oauth_error(400, "unsupported_grant_type", "grant_type is not supported")
@@ -209,6 +222,15 @@ def install_event(kind: str, account: str, livemode: bool) -> dict[str, Any]:
     }
 
 
+def endpoint_secret(livemode: bool) -> str:
+    """Stripe sends a test event to the test endpoint, signed with that endpoint's own secret;
+    during a roll it signs with the newest, listed first."""
+    config = settings()
+    return secret_list(
+        config.stripe_webhook_secret if livemode else config.stripe_test_webhook_secret
+    )[0]
+
+
 async def deliver_webhook(
     kind: str, account: str, livemode: bool, attempts: int = 5
 ) -> tuple[str, int]:
@@ -218,7 +240,7 @@ async def deliver_webhook(
     status = 0
     async with httpx.AsyncClient(timeout=10) as http:
         for attempt in range(attempts):
-            header = stripe_signature(body, settings().stripe_webhook_secret)
+            header = stripe_signature(body, endpoint_secret(livemode))
             try:
                 response = await http.post(
                     f"{settings().install_public_url}/stripe/webhooks",

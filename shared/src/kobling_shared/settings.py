@@ -26,8 +26,10 @@ PARTY_URLS: dict[str, tuple[str, str]] = {
 
 # Development values only: production refuses them (see _require_secrets).
 DEV_SECRETS: dict[str, str] = {
-    "stripe_secret_key": "sk_test_kobling_dev",
+    "stripe_secret_key": "sk_live_kobling_dev",
+    "stripe_test_secret_key": "sk_test_kobling_dev",
     "stripe_webhook_secret": "whsec_kobling_dev",
+    "stripe_test_webhook_secret": "whsec_kobling_dev_test",
     "stripe_app_secret": "absec_kobling_dev",
     "stripe_client_id": "ca_kobling_dev",
     "economic_app_public_token": "kobling-dev-public",
@@ -36,6 +38,11 @@ DEV_SECRETS: dict[str, str] = {
     "link_signing_key": "kobling-dev-link-signing-key",
     "internal_api_token": "kobling-dev-internal-token",
 }
+
+
+def secret_list(value: str) -> tuple[str, ...]:
+    """The secrets of a comma-separated setting, in order (the newest first, by convention)."""
+    return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
 class Settings(BaseSettings):
@@ -50,8 +57,12 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     mongodb_url: str = "mongodb://127.0.0.1:27017"
 
+    # Stripe's live and test modes have their own keys and their own webhook endpoints, each with
+    # its own signing secret; a secret setting may list several, comma-separated, during a roll.
     stripe_secret_key: str = ""
+    stripe_test_secret_key: str = ""
     stripe_webhook_secret: str = ""
+    stripe_test_webhook_secret: str = ""
     stripe_app_secret: str = ""
     stripe_client_id: str = ""
     stripe_api_base: str = ""

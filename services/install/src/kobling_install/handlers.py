@@ -8,7 +8,7 @@ from enum import Enum
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter
 
-from kobling_install.store import Claim, Installs, WebhookLedger
+from kobling_install.store import Claim, Installs, TokenVault, WebhookLedger
 from kobling_install.stripe_events import NotForUs, StripeEvent, to_install_event
 from kobling_shared.events import StripeAppInstalled, StripeAppUninstalled
 from kobling_shared.kafka import publish
@@ -29,6 +29,7 @@ class Deps:
     broker: KafkaBroker
     ledger: WebhookLedger
     installs: Installs
+    vault: TokenVault
 
 
 async def accept_webhooks(events: list[StripeEvent], deps: Deps) -> list[Outcome | Exception]:
@@ -78,6 +79,7 @@ async def accept_webhooks(events: list[StripeEvent], deps: Deps) -> list[Outcome
         outcomes[event_id] = Outcome.PUBLISHED
         if isinstance(news, StripeAppUninstalled):
             await deps.installs.uninstalled(news.account_key, news.time)
+            await deps.vault.forget(news.account_key, news.time)
     await deps.ledger.mark_published(published + announced_elsewhere)
     for outcome in outcomes.values():
         WEBHOOKS.labels(outcome.value if isinstance(outcome, Outcome) else "unavailable").inc()

@@ -12,7 +12,7 @@ from faststream.kafka import KafkaBroker
 from kobling_install.settings import InstallSettings
 from kobling_install.store import Installs, OAuthStates, TokenVault
 from kobling_install.stripe_events import SOURCE
-from kobling_install.stripe_oauth import InvalidGrant, StripeOAuth
+from kobling_install.stripe_oauth import InvalidGrant, StripeOAuth, StripeTokens
 from kobling_shared.crypto import TokenCipher
 from kobling_shared.events import InstallData, StripeAppInstalled, account_key, now
 from kobling_shared.kafka import publish
@@ -54,15 +54,24 @@ async def start_install(livemode: bool, deps: OAuthDeps) -> str:
     return f"{deps.settings.stripe_marketplace_url}/oauth/v2/authorize?{urlencode(query)}"
 
 
-async def state_is_ours(state: str, deps: OAuthDeps) -> bool:
+async def spend_state(state: str, deps: OAuthDeps) -> bool | None:
+    """The mode (livemode) our install link was for; None when the state is not ours to spend."""
     return await deps.states.spend(state)
 
 
-async def complete_install(code: str, deps: OAuthDeps) -> Installed:
-    """Exchanges the code, keeps the tokens encrypted and announces the install once."""
-    tokens = await deps.stripe.exchange_code(code)
+async def complete_install(code: str, livemode: bool | None, deps: OAuthDeps) -> Installed:
+    """Exchanges the code with the key of the install's mode, keeps the tokens encrypted and
+    announces the install once. Without our state (a Marketplace install) the mode is unknown:
+    the live key first, then the test one (a code the other mode's key cannot find is not spent)."""
+    tokens = await _exchange(code, livemode, deps)
     key = account_key(tokens.stripe_user_id, tokens.livemode)
-    await deps.vault.put(key, _sealed(tokens.access_token, tokens.refresh_token, deps), None)
+    # To the second, as Stripe's `created`: an uninstall in the same second counts as the later.
+    installed_at = now().replace(microsecond=0)
+    fields = {
+        **_sealed(tokens.access_token, tokens.refresh_token, deps),
+        "installed_at": installed_at,
+    }
+    await deps.vault.put(key, fields, None)
     event = StripeAppInstalled(
         source=SOURCE,
         subject=tokens.stripe_user_id,
@@ -78,6 +87,15 @@ async def complete_install(code: str, deps: OAuthDeps) -> Installed:
         await deps.installs.release_announcement(announcement)
         raise
     return Installed(tokens.stripe_user_id, tokens.livemode, event.id)
+
+
+async def _exchange(code: str, livemode: bool | None, deps: OAuthDeps) -> StripeTokens:
+    if livemode is not None:
+        return await deps.stripe.exchange_code(code, livemode)
+    try:
+        return await deps.stripe.exchange_code(code, True)
+    except InvalidGrant:
+        return await deps.stripe.exchange_code(code, False)
 
 
 _refresh_locks: dict[str, asyncio.Lock] = {}
@@ -99,7 +117,8 @@ async def access_token(account_id: str, livemode: bool, deps: OAuthDeps) -> str:
             if doc["access_expires_at"] > now():
                 return deps.cipher.decrypt(doc["access_token"])
             try:
-                tokens = await deps.stripe.refresh(deps.cipher.decrypt(doc["refresh_token"]))
+                refresh = deps.cipher.decrypt(doc["refresh_token"])
+                tokens = await deps.stripe.refresh(refresh, livemode)
             except InvalidGrant:
                 continue  # someone else refreshed first: read what they stored
             fields = _sealed(tokens.access_token, tokens.refresh_token, deps)

@@ -106,15 +106,17 @@ class OAuthStates:
             {"_id": digest(state), "livemode": livemode, "expires_at": expires_at}
         )
 
-    async def spend(self, state: str) -> bool:
+    async def spend(self, state: str) -> bool | None:
+        """The state's mode (livemode), the first time it is spent; None when it is unknown,
+        expired or spent already."""
         doc = await self._states.find_one({"_id": digest(state)})
         if doc is None or doc["expires_at"] < now():
-            return False
+            return None
         try:
             await self._spent.insert_one({"_id": digest(state), "at": now()})
         except DuplicateKeyError:
-            return False
-        return True
+            return None
+        return bool(doc["livemode"])
 
 
 class TokenVault:
@@ -139,6 +141,11 @@ class TokenVault:
             {"_id": key, "rev": expected_rev}, {"$set": {**fields, "rev": expected_rev + 1}}
         )
         return result.matched_count == 1
+
+    async def forget(self, key: str, uninstalled_at: datetime) -> None:
+        """Deletes the install's tokens, unless they came from an install after this uninstall
+        (a late uninstall must not take a reinstall's tokens)."""
+        await self._tokens.delete_one({"_id": key, "installed_at": {"$lte": uninstalled_at}})
 
 
 def digest(secret: str) -> str:
