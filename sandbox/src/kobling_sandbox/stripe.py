@@ -10,10 +10,10 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import httpx
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from kobling_sandbox.config import settings
 from kobling_sandbox.signing import stripe_signature
@@ -39,6 +39,7 @@ class StripeState:
     codes: dict[str, Code] = field(default_factory=dict)
     refresh_tokens: dict[str, tuple[str, bool]] = field(default_factory=dict)
     minted: list[str] = field(default_factory=list)  # every token handed out, for leak audits
+    held: dict[str, dict[str, Any]] = field(default_factory=dict)  # events Stripe delivers late
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     clock: Any = time.time  # tests move time forward
 
@@ -108,6 +109,7 @@ async def decide(
     account: Annotated[str, Form(pattern=r"^acct_[A-Za-z0-9]{1,64}$")],
     mode: Annotated[str, Form()] = "test",
     state: Annotated[str | None, Form()] = None,
+    webhook: Annotated[str, Form()] = "now",
 ) -> Response:
     problem = _check_client(client_id, redirect_uri)
     if problem:
@@ -120,10 +122,13 @@ async def decide(
         livemode = mode == "live"
         state_.codes[code] = Code(account, livemode, state_.clock() + CODE_TTL_SECONDS)
         back = {"code": code}
-        # Like Stripe, the install webhook travels on its own, in no fixed order with the redirect.
-        asyncio.get_running_loop().create_task(
-            deliver_webhook("account.application.authorized", account, livemode)
-        )
+        # Like Stripe, the install webhook travels on its own, in no fixed order with the redirect
+        # (a test may hold it back: `webhook=held`, delivered by /_sandbox/stripe/webhooks/deliver).
+        event = install_event("account.application.authorized", account, livemode)
+        if webhook == "held":
+            state_.held[event["id"]] = event
+        else:
+            asyncio.get_running_loop().create_task(post_event(event, attempts=5))
     if state is not None:
         back["state"] = state
     return RedirectResponse(f"{redirect_uri}?{urlencode(back)}", status_code=303)
@@ -200,7 +205,9 @@ InstallType = Literal[
 ]
 
 
-def install_event(kind: str, account: str, livemode: bool) -> dict[str, Any]:
+def install_event(
+    kind: str, account: str, livemode: bool, created: int | None = None
+) -> dict[str, Any]:
     if kind.startswith("apps.install"):
         obj: dict[str, Any] = {
             "id": "inst_" + secrets.token_hex(8),
@@ -216,7 +223,7 @@ def install_event(kind: str, account: str, livemode: bool) -> dict[str, Any]:
         "type": kind,
         "livemode": livemode,
         "account": account,
-        "created": int(time.time()),
+        "created": int(time.time()) if created is None else created,
         "api_version": "2026-09-30.endive",
         "data": {"object": obj},
     }
@@ -234,13 +241,19 @@ def endpoint_secret(livemode: bool) -> str:
 async def deliver_webhook(
     kind: str, account: str, livemode: bool, attempts: int = 5
 ) -> tuple[str, int]:
-    """Signs and posts an event to install, retrying a non-2xx answer with backoff like Stripe."""
+    """Creates an event and delivers it, as Stripe does right after the merchant acted."""
     event = install_event(kind, account, livemode)
+    return event["id"], await post_event(event, attempts)
+
+
+async def post_event(event: dict[str, Any], attempts: int = 1) -> int:
+    """Signs and posts an event to install, retrying a non-2xx answer with backoff like Stripe;
+    answers the last status (0: no answer)."""
     body = json.dumps(event)
     status = 0
     async with httpx.AsyncClient(timeout=10) as http:
         for attempt in range(attempts):
-            header = stripe_signature(body, endpoint_secret(livemode))
+            header = stripe_signature(body, endpoint_secret(event["livemode"]))
             try:
                 response = await http.post(
                     f"{settings().install_public_url}/stripe/webhooks",
@@ -252,20 +265,54 @@ async def deliver_webhook(
                     break
             except httpx.HTTPError:
                 status = 0
-            await asyncio.sleep(0.5 * 2**attempt)
-    return event["id"], status
+            if attempt + 1 < attempts:
+                await asyncio.sleep(0.5 * 2**attempt)
+    return status
 
 
 class WebhookRequest(BaseModel):
     type: InstallType
     account: str
     livemode: bool = False
+    # Stripe's creation time (unix seconds); now when absent.
+    created: int | None = None
+    # Stripe delivers no event in a fixed order, some late (a retry after an outage), some
+    # twice: `hold` keeps the event until /_sandbox/stripe/webhooks/deliver names it, `times`
+    # delivers it more than once.
+    hold: bool = False
+    times: int = Field(1, ge=1, le=5)
+
+
+class Delivery(BaseModel):
+    event_ids: list[str]  # in the order to deliver them
+    times: int = Field(1, ge=1, le=5)
 
 
 @router.post("/_sandbox/stripe/webhooks")
 async def send_webhook(body: WebhookRequest) -> dict[str, Any]:
-    event_id, status = await deliver_webhook(body.type, body.account, body.livemode, attempts=1)
-    return {"event_id": event_id, "status_code": status}
+    event = install_event(body.type, body.account, body.livemode, body.created)
+    if body.hold:
+        state_.held[event["id"]] = event
+        return {"event_id": event["id"], "status_code": None}
+    statuses = [await post_event(event) for _ in range(body.times)]
+    return {"event_id": event["id"], "status_code": statuses[0], "status_codes": statuses}
+
+
+@router.get("/_sandbox/stripe/webhooks/held")
+async def held_events(account: str) -> dict[str, list[str]]:
+    return {"event_ids": [i for i, e in state_.held.items() if e["account"] == account]}
+
+
+@router.post("/_sandbox/stripe/webhooks/deliver")
+async def deliver_held(body: Delivery) -> dict[str, Any]:
+    """Delivers held events now, late and in the order given."""
+    statuses = {}
+    for event_id in body.event_ids:
+        event = state_.held.pop(event_id, None)
+        if event is None:
+            raise HTTPException(404, f"no held event {event_id}")
+        statuses[event_id] = [await post_event(event) for _ in range(body.times)]
+    return {"status_codes": statuses}
 
 
 # --- the Dashboard and our app's view in it -------------------------------------------------

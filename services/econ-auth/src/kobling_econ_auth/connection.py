@@ -73,11 +73,16 @@ def new_connection(account_id: str, livemode: bool) -> Connection:
 def on_install_event(
     conn: Connection, event: StripeAppInstalled | StripeAppUninstalled
 ) -> Connection | None:
-    """Installs and uninstalls, in Stripe's order whatever order they reach us in."""
+    """Installs and uninstalls, in Stripe's order whatever order they reach us in: the latest by
+    Stripe's time decides whether the app is installed. An uninstall that arrives after a later
+    reinstall still ends a grant made before it: the merchant uninstalled with that grant."""
     installing = isinstance(event, StripeAppInstalled)
     position = install_position(event)
     if conn.install_position is not None and position <= conn.install_position:
-        return None
+        granted_before = conn.connected_at is not None and conn.connected_at <= event.time
+        if installing or not granted_before:
+            return None
+        return disconnect(conn, "app_uninstalled")
     conn = conn.model_copy(update={"installed": installing, "install_position": position})
     if installing:
         return conn

@@ -11,7 +11,7 @@ from faststream.kafka import KafkaBroker
 
 from kobling_install.settings import InstallSettings
 from kobling_install.store import Installs, OAuthStates, TokenVault
-from kobling_install.stripe_events import SOURCE
+from kobling_install.stripe_events import SOURCE, oauth_is_news
 from kobling_install.stripe_oauth import InvalidGrant, StripeOAuth, StripeTokens
 from kobling_shared.crypto import TokenCipher
 from kobling_shared.events import InstallData, StripeAppInstalled, account_key, now
@@ -65,7 +65,7 @@ async def complete_install(code: str, livemode: bool | None, deps: OAuthDeps) ->
     the live key first, then the test one (a code the other mode's key cannot find is not spent)."""
     tokens = await _exchange(code, livemode, deps)
     key = account_key(tokens.stripe_user_id, tokens.livemode)
-    # To the second, as Stripe's `created`: an uninstall in the same second counts as the later.
+    # To the second, as Stripe's `created`: an uninstall in the same second is the later one.
     installed_at = now().replace(microsecond=0)
     fields = {
         **_sealed(tokens.access_token, tokens.refresh_token, deps),
@@ -76,15 +76,21 @@ async def complete_install(code: str, livemode: bool | None, deps: OAuthDeps) ->
         source=SOURCE,
         subject=tokens.stripe_user_id,
         livemode=tokens.livemode,
+        time=installed_at,
         data=InstallData(via="oauth"),
     )
-    announcement, announced_by = await deps.installs.claim_announcement(key, event.id)
-    if announced_by is not None:  # the webhook for this install came first
-        return Installed(tokens.stripe_user_id, tokens.livemode, announced_by)
+    # Announced before it is published, as the webhook path does: of the two signals of one
+    # install, the later one sees the earlier and stays quiet (both publish only if they cross
+    # within a round trip, which no consumer minds).
+    await deps.installs.announced_by_oauth(key, installed_at)
+    webhook = await deps.installs.webhook_announced(key)
+    if webhook is not None and not oauth_is_news(installed_at, webhook[0]):
+        # The install's webhook came first: the merchant's page waits for that event.
+        return Installed(tokens.stripe_user_id, tokens.livemode, webhook[1])
     try:
         await publish(deps.broker, event)
     except BaseException:
-        await deps.installs.release_announcement(announcement)
+        await deps.installs.unannounce_oauth(key, installed_at)
         raise
     return Installed(tokens.stripe_user_id, tokens.livemode, event.id)
 

@@ -1,6 +1,6 @@
 """Which Stripe events mean an install or an uninstall, and the event we publish for each."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -64,3 +64,35 @@ def to_install_event(event: StripeEvent) -> StripeAppInstalled | StripeAppUninst
     if event.type in INSTALLS:
         return StripeAppInstalled(**fields)
     return StripeAppUninstalled(**fields)
+
+
+# Stripe's authorization code lives five minutes: the OAuth redirect that completes an install
+# reaches us within that (and some slack) of Stripe creating the install's event.
+PAIRING_WINDOW = timedelta(minutes=6)
+
+
+def same_install(webhook_created: datetime, oauth_at: datetime) -> bool:
+    """Whether the OAuth redirect we took at `oauth_at` and an install webhook created at
+    `webhook_created` can be the same install, so that only the first of them is published.
+
+    Skipping either never changes where a consumer ends, since each keeps the latest event by
+    time: a webhook install is skipped only for a published OAuth install at or after it; an
+    OAuth install only when a webhook install was published, and if that webhook was for an
+    earlier install, this install's own webhook is still to come and is published."""
+    return webhook_created <= oauth_at <= webhook_created + PAIRING_WINDOW
+
+
+def webhook_is_news(
+    event: StripeAppInstalled | StripeAppUninstalled, oauth_at: datetime | None
+) -> bool:
+    """Every distinct install and uninstall is news, but for the webhook of an install the OAuth
+    redirect announced already (`oauth_at`: the latest OAuth install of that account and mode)."""
+    paired = oauth_at is not None and same_install(event.time, oauth_at)
+    return not (isinstance(event, StripeAppInstalled) and paired)
+
+
+def oauth_is_news(installed_at: datetime, webhook_at: datetime | None) -> bool:
+    """An OAuth install is news unless the webhook of the same install was published already
+    (`webhook_at`: when the latest install webhook published for the account and mode was
+    created)."""
+    return webhook_at is None or not same_install(webhook_at, installed_at)
