@@ -14,6 +14,7 @@ from kobling_sandbox.economic_state import (
     Behaviour,
     EconomicState,
     Mode,
+    User,
     self_body,
     user_for,
 )
@@ -72,7 +73,7 @@ async def login_password(
         companies = [COMPANIES[n] for n in walk.user.agreements]
         return page(request, "company", flow=flow, companies=companies)
     walk.agreement_number = walk.user.agreements[0]
-    return page(request, "consent", flow=flow, company=COMPANIES[walk.agreement_number])
+    return consent_page(request, flow, walk.user, walk.agreement_number)
 
 
 @router.post("/economic/login/company")
@@ -83,7 +84,21 @@ async def pick_company(
     if walk is None or walk.user is None or agreement not in walk.user.agreements:
         return page(request, "message", 400, message="Your session has expired. Start again.")
     walk.agreement_number = agreement
-    return page(request, "consent", flow=flow, company=COMPANIES[agreement])
+    return consent_page(request, flow, walk.user, agreement)
+
+
+def consent_page(request: Request, flow: str, user: User, agreement: int) -> HTMLResponse:
+    """ "Add app", for a user with administrator rights; anyone else is refused right here, and
+    no callback ever comes back to the app."""
+    company = COMPANIES[agreement]
+    if not user.admin:
+        state.flows.pop(flow, None)
+        message = (
+            f"Only a user with administrator rights in {company.name} can add apps. Ask an "
+            "administrator to add the app."
+        )
+        return page(request, "message", 403, message=message)
+    return page(request, "consent", flow=flow, company=company)
 
 
 @router.post("/economic/consent")
@@ -130,9 +145,14 @@ async def self_endpoint(
     if not x_appsecrettoken and not x_agreementgranttoken:
         return _error(401, "Unauthorized access (Unauthorized).")
     config = settings()
+    if x_appsecrettoken != (state.app_secret or config.economic_app_secret_token):
+        # A wrong or reset app secret is a 401 too (its exact body is unverified).
+        return _error(401, "Unauthorized access (Unauthorized).")
     grant = state.grants.get(x_agreementgranttoken or "")
-    if x_appsecrettoken != config.economic_app_secret_token or grant is None or grant.revoked:
+    if grant is None or grant.revoked:
         return _error(401, "Token does not correspond to a valid grant.", errorCode="E02250")
+    if grant.forbidden:
+        return _error(403, "You do not have access to this resource.")
     return JSONResponse(self_body(grant, config.economic_app_public_token, config.economic_api_url))
 
 
@@ -153,6 +173,23 @@ class SelfBehaviour(BaseModel):
 @router.post("/_sandbox/economic/revoke")
 async def revoke(body: Revoke) -> dict[str, int]:
     return {"revoked": state.revoke(body.agreement_number)}
+
+
+class AppSecret(BaseModel):
+    token: str | None = None  # None: the configured ECONOMIC_APP_SECRET_TOKEN again
+
+
+@router.post("/_sandbox/economic/forbid")
+async def forbid(body: Revoke) -> dict[str, int]:
+    """The granting user loses a role the app needs: /self answers 403 for those grants."""
+    return {"forbidden": state.forbid(body.agreement_number)}
+
+
+@router.post("/_sandbox/economic/app-secret")
+async def reset_app_secret(body: AppSecret) -> dict[str, bool]:
+    """The app's owner resets its App Secret Token: e-conomic refuses the old one with 401."""
+    state.app_secret = body.token
+    return {"reset": body.token is not None}
 
 
 @router.post("/_sandbox/economic/self-behaviour")
@@ -176,4 +213,5 @@ async def calls() -> dict[str, int]:
 async def reset() -> dict[str, bool]:
     state.behaviour = Behaviour()
     state.self_calls = 0
+    state.app_secret = None
     return {"reset": True}

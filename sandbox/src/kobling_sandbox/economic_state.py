@@ -21,6 +21,8 @@ class User:
     name: str
     login_id: str
     agreements: tuple[int, ...]
+    # Only a user with administrator rights may add an app (docs/external-contracts.md).
+    admin: bool = True
 
 
 COMPANIES = {
@@ -35,6 +37,7 @@ COMPANIES = {
 USERS = {
     "jane@acme.test": User("Jane Doe", "jane", (123456,)),
     "accountant@books.test": User("Anders Revisor", "anders", (234567, 345678)),
+    "bookkeeper@acme.test": User("Bo Bogholder", "bo", (123456,), admin=False),
 }
 
 
@@ -60,6 +63,7 @@ class Grant:
     agreement_number: int
     user: User
     revoked: bool = False
+    forbidden: bool = False  # the granting user has since lost a role the app needs: 403
 
 
 @dataclass
@@ -86,6 +90,8 @@ class EconomicState:
     flows: dict[str, Flow] = field(default_factory=dict)
     behaviour: Behaviour = field(default_factory=Behaviour)
     self_calls: int = 0
+    # The App Secret Token e-conomic accepts now: its owner can reset it (None: the configured).
+    app_secret: str | None = None
 
     def start_flow(self, redirect_url: str, locale: str) -> str:
         flow_id = secrets.token_urlsafe(16)
@@ -97,6 +103,12 @@ class EconomicState:
         token = secrets.token_urlsafe(32)
         self.grants[token] = Grant(flow.agreement_number, flow.user)
         return token
+
+    def forbid(self, agreement_number: int) -> int:
+        forbidden = [g for g in self.grants.values() if g.agreement_number == agreement_number]
+        for grant in forbidden:
+            grant.forbidden = True
+        return len(forbidden)
 
     def revoke(self, agreement_number: int) -> int:
         revoked = [g for g in self.grants.values() if g.agreement_number == agreement_number]

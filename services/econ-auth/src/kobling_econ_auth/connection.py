@@ -144,15 +144,18 @@ def disconnect(conn: Connection, reason: DisconnectReason) -> Connection | None:
     )
 
 
-CheckResult = Literal["valid", "revoked", "unavailable"]
+# "forbidden": a 403, a missing role, never a revocation; "withheld": a 401 while most grants
+# are refused at once, which points at our own app secret, not at this grant.
+CheckResult = Literal["valid", "revoked", "forbidden", "withheld", "unavailable"]
 
 
 def after_check(conn: Connection, result: CheckResult, strikes_to_revoke: int) -> Connection | None:
     """Hysteresis: only repeated 'this grant is not valid' answers end a connection.
 
-    5xx, 429 and timeouts say nothing about the grant and never count against it.
+    5xx, 429, timeouts, 403s and 401s during a wave say nothing about the grant and never count
+    against it.
     """
-    if conn.state != "connected" or result == "unavailable":
+    if conn.state != "connected" or result not in ("valid", "revoked"):
         return None
     if result == "valid":
         return conn.model_copy(update={"revocation_strikes": 0})

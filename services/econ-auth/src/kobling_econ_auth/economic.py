@@ -17,7 +17,13 @@ MAX_RETRY_AFTER_SECONDS = 5.0
 
 
 class GrantRejected(Exception):
-    """e-conomic says the grant is not valid (401; E02250 for a revoked or wrong grant)."""
+    """e-conomic did not accept the credentials (401): a revoked or wrong grant (E02250), or
+    just as well our own app secret token (see rejections.py)."""
+
+
+class PermissionRefused(Exception):
+    """e-conomic accepted the credentials but refuses the request (403): the user who granted
+    the app lacks a role it needs. Never a revocation."""
 
 
 class EconomicUnavailable(Exception):
@@ -43,8 +49,10 @@ class EconomicClient:
             else:
                 if response.status_code == 200:
                     return _agreement(response.json())
-                if response.status_code in (401, 403):
+                if response.status_code == 401:
                     raise GrantRejected(_error_code(response))
+                if response.status_code == 403:
+                    raise PermissionRefused(_error_code(response))
                 if response.status_code != 429 and response.status_code < 500:
                     raise EconomicUnavailable(f"unexpected status {response.status_code}")
                 log.warning("e-conomic /self attempt %d answered %d", attempt, response.status_code)

@@ -10,11 +10,17 @@ from typing import Literal
 from urllib.parse import urlencode
 
 from faststream.kafka import KafkaBroker
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from kobling_econ_auth import connection as domain
 from kobling_econ_auth.connection import Connection
-from kobling_econ_auth.economic import EconomicClient, EconomicUnavailable, GrantRejected
+from kobling_econ_auth.economic import (
+    EconomicClient,
+    EconomicUnavailable,
+    GrantRejected,
+    PermissionRefused,
+)
+from kobling_econ_auth.rejections import RejectionWave, WaveChange
 from kobling_econ_auth.settings import EconAuthSettings
 from kobling_econ_auth.store import Change, ConnectionStore, PendingState
 from kobling_shared.crypto import TokenCipher
@@ -32,6 +38,10 @@ log = logging.getLogger(__name__)
 
 OUTCOMES = Counter("kobling_grant_callbacks_total", "e-conomic callbacks by outcome", ["outcome"])
 CHECKS = Counter("kobling_grant_checks_total", "Grant checks by result", ["result"])
+SUSPECT = Gauge(
+    "kobling_economic_credentials_suspect",
+    "1 while e-conomic refuses most grants at once: our app secret token, or their outage",
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,7 @@ class Deps:
     broker: KafkaBroker
     cipher: TokenCipher
     economic: EconomicClient
+    rejections: RejectionWave
 
 
 class LinkInvalid(Exception):
@@ -129,7 +140,9 @@ async def open_connect_link(link: str, locale: str, deps: Deps) -> str:
     return f"{deps.settings.economic_grant_url}?{query}"
 
 
-Outcome = Literal["connected", "grant_rejected", "economic_unavailable", "state_expired"]
+Outcome = Literal[
+    "connected", "grant_rejected", "permission_refused", "economic_unavailable", "state_expired"
+]
 
 
 @dataclass(frozen=True)
@@ -163,13 +176,21 @@ async def complete_grant(state: str, grant_token: str, deps: Deps) -> CallbackRe
     try:
         agreement = await deps.economic.self_info(grant_token)
     except GrantRejected:
-        conn = await _change(deps, account_id, livemode, lambda c: domain.fail(c, "grant_rejected"))
-        return result("grant_rejected", conn)
+        # During a wave of 401s the grant is as likely fine and our own secret at fault.
+        why: Outcome = "economic_unavailable" if heard(deps, True) else "grant_rejected"
+        conn = await _change(deps, account_id, livemode, lambda c: domain.fail(c, why))
+        return result(why, conn)
+    except PermissionRefused:
+        conn = await _change(
+            deps, account_id, livemode, lambda c: domain.fail(c, "permission_refused")
+        )
+        return result("permission_refused", conn)
     except EconomicUnavailable:
         conn = await _change(
             deps, account_id, livemode, lambda c: domain.fail(c, "economic_unavailable")
         )
         return result("economic_unavailable", conn)
+    heard(deps, False)
     sealed = deps.cipher.encrypt(grant_token)
     connected = await _change(
         deps, account_id, livemode, lambda c: domain.connect(c, sealed, agreement, now())
@@ -224,8 +245,11 @@ async def check_grant(conn: Connection, deps: Deps) -> domain.CheckResult | None
     try:
         await deps.economic.self_info(deps.cipher.decrypt(counted.grant_ciphertext))
         result = "valid"
+        heard(deps, False)
     except GrantRejected:
-        result = "revoked"
+        result = "withheld" if heard(deps, True) else "revoked"
+    except PermissionRefused:
+        result = "forbidden"
     except EconomicUnavailable:
         result = "unavailable"
     CHECKS.labels(result).inc()
@@ -234,6 +258,32 @@ async def check_grant(conn: Connection, deps: Deps) -> domain.CheckResult | None
         deps, conn.account_id, conn.livemode, lambda c: domain.after_check(c, result, strikes)
     )
     return result
+
+
+def heard(deps: Deps, rejected: bool) -> bool:
+    """Takes one of e-conomic's answers about a grant (a 401, or the grant accepted); answers
+    whether most grants are being refused at once, so that a 401 proves nothing."""
+    noted(deps.rejections.record(now(), rejected))
+    return deps.rejections.in_wave
+
+
+def credentials_trusted(deps: Deps) -> bool:
+    """For /readyz: false while e-conomic refuses most grants at once."""
+    noted(deps.rejections.settle(now()))
+    return not deps.rejections.in_wave
+
+
+def noted(change: WaveChange | None) -> None:
+    if change == "began":
+        SUSPECT.set(1)
+        log.error(
+            "e-conomic refuses most grants at once (401): suspect ECONOMIC_APP_SECRET_TOKEN "
+            "(reset or mistyped) or an e-conomic outage; revocation strikes are paused and no "
+            "grant is deleted until e-conomic accepts grants again"
+        )
+    elif change == "ended":
+        SUSPECT.set(0)
+        log.warning("e-conomic accepts grants again: revocation strikes count again")
 
 
 async def check_all_grants(deps: Deps) -> None:

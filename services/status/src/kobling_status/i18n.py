@@ -34,6 +34,8 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "remove_in_economic": "To remove the app in e-conomic too: Settings → Extensions → Apps.",
         "reason.state_invalid": "The sign-in took too long or was already used.",
         "reason.grant_rejected": "e-conomic did not accept the access it gave us.",
+        "reason.permission_refused": "The e-conomic user who added the app lacks the rights "
+        "Kobling needs. Ask an e-conomic administrator to add it.",
         "reason.economic_unavailable": "e-conomic did not answer. This is usually brief.",
         "reason.app_uninstalled": "Kobling was uninstalled from Stripe.",
         "reason.merchant_request": "You disconnected e-conomic.",
@@ -72,6 +74,8 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "remove_in_economic": "Fjern også appen i e-conomic: Indstillinger → Udvidelser → Apps.",
         "reason.state_invalid": "Login tog for lang tid eller var allerede brugt.",
         "reason.grant_rejected": "e-conomic godkendte ikke den adgang, vi fik.",
+        "reason.permission_refused": "e-conomic-brugeren, der tilføjede appen, mangler de "
+        "rettigheder, Kobling skal bruge. Bed en administrator i e-conomic om at tilføje den.",
         "reason.economic_unavailable": "e-conomic svarede ikke. Det går som regel hurtigt over.",
         "reason.app_uninstalled": "Kobling blev afinstalleret fra Stripe.",
         "reason.merchant_request": "Du afbrød forbindelsen til e-conomic.",
