@@ -33,7 +33,7 @@ from kobling_shared.settings import DEV_SECRETS  # noqa: E402
 from tests import merchant  # noqa: E402
 from tests.kafka_topics import records_on  # noqa: E402
 from tests.stack import SERVICES, Service, start, stop_all, wait_ready  # noqa: E402
-from tests.stripe_signing import body_of, install_event, new_account, sign  # noqa: E402
+from tests.stripe_signing import APP, APPLICATION, body_of, install_event, new_account, sign  # noqa: E402
 
 KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 MONGO = os.environ.get("MONGODB_URL", "mongodb://127.0.0.1:27017")
@@ -43,6 +43,7 @@ SECRETS = {name.upper(): f"bench-{secrets.token_hex(8)}" for name in DEV_SECRETS
 SECRETS["TOKEN_ENCRYPTION_KEYS"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
 SECRETS["STRIPE_WEBHOOK_SECRET"] = "whsec_" + secrets.token_hex(16)
 SECRETS["STRIPE_APP_SECRET"] = "absec_" + secrets.token_hex(16)
+SECRETS["STRIPE_APPLICATION_IDS"] = f"{APPLICATION},{APP}"  # what install_event names
 # Production mode with the sandbox standing in for Stripe and e-conomic.
 ENV = {
     "KOBLING_ENV": "production",

@@ -18,7 +18,7 @@ from kobling_install.stripe_events import (
 )
 from kobling_shared.events import InstallData, StripeAppInstalled, StripeAppUninstalled
 from kobling_status.projection import project
-from tests.stripe_signing import install_event
+from tests.stripe_signing import APP, APPLICATION, install_event
 
 ACCOUNT = "acct_history"
 BASE = 1_800_000_000
@@ -57,7 +57,7 @@ class InstallService:
         self.seen.add(event.id)
         kind = "account.application.authorized" if event.installing else "apps.install.deleted"
         raw = install_event(ACCOUNT, kind=kind, created=event.created, event_id=event.id)
-        ours = to_install_event(StripeEvent.model_validate(raw))
+        ours = to_install_event(StripeEvent.model_validate(raw), frozenset({APPLICATION, APP}))
         if not webhook_is_news(ours, self.oauth_at):
             return
         self.published.append(ours)

@@ -205,18 +205,33 @@ InstallType = Literal[
 ]
 
 
+def our_app(kind: str) -> str:
+    """How Stripe names our app in an event: the application `ca_…` (our OAuth client id) in
+    account.application.*, the `app_…` of the install object in apps.install.*."""
+    ids = secret_list(settings().stripe_application_ids)
+    wanted = "app_" if kind.startswith("apps.install") else "ca_"
+    return next((i for i in ids if i.startswith(wanted)), settings().stripe_client_id)
+
+
 def install_event(
-    kind: str, account: str, livemode: bool, created: int | None = None
+    kind: str,
+    account: str,
+    livemode: bool,
+    created: int | None = None,
+    application: str | None = None,
 ) -> dict[str, Any]:
+    """An install event of our app, or of another app installed on the same account."""
+    app = application or our_app(kind)
     if kind.startswith("apps.install"):
         obj: dict[str, Any] = {
-            "id": "inst_" + secrets.token_hex(8),
+            "id": "appinst_" + secrets.token_hex(8),
             "object": "apps.install",
             "account": account,
+            "app": app,
             "livemode": livemode,
         }
     else:
-        obj = {"id": settings().stripe_client_id, "object": "application", "name": "Kobling"}
+        obj = {"id": app, "object": "application", "name": "Kobling"}
     return {
         "id": "evt_" + secrets.token_hex(12),
         "object": "event",
@@ -281,6 +296,8 @@ class WebhookRequest(BaseModel):
     # delivers it more than once.
     hold: bool = False
     times: int = Field(1, ge=1, le=5)
+    # Another app installed on the same account: Stripe sends its events to our endpoint too.
+    application: str | None = None
 
 
 class Delivery(BaseModel):
@@ -290,7 +307,7 @@ class Delivery(BaseModel):
 
 @router.post("/_sandbox/stripe/webhooks")
 async def send_webhook(body: WebhookRequest) -> dict[str, Any]:
-    event = install_event(body.type, body.account, body.livemode, body.created)
+    event = install_event(body.type, body.account, body.livemode, body.created, body.application)
     if body.hold:
         state_.held[event["id"]] = event
         return {"event_id": event["id"], "status_code": None}

@@ -32,6 +32,7 @@ DEV_SECRETS: dict[str, str] = {
     "stripe_test_webhook_secret": "whsec_kobling_dev_test",
     "stripe_app_secret": "absec_kobling_dev",
     "stripe_client_id": "ca_kobling_dev",
+    "stripe_application_ids": "ca_kobling_dev,app_kobling_dev",
     "economic_app_public_token": "kobling-dev-public",
     "economic_app_secret_token": "kobling-dev-secret",
     "token_encryption_keys": "ZGV2LWtleS1rb2JsaW5nLWRldi1rZXktMDAwMDAwMDA=",
@@ -65,6 +66,10 @@ class Settings(BaseSettings):
     stripe_test_webhook_secret: str = ""
     stripe_app_secret: str = ""
     stripe_client_id: str = ""
+    # The ids that name our app in Stripe's install events (comma-separated): the application
+    # `ca_…` of account.application.* (our OAuth client id) and the `app_…` of apps.install.*.
+    # An event for any other application is acknowledged and ignored.
+    stripe_application_ids: str = ""
     stripe_api_base: str = ""
     stripe_dashboard_url: str = ""
     stripe_marketplace_url: str = ""

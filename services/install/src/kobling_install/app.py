@@ -62,7 +62,13 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
         live=secret_list(settings.stripe_webhook_secret),
         test=secret_list(settings.stripe_test_webhook_secret),
     )
-    deps = Deps(broker=broker, ledger=WebhookLedger(db), installs=installs, vault=vault)
+    deps = Deps(
+        broker=broker,
+        ledger=WebhookLedger(db),
+        installs=installs,
+        vault=vault,
+        applications=frozenset(secret_list(settings.stripe_application_ids)),
+    )
     # Webhooks that arrive together share their round trips to the database and the broker.
     app.state.webhooks = GroupCommit(partial(accept_webhooks, deps=deps))
     app.state.oauth = oauth

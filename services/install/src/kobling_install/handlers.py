@@ -36,6 +36,7 @@ class Deps:
     ledger: WebhookLedger
     installs: Installs
     vault: TokenVault
+    applications: frozenset[str]  # the ids that name our app in Stripe's events
 
 
 async def accept_webhooks(events: list[StripeEvent], deps: Deps) -> list[Outcome | Exception]:
@@ -50,7 +51,7 @@ async def accept_webhooks(events: list[StripeEvent], deps: Deps) -> list[Outcome
         firsts.setdefault(event.id, event)
     for event in firsts.values():
         try:
-            todo[event.id] = to_install_event(event)
+            todo[event.id] = to_install_event(event, deps.applications)
         except NotForUs as why:
             log.info("stripe event %s ignored: %s", event.id, why)
             outcomes[event.id] = Outcome.IGNORED

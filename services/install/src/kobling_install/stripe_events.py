@@ -37,6 +37,14 @@ class StripeEvent(BaseModel):
         return account if isinstance(account, str) else None
 
     @property
+    def application(self) -> str | None:
+        """The app the event is about: the application object of account.application.*, the
+        `app` of an apps.install.* install object."""
+        obj = self.data.object
+        app = obj.get("id") if obj.get("object") == "application" else obj.get("app")
+        return app if isinstance(app, str) else None
+
+    @property
     def mode(self) -> bool:
         livemode = self.data.object.get("livemode")
         return livemode if isinstance(livemode, bool) else self.livemode
@@ -46,9 +54,15 @@ class NotForUs(Exception):
     """A well-formed event that maps to nothing we publish."""
 
 
-def to_install_event(event: StripeEvent) -> StripeAppInstalled | StripeAppUninstalled:
+def to_install_event(
+    event: StripeEvent, applications: frozenset[str]
+) -> StripeAppInstalled | StripeAppUninstalled:
+    """Our event for Stripe's; `applications` are the ids that name our app (another app's
+    install on the same account is not ours to announce, nor its uninstall ours to act on)."""
     if event.type not in INSTALLS | UNINSTALLS:
         raise NotForUs(f"ignored event type {event.type}")
+    if event.application not in applications:
+        raise NotForUs("event for another application")
     account = event.merchant
     if account is None:
         raise NotForUs("event names no connected account")
