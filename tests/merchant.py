@@ -127,3 +127,12 @@ async def wait_for(
         if time.monotonic() > deadline:
             return current
         await asyncio.sleep(0.05)
+
+
+async def connected(http: httpx.AsyncClient, account: str, **login: Any) -> Grant:
+    """Connects e-conomic to an installed account through the grant page ("Add app"), and
+    waits until status shows it connected."""
+    grant = await add_app(http, await grant_page(http, await connect_link(http, account)), **login)
+    assert (await http.get(grant.callback)).status_code == 303
+    await wait_for(http, account, lambda d: d["economic"]["state"] == "connected")
+    return grant

@@ -14,8 +14,8 @@ from tests.merchant import (
     ECON_AUTH,
     INTERNAL,
     SANDBOX,
-    add_app,
     connect_link,
+    connected,
     grant_page,
     install,
     wait_for,
@@ -39,10 +39,7 @@ async def check(http: httpx.AsyncClient, account: str) -> dict[str, Any]:
 async def connected_merchant(http: httpx.AsyncClient) -> tuple[str, int]:
     account = new_account()
     await install(http, account)
-    grant = await add_app(http, await grant_page(http, await connect_link(http, account)))
-    assert (await http.get(grant.callback)).status_code == 303
-    await wait_for(http, account, lambda d: d["economic"]["state"] == "connected")
-    return account, grant.agreement
+    return account, (await connected(http, account)).agreement
 
 
 @pytest.fixture

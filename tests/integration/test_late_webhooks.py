@@ -16,9 +16,7 @@ from tests.merchant import (
     INTERNAL,
     SANDBOX,
     STATUS,
-    add_app,
-    connect_link,
-    grant_page,
+    connected,
     view_headers,
     wait_for,
 )
@@ -58,9 +56,7 @@ async def test_a_reinstall_survives_the_uninstall_before_it_arriving_late_and_tw
     stays installed everywhere, and the grant made before the uninstall is gone."""
     t = int(time.time())
     await stripe_event(http, "account.application.authorized", account, created=t - 5)
-    grant = await add_app(http, await grant_page(http, await connect_link(http, account)))
-    assert (await http.get(grant.callback)).status_code == 303
-    await wait_for(http, account, lambda d: d["economic"]["state"] == "connected")
+    await connected(http, account)
 
     # Later than the grant on any clock: the merchant uninstalled with that grant.
     t = int(time.time()) + 30

@@ -6,16 +6,7 @@ import pytest
 from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC
 from tests.infra import Infra
 from tests.kafka_topics import events_for
-from tests.merchant import (
-    INTERNAL,
-    SANDBOX,
-    STATUS,
-    add_app,
-    connect_link,
-    grant_page,
-    install,
-    wait_for,
-)
+from tests.merchant import INTERNAL, SANDBOX, STATUS, connected, install, wait_for
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -31,9 +22,7 @@ async def test_another_app_uninstalled_leaves_ours_alone(
     http, account, infra: Infra, kind: str, application: str
 ) -> None:
     await install(http, account)
-    grant = await add_app(http, await grant_page(http, await connect_link(http, account)))
-    assert (await http.get(grant.callback)).status_code == 303
-    await wait_for(http, account, lambda d: d["economic"]["state"] == "connected")
+    await connected(http, account)
     ours_before = await events_for(infra.kafka, INSTALLS_TOPIC, account)
 
     sent = await http.post(
