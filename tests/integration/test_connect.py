@@ -67,7 +67,7 @@ async def test_the_whole_connect_journey_ends_connected_to_the_company(
         f"{SANDBOX}/economic/secure/api1/requestaccess.aspx?appPublicToken="
     )
     assert "redirectUrl=http%3A%2F%2F127.0.0.1%3A8002%2Feconomic%2Fcallback%2F" in grant_url
-    assert "locale=en-GB" in grant_url
+    assert "locale=en-US" in grant_url
 
     grant = await add_app(browser, grant_url, email=f"jane@{account}.test")
     company = f"{account.capitalize()} ApS"
@@ -191,7 +191,8 @@ async def test_a_callback_with_the_state_in_its_query_gets_a_clear_page(browser,
     )
     assert old.status_code == 400 and "started before an update of Kobling" in old.text
     assert grant.token not in old.text and state not in old.text
-    assert (await status(browser, account))["economic"]["state"] == "not_connected"
+    doc = await wait_for(browser, account, lambda d: True)
+    assert doc["economic"]["state"] == "not_connected"
     # The attempt itself is untouched: its own callback still connects.
     assert (await browser.get(grant.callback)).status_code == 303
     await wait_for(browser, account, economic("connected"))

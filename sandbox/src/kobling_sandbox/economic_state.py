@@ -14,6 +14,8 @@ class Company:
     cin: str
     city: str
     email: str
+    # A developer agreement manages apps and holds no books (companyAffiliation "Developer").
+    developer: bool = False
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ COMPANIES = {
         Company(123456, "Acme ApS", "DK12345678", "12345678", "Aarhus", "info@acme.test"),
         Company(234567, "Nordlys ApS", "DK23456789", "23456789", "Aalborg", "hej@nordlys.test"),
         Company(345678, "Fjord Handel A/S", "DK34567890", "34567890", "Vejle", "info@fjord.test"),
+        Company(
+            901234, "Kobling Dev", "", "90123400", "Aarhus", "dev@kobling.test", developer=True
+        ),
     )
 }
 
@@ -38,6 +43,7 @@ USERS = {
     "jane@acme.test": User("Jane Doe", "jane", (123456,)),
     "accountant@books.test": User("Anders Revisor", "anders", (234567, 345678)),
     "bookkeeper@acme.test": User("Bo Bogholder", "bo", (123456,), admin=False),
+    "developer@kobling.test": User("Dan Developer", "dan", (901234,)),
 }
 
 
@@ -147,6 +153,7 @@ def self_body(grant: Grant, app_public_token: str, api_url: str) -> dict[str, An
             "agreementNumber": company.agreement_number,
         },
         "agreementType": {"agreementTypeNumber": 21, "name": "e-conomic komplet"},
+        "companyAffiliation": "Developer" if company.developer else "E-conomic",
         "application": {
             "appNumber": 999,
             "name": "Kobling",

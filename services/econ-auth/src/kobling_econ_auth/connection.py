@@ -38,6 +38,7 @@ class Agreement(BaseModel):
     company_name: str
     vat_number: str | None = None
     user_name: str | None = None
+    developer_agreement: bool = False
 
 
 class Connection(BaseModel):

@@ -68,11 +68,15 @@ def _agreement(body: dict[str, object]) -> Agreement:
     company = body.get("company") if isinstance(body.get("company"), dict) else {}
     user = body.get("user") if isinstance(body.get("user"), dict) else {}
     assert isinstance(company, dict) and isinstance(user, dict)
+    # A developer agreement manages apps and holds no books: nothing can sync to it. Only that
+    # value is taken as one (the field's other values are not documented).
+    affiliation = body.get("companyAffiliation")
     return Agreement(
         agreement_number=int(str(body["agreementNumber"])),
         company_name=str(company.get("name") or "Unnamed company"),
-        vat_number=company.get("vatNumber"),
+        vat_number=company.get("vatNumber") or None,
         user_name=user.get("name"),
+        developer_agreement=isinstance(affiliation, str) and affiliation.lower() == "developer",
     )
 
 

@@ -36,7 +36,8 @@ from kobling_shared.openapi import (
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-LOCALES = {"da": "da-DK", "sv": "sv-SE", "nb": "nb-NO", "no": "nb-NO", "en": "en-GB"}
+# The locales e-conomic's grant page takes (docs/external-contracts.md), by language.
+LOCALES = {"da": "da-DK", "sv": "sv-SE", "nb": "nb-NO", "no": "nb-NO", "nn": "nb-NO", "en": "en-US"}
 
 
 async def get_deps(request: Request) -> Deps:
@@ -244,7 +245,7 @@ async def check_grant_now(body: CheckRequest, deps: DepsDep) -> JSONResponse:
 
 def _locale(request: Request, asked: str | None) -> str:
     wanted = asked or request.headers.get("accept-language", "en")
-    return LOCALES.get(wanted[:2].lower(), "en-GB")
+    return LOCALES.get(wanted[:2].lower(), "en-US")
 
 
 @router.post(

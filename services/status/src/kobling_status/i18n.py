@@ -15,9 +15,12 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "connect": "Connect e-conomic",
         "confirm": "You will be taken to e-conomic to log in and add the Kobling app. "
         "Afterwards you come straight back here.",
+        "admin_needed": "Only an e-conomic user with administrator rights can add an app: "
+        "log in as one.",
         "ok": "OK",
         "cancel": "Cancel",
         "connected": "Connected",
+        "connected_developer": "Connected to a developer agreement",
         "company": "Company",
         "agreement": "Agreement number",
         "connected_at": "Connected",
@@ -32,6 +35,8 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "shared_warning": "This e-conomic company is also connected to {count} other Stripe "
         "account(s). Make sure that is intended, or connect another company.",
         "remove_in_economic": "To remove the app in e-conomic too: Settings → Extensions → Apps.",
+        "developer_warning": "This is an e-conomic developer agreement: it holds no bookkeeping, "
+        "so Kobling cannot sync anything to it. Connect your company's own agreement instead.",
         "reason.state_invalid": "The sign-in took too long or was already used.",
         "reason.grant_rejected": "e-conomic did not accept the access it gave us.",
         "reason.permission_refused": "The e-conomic user who added the app lacks the rights "
@@ -55,9 +60,12 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "connect": "Forbind e-conomic",
         "confirm": "Du sendes til e-conomic for at logge ind og tilføje Kobling-appen. "
         "Bagefter kommer du direkte tilbage hertil.",
+        "admin_needed": "Kun en e-conomic-bruger med administratorrettigheder kan tilføje en "
+        "app: log ind som en sådan.",
         "ok": "OK",
         "cancel": "Annuller",
         "connected": "Forbundet",
+        "connected_developer": "Forbundet til en udvikleraftale",
         "company": "Virksomhed",
         "agreement": "Aftalenummer",
         "connected_at": "Forbundet",
@@ -72,6 +80,9 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "shared_warning": "Denne e-conomic-virksomhed er også forbundet til {count} anden/andre "
         "Stripe-konti. Sørg for, at det er meningen, eller forbind en anden virksomhed.",
         "remove_in_economic": "Fjern også appen i e-conomic: Indstillinger → Udvidelser → Apps.",
+        "developer_warning": "Dette er en e-conomic-udvikleraftale: den har intet regnskab, så "
+        "Kobling kan ikke synkronisere noget til den. Forbind din virksomheds egen aftale i "
+        "stedet.",
         "reason.state_invalid": "Login tog for lang tid eller var allerede brugt.",
         "reason.grant_rejected": "e-conomic godkendte ikke den adgang, vi fik.",
         "reason.permission_refused": "e-conomic-brugeren, der tilføjede appen, mangler de "
