@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC, InstallData, StripeAppInstalled  # noqa: E402
 from kobling_shared.settings import DEV_SECRETS  # noqa: E402
+from kobling_shared.signatures import app_view_payload  # noqa: E402
 from tests import merchant  # noqa: E402
 from tests.kafka_topics import records_on  # noqa: E402
 from tests.stack import SERVICES, Service, start, stop_all, wait_ready  # noqa: E402
@@ -39,7 +40,7 @@ KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 MONGO = os.environ.get("MONGODB_URL", "mongodb://127.0.0.1:27017")
 WORK = ROOT / ".run" / "bench"
 BOTH = (INSTALLS_TOPIC, CONNECTIONS_TOPIC)
-SECRETS = {name.upper(): f"bench-{secrets.token_hex(8)}" for name in DEV_SECRETS}
+SECRETS = {name.upper(): f"bench-{secrets.token_urlsafe(32)}" for name in DEV_SECRETS}
 SECRETS["TOKEN_ENCRYPTION_KEYS"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
 SECRETS["STRIPE_WEBHOOK_SECRET"] = "whsec_" + secrets.token_hex(16)
 SECRETS["STRIPE_APP_SECRET"] = "absec_" + secrets.token_hex(16)
@@ -170,7 +171,8 @@ async def connect_probe(http: httpx.AsyncClient) -> float:
         content=body,
         headers={"Stripe-Signature": sign(body, SECRETS["STRIPE_WEBHOOK_SECRET"])},
     )
-    payload = json.dumps({"user_id": "usr_b", "account_id": account}, separators=(",", ":"))
+    # The body is the signed payload itself: the same compact JSON the view sends.
+    payload = app_view_payload("usr_b", account, False, "connect")
     link = None
     while link is None:
         answer = await http.post(
@@ -347,7 +349,9 @@ async def main() -> None:
     report: dict[str, Any] = {"smoke": opts.smoke, "machine": machine()}
     try:
         for service in services:
-            start(service, ENV)
+            # The sandbox is a development tool and refuses production; it shares the secrets.
+            dev = {"KOBLING_ENV": "development"} if service.name == "sandbox" else {}
+            start(service, {**ENV, **dev})
         for service in services:
             wait_ready(service)
         await asyncio.sleep(1)

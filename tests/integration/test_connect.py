@@ -1,5 +1,6 @@
 """Connecting e-conomic over real HTTP: econ-auth, the sandbox's e-conomic, Kafka and status."""
 
+import html
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -8,6 +9,7 @@ import httpx
 import pytest
 
 from kobling_shared.events import CONNECTIONS_TOPIC
+from kobling_shared.links import dashboard_app_url
 from tests.infra import Infra
 from tests.kafka_topics import events_for
 from tests.merchant import (
@@ -17,11 +19,14 @@ from tests.merchant import (
     STATUS,
     add_app,
     cancel_at_economic,
+    confirm_page,
     connect_link,
     grant_page,
     install,
+    press_ok,
     status,
     view_headers,
+    view_json,
     wait_for,
 )
 
@@ -94,27 +99,35 @@ async def test_the_whole_connect_journey_ends_connected_to_the_company(
 async def test_a_connect_link_works_once(browser, account) -> None:
     await install(browser, account)
     link = await connect_link(browser, account)
-    assert (await browser.get(link)).status_code == 303
+    page = await confirm_page(browser, link)
+    assert (await press_ok(browser, page)).status_code == 303
     again = await browser.get(link)
     assert again.status_code == 400
     assert "expired or was already used" in again.text
+    pressed_again = await press_ok(browser, page)
+    assert pressed_again.status_code == 400
+    assert "expired or was already used" in pressed_again.text
 
 
 async def test_a_connect_link_needs_the_app_view_signature(browser, account) -> None:
     await install(browser, account)
-    body = {"user_id": "usr_test", "account_id": account}
+    body = view_json(account, "connect")
     forged = await browser.post(
-        f"{ECON_AUTH}/api/connect-link", json=body, headers=view_headers(account, secret="absec_x")
+        f"{ECON_AUTH}/api/connect-link",
+        json=body,
+        headers=view_headers(account, "connect", secret="absec_x"),
     )
     unsigned = await browser.post(f"{ECON_AUTH}/api/connect-link", json=body)
     other = await browser.post(
         f"{ECON_AUTH}/api/connect-link",
-        json={"user_id": "usr_test", "account_id": "acct_someoneelse"},
-        headers=view_headers(account),
+        json=view_json("acct_someoneelse", "connect"),
+        headers=view_headers(account, "connect"),
     )
     assert [r.status_code for r in (forged, unsigned, other)] == [401, 401, 401]
     broken = await browser.post(
-        f"{ECON_AUTH}/api/connect-link", content=b"{not json", headers=view_headers(account)
+        f"{ECON_AUTH}/api/connect-link",
+        content=b"{not json",
+        headers=view_headers(account, "connect"),
     )
     assert broken.status_code == 400
 
@@ -122,8 +135,8 @@ async def test_a_connect_link_needs_the_app_view_signature(browser, account) -> 
 async def test_an_account_without_the_app_gets_no_connect_link(browser, account) -> None:
     response = await browser.post(
         f"{ECON_AUTH}/api/connect-link",
-        json={"user_id": "usr_test", "account_id": account},
-        headers=view_headers(account),
+        json=view_json(account, "connect"),
+        headers=view_headers(account, "connect"),
     )
     assert response.status_code == 404
     assert response.json()["error"] == "not_installed"
@@ -145,7 +158,8 @@ async def test_cancelling_at_e_conomic_connects_nothing_and_a_new_try_works(
     assert "Try again" in page.text and "expired" not in page.text
     # "Try again" leads to the app in the Dashboard (a signed request starts the next attempt):
     # the callback URL alone, which a browser's history holds, never mints a connect link.
-    assert f'href="{SANDBOX}/dashboard/{account}/test/apps/com.kobling.app"' in page.text
+    back_to_stripe = dashboard_app_url(f"{SANDBOX}/dashboard", "com.kobling.app", account, False)
+    assert f'href="{html.escape(back_to_stripe)}"' in page.text
     assert "/economic/connect" not in page.text
     assert page.headers["referrer-policy"] == "no-referrer"
     assert (await status(browser, account))["economic"]["state"] == "not_connected"
@@ -198,27 +212,21 @@ async def test_a_callback_with_the_state_in_its_query_gets_a_clear_page(browser,
     await wait_for(browser, account, economic("connected"))
 
 
-async def test_a_state_from_another_account_connects_only_the_account_that_asked(
+async def test_a_state_completed_with_another_persons_token_connects_nothing(
     browser, account
 ) -> None:
-    victim, attacker = account, account.replace("acct_", "acct_x")
-    await install(browser, victim)
-    await install(browser, attacker)
-    # The attacker's own grant token, delivered with a state the victim's flow minted.
-    victim_grant_url = await grant_page(browser, await connect_link(browser, victim))
-    attacker_grant = await add_app(
-        browser, await grant_page(browser, await connect_link(browser, attacker))
-    )
-    victim_state_callback = (await add_app(browser, victim_grant_url)).callback
-    state = urlsplit(victim_state_callback).path.rsplit("/", 1)[1]
-    replay = await browser.get(
-        f"{ECON_AUTH}/economic/callback/{state}", params={"token": attacker_grant.token}
-    )
-    # The state is bound to the victim's account: whoever presents it can only connect *that*
-    # account, never move a grant to the attacker's.
-    assert replay.status_code == 303
-    assert f"/accounts/{victim}?" in replay.headers["location"]
-    assert (await status(browser, attacker))["economic"]["state"] == "not_connected"
+    """The attacker's state, the victim's token: the connection-CSRF. The state was confirmed
+    in the attacker's browser, so the victim's browser, which brings the victim's grant back,
+    connects nothing (tests/integration/test_who_connects.py has the other ways in)."""
+    victim_account, attacker_account = account, account.replace("acct_", "acct_x")
+    await install(browser, attacker_account)
+    lure = await grant_page(browser, await connect_link(browser, attacker_account))
+    async with httpx.AsyncClient(timeout=20, follow_redirects=False) as victims_browser:
+        victim_grant = await add_app(victims_browser, lure, email=f"jane@{victim_account}.test")
+        landed = await victims_browser.get(victim_grant.callback)
+    assert landed.status_code == 400
+    assert "Start again from your Stripe Dashboard" in landed.text
+    assert (await status(browser, attacker_account))["economic"]["state"] == "not_connected"
 
 
 async def test_e_conomic_failing_then_recovering(browser, http, account) -> None:
@@ -323,8 +331,8 @@ async def test_disconnecting_forgets_the_grant(browser, account, infra: Infra) -
     await wait_for(browser, account, economic("connected"))
     response = await browser.post(
         f"{ECON_AUTH}/api/disconnect",
-        json={"user_id": "usr_test", "account_id": account},
-        headers=view_headers(account),
+        json=view_json(account, "disconnect"),
+        headers=view_headers(account, "disconnect"),
     )
     assert (
         response.status_code == 200 and "Settings → Extensions → Apps" in response.json()["message"]
@@ -332,7 +340,7 @@ async def test_disconnecting_forgets_the_grant(browser, account, infra: Infra) -
     doc = await wait_for(browser, account, economic("disconnected"))
     assert doc["economic"]["reason"] == "merchant_request"
     unsigned = await browser.post(
-        f"{ECON_AUTH}/api/disconnect", json={"user_id": "usr_test", "account_id": account}
+        f"{ECON_AUTH}/api/disconnect", json=view_json(account, "disconnect")
     )
     assert unsigned.status_code == 401
 

@@ -8,7 +8,15 @@ from kobling_shared.links import status_page_url
 from kobling_shared.settings import DEV_SECRETS
 from tests.infra import Infra
 from tests.kafka_topics import events_for
-from tests.merchant import STATUS, connect_link, connected, install, wait_for
+from tests.merchant import (
+    STATUS,
+    confirm_page,
+    connect_link,
+    connected,
+    install,
+    press_ok,
+    wait_for,
+)
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -29,7 +37,9 @@ async def test_e_conomic_gets_a_locale_it_supports(
 ) -> None:
     await install(http, account)
     link = await connect_link(http, account)
-    opened = await http.get(link, headers={"Accept-Language": accept_language})
+    confirm = await http.get(link, headers={"Accept-Language": accept_language})
+    assert confirm.status_code == 200
+    opened = await press_ok(http, confirm)
     assert opened.status_code == 303
     grant_url = opened.headers["location"]
     assert f"&locale={locale}" in grant_url
@@ -62,7 +72,7 @@ async def test_a_company_agreement_is_a_plain_connection(http, account) -> None:
 
 
 async def test_the_merchant_hears_of_administrator_rights_before_leaving(http, account) -> None:
+    """Our confirmation page, the last before e-conomic's, says who can add an app there."""
     await install(http, account)
-    link = status_page_url(STATUS, DEV_SECRETS["link_signing_key"], account, False)
-    page = await http.get(link)
+    page = await confirm_page(http, await connect_link(http, account))
     assert "Only an e-conomic user with administrator rights can add an app" in page.text

@@ -18,6 +18,7 @@ from tests.merchant import (
     STATUS,
     connected,
     view_headers,
+    view_json,
     wait_for,
 )
 
@@ -87,8 +88,8 @@ async def test_a_reinstall_survives_the_uninstall_before_it_arriving_late_and_tw
     # econ-auth knows the app is installed: the merchant can connect again.
     again = await http.post(
         f"{ECON_AUTH}/api/connect-link",
-        json={"user_id": "usr_test", "account_id": account, "livemode": False},
-        headers=view_headers(account),
+        json=view_json(account, "connect"),
+        headers=view_headers(account, "connect"),
     )
     assert again.status_code == 200, again.text
 
@@ -113,7 +114,7 @@ async def test_an_uninstall_before_its_install_and_a_stale_install_end_uninstall
     assert doc["stripe"]["installed"] is False
     refused = await http.post(
         f"{ECON_AUTH}/api/connect-link",
-        json={"user_id": "usr_test", "account_id": account, "livemode": False},
-        headers=view_headers(account),
+        json=view_json(account, "connect"),
+        headers=view_headers(account, "connect"),
     )
     assert refused.status_code == 404

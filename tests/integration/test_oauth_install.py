@@ -14,6 +14,7 @@ from kobling_install.store import Installs, OAuthStates, TokenVault
 from kobling_install.stripe_oauth import StripeOAuth
 from kobling_shared.crypto import TokenCipher
 from kobling_shared.events import INSTALLS_TOPIC, account_key
+from kobling_shared.links import dashboard_app_url
 from kobling_shared.settings import DEV_SECRETS
 from tests.infra import Infra
 from tests.kafka_topics import events_for
@@ -104,7 +105,10 @@ async def test_a_marketplace_install_without_our_state_never_hands_out_a_connect
     back = await authorize(browser, f"{SANDBOX}{authorize_url}", account)
     assert back.status_code == 303
     target = back.headers["location"]
-    assert target == f"{SANDBOX}/dashboard/{account}/test/apps/com.kobling.app"
+    assert target == (
+        f"{SANDBOX}/dashboard/{account}/test/dashboard"
+        "?apps[com.kobling.app][drawer]=stripe.dashboard.drawer.default"
+    )
     assert "connect" not in target and "t=" not in target
 
 
@@ -209,10 +213,8 @@ async def test_a_marketplace_install_in_either_mode_finds_its_key(browser, accou
     for mode, livemode in (("live", True), ("test", False)):
         back = await authorize(browser, f"{SANDBOX}{authorize_url}", account, mode=mode)
         assert back.status_code == 303, back.text
-        suffix = "" if livemode else "/test"
-        assert (
-            back.headers["location"]
-            == f"{SANDBOX}/dashboard/{account}{suffix}/apps/com.kobling.app"
+        assert back.headers["location"] == dashboard_app_url(
+            f"{SANDBOX}/dashboard", "com.kobling.app", account, livemode
         )
 
 
@@ -239,3 +241,46 @@ async def test_an_uninstall_deletes_the_install_s_stripe_tokens(
     )
     assert sent.json()["status_code"] == 200
     assert await stripe_tokens_of(infra, account, False) is None
+
+
+async def test_reseal_moves_every_stripe_token_under_the_newest_key(
+    browser, account, infra: Infra
+) -> None:
+    import base64
+    import os
+    import subprocess
+    import sys
+
+    from kobling_shared.crypto import InvalidToken
+    from kobling_shared.settings import DEV_SECRETS
+
+    start = await browser.get(f"{INSTALL}/stripe/install")
+    await authorize(browser, start.headers["location"], account)
+    old, new = DEV_SECRETS["token_encryption_keys"], base64.urlsafe_b64encode(os.urandom(32))
+
+    def reseal(keys: str) -> str:
+        env = {**os.environ, "MONGODB_URL": infra.mongodb, "TOKEN_ENCRYPTION_KEYS": keys}
+        ran = subprocess.run(
+            [sys.executable, "-m", "kobling_install.reseal"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert ran.returncode == 0, ran.stderr
+        return ran.stdout
+
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongodb, tz_aware=True)
+    tokens = client["kobling_install"]["stripe_tokens"]
+    try:
+        out = reseal(f"{new.decode()},{old}")
+        assert int(out.split("tokens of ")[1].split(" ")[0]) >= 1, out
+        stored = await tokens.find_one({"_id": account_key(account, False)})
+        assert stored is not None
+        assert TokenCipher(new.decode()).decrypt(stored["refresh_token"]).startswith("rt_")
+        with pytest.raises(InvalidToken):
+            TokenCipher(old).decrypt(stored["access_token"])
+        assert reseal(f"{new.decode()},{old}").startswith("re-sealed the Stripe tokens of 0 ")
+    finally:
+        reseal(f"{old},{new.decode()}")  # back under the key the running stack holds
+        await client.close()

@@ -1,5 +1,8 @@
 """docker-compose.yml cannot run here (no Docker engine), so it is checked by reading."""
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -27,7 +30,7 @@ def test_the_system_runs_on_the_official_kafka_and_mongo_images() -> None:
 def test_each_service_publishes_its_fixed_port_and_checks_its_readiness() -> None:
     services = compose()["services"]
     for name, port in PORTS.items():
-        assert services[name]["ports"] == [f"{port}:{port}"]
+        assert services[name]["ports"] == [f"127.0.0.1:{port}:{port}"]
         assert services[name]["environment"]["SERVICE"] == name
         probe = " ".join(services[name]["healthcheck"]["test"])
         assert f"localhost:{port}/" in probe
@@ -56,3 +59,62 @@ def test_env_example_documents_every_setting() -> None:
     }
     for settings in (Settings, EconAuthSettings, StatusSettings):
         assert {name.upper() for name in settings.model_fields} <= documented
+
+
+def test_no_port_is_published_beyond_this_machine() -> None:
+    for name, service in compose()["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), (name, port)
+
+
+def test_kafka_and_mongodb_take_their_credentials_from_the_environment() -> None:
+    services = compose()["services"]
+    kafka = services["kafka"]["environment"]
+    protocols = dict(p.split(":") for p in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    client_listener = kafka["KAFKA_ADVERTISED_LISTENERS"].split(":")[0]
+    assert protocols[client_listener] == "SASL_PLAINTEXT"
+    assert "${KAFKA_PASSWORD:?" in kafka["KAFKA_LISTENER_NAME_BROKER_PLAIN_SASL_JAAS_CONFIG"]
+    mongo = services["mongo"]["environment"]
+    assert mongo["MONGO_INITDB_ROOT_PASSWORD"].startswith("${MONGO_PASSWORD:?")
+    for name in ("install", "econ-auth", "status"):
+        env = services[name]["environment"]
+        assert env["KAFKA_SASL_MECHANISM"] == "PLAIN"
+        assert env["KAFKA_PASSWORD"].startswith("${KAFKA_PASSWORD:?")
+        assert "${MONGO_PASSWORD:?" in env["MONGODB_URL"]
+    # No literal password anywhere: every one is interpolated from the environment.
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert not re.search(r"password=\"(?!\$\{)", text, re.IGNORECASE)
+
+
+def dockerfile_stages() -> dict[str, str]:
+    """The Dockerfile's stages by name, in order; the last is what a plain `docker build` makes."""
+    text = (ROOT / "deploy/Dockerfile").read_text()
+    parts = re.split(r"^FROM .* AS (\S+)$", text, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def test_the_production_image_holds_no_sandbox() -> None:
+    stages = dockerfile_stages()
+    assert list(stages)[-1] == "production"
+    chain = stages["production"] + stages["build"]  # production copies /app from `build`
+    assert "COPY --from=build /app /app" in stages["production"]
+    assert "COPY sandbox sandbox" not in chain
+    assert "--no-install-package kobling-sandbox" in stages["build"]
+    services = compose()["services"]
+    assert services["sandbox"]["build"]["target"] == "sandbox"
+    for name in ("install", "econ-auth", "status"):
+        assert services[name]["build"]["target"] == "production"
+
+
+def test_the_sandbox_refuses_to_start_in_production() -> None:
+    for env in ("production", "staging"):
+        ran = subprocess.run(
+            [sys.executable, "-m", "kobling_sandbox"],
+            env={"KOBLING_ENV": env, "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert ran.returncode != 0
+        assert "the sandbox is a development tool" in ran.stderr
+        assert "Uvicorn running" not in ran.stderr

@@ -6,6 +6,7 @@ from kobling_econ_auth.connection import Agreement, Connection, new_connection
 from kobling_shared.events import InstallData, StripeAppInstalled, StripeAppUninstalled, parse_event
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+NOW = T0 + timedelta(minutes=1)  # when econ-auth applies an event (its own clock)
 ACME = Agreement(agreement_number=123456, company_name="Acme ApS", vat_number="DK12345678")
 BETA = Agreement(agreement_number=345678, company_name="Fjord Handel A/S")
 
@@ -31,7 +32,7 @@ def uninstalled(at: int) -> StripeAppUninstalled:
 
 
 def connected() -> Connection:
-    conn = domain.on_install_event(new_connection("acct_1", False), installed())
+    conn = domain.on_install_event(new_connection("acct_1", False), installed(), NOW)
     assert conn is not None
     return domain.connect(conn, "sealed-grant", ACME, T0)
 
@@ -41,7 +42,7 @@ def types(conn: Connection) -> list[str]:
 
 
 def test_an_install_opens_a_connection_waiting_for_e_conomic() -> None:
-    conn = domain.on_install_event(new_connection("acct_1", False), installed())
+    conn = domain.on_install_event(new_connection("acct_1", False), installed(), NOW)
     assert conn is not None and conn.installed and conn.state == "not_connected"
     assert conn.outbox == []
 
@@ -62,16 +63,16 @@ def test_reconnecting_to_another_company_replaces_the_grant() -> None:
 
 
 def test_an_uninstall_forgets_the_grant_and_says_so() -> None:
-    conn = domain.on_install_event(connected(), uninstalled(5))
+    conn = domain.on_install_event(connected(), uninstalled(5), NOW)
     assert conn is not None
     assert (conn.installed, conn.state, conn.grant_ciphertext) == (False, "disconnected", None)
     assert conn.outbox[-1]["data"]["reason"] == "app_uninstalled"
 
 
 def test_an_install_older_than_the_uninstall_changes_nothing() -> None:
-    conn = domain.on_install_event(connected(), uninstalled(5))
+    conn = domain.on_install_event(connected(), uninstalled(5), NOW)
     assert conn is not None
-    assert domain.on_install_event(conn, installed(1)) is None
+    assert domain.on_install_event(conn, installed(1), NOW) is None
 
 
 def test_disconnecting_without_a_connection_owes_nothing() -> None:
@@ -118,3 +119,15 @@ def test_a_shared_agreement_is_announced() -> None:
     conn = domain.agreement_shared(connected(), ["acct_other"])
     assert types(conn) == ["connected", "agreement_shared"]
     assert conn.outbox[-1]["data"]["other_accounts"] == ["acct_other"]
+
+
+def test_an_uninstall_kills_what_was_minted_before_it_and_only_that() -> None:
+    conn = domain.on_install_event(new_connection("acct_1", False), installed(), NOW)
+    assert conn is not None and domain.may_start_grant(conn, NOW - timedelta(minutes=5))
+    gone = domain.on_install_event(conn, uninstalled(5), NOW)
+    assert gone is not None and not domain.may_start_grant(gone, NOW - timedelta(seconds=1))
+    back = domain.on_install_event(gone, installed(9), NOW + timedelta(minutes=1))
+    assert back is not None
+    assert not domain.may_start_grant(back, NOW - timedelta(seconds=1))  # minted before
+    assert domain.may_start_grant(back, NOW + timedelta(seconds=1))  # minted after
+    assert not domain.may_start_grant(None, NOW)

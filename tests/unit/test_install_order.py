@@ -22,6 +22,7 @@ from tests.stripe_signing import APP, APPLICATION, install_event
 
 ACCOUNT = "acct_history"
 BASE = 1_800_000_000
+NOW = datetime.fromtimestamp(BASE + 10_000, UTC)  # when econ-auth applies an event
 Ours = StripeAppInstalled | StripeAppUninstalled
 
 
@@ -127,7 +128,7 @@ def test_every_consumer_ends_in_the_state_of_stripe_s_latest_event(history, data
     conn = econ_auth.new_connection(ACCOUNT, False)
     for event in arrival:
         status = project(status, event) or status
-        conn = econ_auth.on_install_event(conn, event) or conn
+        conn = econ_auth.on_install_event(conn, event, NOW) or conn
     assert status is not None and status.stripe.installed is truth
     assert conn.installed is truth
 
@@ -142,17 +143,17 @@ def test_a_late_uninstall_ends_a_grant_made_before_it_but_not_the_reinstall() ->
         return kind(source="t", subject=ACCOUNT, livemode=False, time=at(seconds), data=WEBHOOK)
 
     conn = econ_auth.new_connection(ACCOUNT, False)
-    conn = econ_auth.on_install_event(conn, event(StripeAppInstalled, 0)) or conn
+    conn = econ_auth.on_install_event(conn, event(StripeAppInstalled, 0), NOW) or conn
     agreement = econ_auth.Agreement(agreement_number=1, company_name="Acme ApS")
     conn = econ_auth.connect(conn, "sealed", agreement, at(10))
-    conn = econ_auth.on_install_event(conn, event(StripeAppInstalled, 300)) or conn
-    late = econ_auth.on_install_event(conn, event(StripeAppUninstalled, 200))
+    conn = econ_auth.on_install_event(conn, event(StripeAppInstalled, 300), NOW) or conn
+    late = econ_auth.on_install_event(conn, event(StripeAppUninstalled, 200), NOW)
     assert late is not None
     assert (late.installed, late.state, late.grant_ciphertext) == (True, "disconnected", None)
     assert late.outbox[-1]["data"]["reason"] == "app_uninstalled"
     # A grant made after that uninstall stays.
     reconnected = econ_auth.connect(late, "sealed-2", agreement, at(310))
-    assert econ_auth.on_install_event(reconnected, event(StripeAppUninstalled, 200)) is None
+    assert econ_auth.on_install_event(reconnected, event(StripeAppUninstalled, 200), NOW) is None
 
 
 WEBHOOK = InstallData(via="webhook")

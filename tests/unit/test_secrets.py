@@ -1,4 +1,5 @@
 import logging
+import secrets
 
 import pytest
 from cryptography.fernet import Fernet
@@ -7,7 +8,7 @@ from pydantic import ValidationError
 from kobling_install.settings import InstallSettings
 from kobling_shared.crypto import InvalidToken, TokenCipher
 from kobling_shared.links import BadSignature, LinkSigner, SignatureExpired
-from kobling_shared.ops import RedactingFilter, redact
+from kobling_shared.ops import RedactingFormatter, redact
 
 
 def test_tokens_round_trip_and_the_ciphertext_hides_them() -> None:
@@ -57,7 +58,8 @@ def test_production_refuses_to_start_without_its_secrets(monkeypatch: pytest.Mon
 
 def test_production_points_at_the_real_parties(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in InstallSettings.required_secrets:
-        monkeypatch.setenv(name.upper(), f"prod-{name}")
+        monkeypatch.setenv(name.upper(), secrets.token_urlsafe(32))
+    monkeypatch.setenv("TOKEN_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     monkeypatch.setenv("KOBLING_ENV", "production")
     settings = InstallSettings()
     assert settings.stripe_api_base == "https://api.stripe.com"
@@ -74,5 +76,18 @@ def test_log_lines_lose_tokens_codes_and_secrets() -> None:
     assert "St4te-_x" not in cleaned and "GRANT123" not in cleaned
     assert "/economic/callback/[redacted]?token=[redacted]" in cleaned
     record = logging.LogRecord("x", logging.INFO, "f", 1, "code=%s", ("ac_secret",), None)
-    RedactingFilter().filter(record)
-    assert "ac_secret" not in record.getMessage()
+    assert "ac_secret" not in RedactingFormatter().format(record)
+
+
+def test_a_traceback_in_the_log_loses_its_secrets(capsys: pytest.CaptureFixture[str]) -> None:
+    from kobling_shared.ops import configure_logging
+
+    configure_logging("test")
+    try:
+        raise RuntimeError("GET /economic/connect?link=LINKSECRET&token=GRANT123 whsec_abc")
+    except RuntimeError:
+        logging.getLogger("kobling.test").exception("request failed")
+    written = capsys.readouterr().err
+    assert "Traceback" in written and "RuntimeError" in written
+    for secret in ("LINKSECRET", "GRANT123", "whsec_abc"):
+        assert secret not in written

@@ -3,10 +3,12 @@
 from fastapi import FastAPI
 
 from kobling_sandbox import economic, stripe
+from kobling_sandbox.config import settings
 from kobling_shared.ops import configure_logging, ops_router
 
 
 def create_app() -> FastAPI:
+    settings()  # refuses production before anything listens
     configure_logging("sandbox")
     app = FastAPI(title="Kobling sandbox (pretend Stripe and e-conomic)")
     app.include_router(stripe.router)

@@ -335,9 +335,15 @@ async def deliver_held(body: Delivery) -> dict[str, Any]:
 # --- the Dashboard and our app's view in it -------------------------------------------------
 
 
-def _signed(user_id: str, account: str) -> dict[str, str]:
-    payload = json.dumps({"user_id": user_id, "account_id": account}, separators=(",", ":"))
-    return {"Stripe-Signature": stripe_signature(payload, settings().stripe_app_secret)}
+def _view_request(account: str, livemode: bool, action: str) -> dict[str, Any]:
+    """What our app's view sends for `action`: the body, and the header it gets from
+    fetchStripeSignature({livemode, action}). Stripe signs the Dashboard user and account
+    followed by the fields the view passed, as compact JSON (docs/external-contracts.md)."""
+    signed = {"livemode": livemode, "action": action}
+    body = {"user_id": "usr_sandbox", "account_id": account, **signed}
+    payload = json.dumps(body, separators=(",", ":"))
+    header = stripe_signature(payload, settings().stripe_app_secret)
+    return {"json": body, "headers": {"Stripe-Signature": header}}
 
 
 @router.get("/dashboard/{path:path}", response_class=HTMLResponse)
@@ -354,8 +360,7 @@ async def dashboard(
             try:
                 response = await http.post(
                     f"{settings().status_public_url}/api/status",
-                    json={"user_id": "usr_sandbox", "account_id": account, "livemode": livemode},
-                    headers=_signed("usr_sandbox", account),
+                    **_view_request(account, livemode, "status"),
                 )
                 if response.status_code == 200:
                     economic = response.json()["economic"]
@@ -378,22 +383,22 @@ async def dashboard(
 
 
 def _dashboard_url(account: str, livemode: bool, **query: str) -> str:
+    """Our app's drawer on the account's Dashboard, as Stripe's deep links put it."""
     mode = "" if livemode else "/test"
-    suffix = f"?{urlencode(query)}" if query else ""
-    return f"/dashboard/{account}{mode}/apps/{settings().stripe_app_id}{suffix}"
+    app = f"apps[{settings().stripe_app_id}][drawer]=stripe.dashboard.drawer.default"
+    extra = f"&{urlencode(query)}" if query else ""
+    return f"/dashboard/{account}{mode}/dashboard?{app}{extra}"
 
 
-@router.post("/dashboard/connect")
-async def dashboard_connect(
-    account: Annotated[str, Form()], livemode: Annotated[bool, Form()] = False
-) -> RedirectResponse:
+# Not under /dashboard/: the Dashboard's catch-all route would take it.
+@router.get("/app-view/connect")
+async def dashboard_connect(account: str, livemode: bool = False) -> RedirectResponse:
     """What the UI extension does on "Connect e-conomic": a signed request for a connect link."""
     async with httpx.AsyncClient(timeout=10) as http:
         try:
             response = await http.post(
                 f"{settings().econ_auth_public_url}/api/connect-link",
-                json={"user_id": "usr_sandbox", "account_id": account, "livemode": livemode},
-                headers=_signed("usr_sandbox", account),
+                **_view_request(account, livemode, "connect"),
             )
         except httpx.HTTPError:
             return RedirectResponse(

@@ -13,6 +13,8 @@ from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.security import parse_security
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from prometheus_client import Counter
 from pydantic import ValidationError
 from pymongo.errors import PyMongoError
@@ -51,10 +53,26 @@ TOPICS = (
 )
 
 
-def make_broker(bootstrap_servers: str, client_id: str) -> KafkaBroker:
+SASL = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+
+
+def security(mechanism: str, username: str, password: str, tls: bool) -> BaseSecurity | None:
+    """How to reach the broker: KAFKA_SASL_MECHANISM with KAFKA_USERNAME and KAFKA_PASSWORD, over
+    TLS with KAFKA_TLS (the system's CA store). None: plaintext, as the local broker speaks."""
+    if mechanism:
+        if mechanism not in SASL:
+            raise ValueError(f"KAFKA_SASL_MECHANISM must be one of {', '.join(SASL)}")
+        return SASL[mechanism](username, password, use_ssl=tls)
+    return BaseSecurity(use_ssl=True) if tls else None
+
+
+def make_broker(
+    bootstrap_servers: str, client_id: str, auth: BaseSecurity | None = None
+) -> KafkaBroker:
     # acks=all with idempotence: a 2xx to Stripe means the event is on every in-sync replica.
     return KafkaBroker(
         bootstrap_servers,
+        security=auth,
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
@@ -68,9 +86,11 @@ def make_broker(bootstrap_servers: str, client_id: str) -> KafkaBroker:
     )
 
 
-async def ensure_topics(bootstrap_servers: str) -> None:
+async def ensure_topics(bootstrap_servers: str, auth: BaseSecurity | None = None) -> None:
     """Creates our topics with the partitions and retention we chose; existing ones are left be."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="kobling-admin")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, client_id="kobling-admin", **parse_security(auth)
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -2,6 +2,7 @@
 was minted, in a token only our services can make (itsdangerous: HMAC-SHA1 over the payload)."""
 
 import secrets
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,7 +31,9 @@ class LinkSigner:
 # service, so their shapes live here.
 STATUS_PAGE = "status-page"
 CONNECT = "connect"
-STATUS_PAGE_MAX_AGE = 24 * 3600
+# A merchant page is read-only and short-lived: it is where a callback lands, not a way back in.
+# Nothing on it mints a new one; the Stripe Dashboard is the way back.
+STATUS_PAGE_MAX_AGE = 15 * 60
 CONNECT_LINK_MAX_AGE = 15 * 60
 
 
@@ -42,22 +45,24 @@ def status_page_url(
 
 
 def connect_url(base: str, signer_key: str, account_id: str, livemode: bool) -> str:
-    payload = {"a": account_id, "l": livemode, "n": secrets.token_urlsafe(16)}
+    # `i`: when it was minted, so an uninstall after that kills it.
+    payload = {"a": account_id, "l": livemode, "n": secrets.token_urlsafe(16), "i": time.time()}
     token = LinkSigner(signer_key, CONNECT).sign(payload)
     return f"{base}/economic/connect?{urlencode({'link': token})}"
 
 
+# Stripe's deep link into an app (docs.stripe.com/stripe-apps/deep-links):
+# <dashboard>/<account>[/test]/<page>?apps[<app id>][<target>]=<viewport>. The drawer's default
+# view is open on every Dashboard page; Home ("dashboard") is where a merchant lands anyway.
+DASHBOARD_PAGE = "dashboard"
+APP_TARGET = "drawer"
+APP_VIEWPORT = "stripe.dashboard.drawer.default"
+
+
 def dashboard_app_url(dashboard: str, app_id: str, account_id: str, livemode: bool) -> str:
-    """Our app's page in the Stripe Dashboard, for the account and its mode: where "Continue"
-    and a Marketplace install lead. Stripe's Dashboard takes the account as the first segment."""
+    """Our app's view in the Stripe Dashboard, for the account and its mode: where "Continue"
+    and a Marketplace install lead."""
     mode = "" if livemode else "/test"
-    return f"{dashboard}/{account_id}{mode}/apps/{app_id}"
-
-
-DISCONNECT = "disconnect"
-DISCONNECT_MAX_AGE = 3600
-
-
-def disconnect_token(signer_key: str, account_id: str, livemode: bool) -> str:
-    """Lets the merchant's page ask econ-auth to forget the grant (a form POST, never a GET)."""
-    return LinkSigner(signer_key, DISCONNECT).sign({"a": account_id, "l": livemode})
+    # Brackets stay literal, as in Stripe's examples; an app id is [A-Za-z0-9_.-] anyway.
+    query = f"apps[{app_id}][{APP_TARGET}]={APP_VIEWPORT}"
+    return f"{dashboard}/{account_id}{mode}/{DASHBOARD_PAGE}?{query}"

@@ -1,5 +1,6 @@
 """What every service offers operators: health, readiness, metrics, and logs free of secrets."""
 
+import asyncio
 import logging
 import re
 import sys
@@ -15,10 +16,13 @@ from pymongo import AsyncMongoClient
 from kobling_shared.mongo import ping
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+log = logging.getLogger(__name__)
 
 # Query values that are secrets or one-time proofs. uvicorn's access log prints the request line,
 # so e-conomic's callback (?token=) and Stripe's redirect (?code=) would otherwise land there.
-_SECRET_QUERY = re.compile(r"(?i)\b(token|code|state|refresh_token|access_token|t)=([^&\s\"']+)")
+_SECRET_QUERY = re.compile(
+    r"(?i)\b(token|code|state|link|refresh_token|access_token|t)=([^&\s\"']+)"
+)
 _SECRET_WORDS = re.compile(r"\b(whsec|absec|sk_live|sk_test|rk_live|rk_test|rt|ac)_[A-Za-z0-9_]+")
 # e-conomic's callback carries our one-time state in its path.
 _SECRET_PATH = re.compile(r"(/economic/callback/)([^?\s\"'/]+)")
@@ -29,11 +33,12 @@ def redact(text: str) -> str:
     return _SECRET_WORDS.sub(r"\1_[redacted]", text)
 
 
-class RedactingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
-        record.args = None
-        return True
+class RedactingFormatter(logging.Formatter):
+    """Redacts the whole line as written, tracebacks included: an exception's message or a
+    frame's source line can hold a URL with its token."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 def configure_logging(service: str, level: str = "INFO", access_log: bool = True) -> None:
@@ -41,9 +46,8 @@ def configure_logging(service: str, level: str = "INFO", access_log: bool = True
     its loggers, so this is where production's access log is turned off (`serve` says why)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")
+        RedactingFormatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")
     )
-    handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
@@ -141,3 +145,13 @@ async def _too_large(send: Any) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+    """Runs `job` forever, `seconds` apart; a failed round is logged and the next one still runs."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job()
+        except Exception:
+            log.exception("background job failed; retrying in %ss", seconds)

@@ -1,14 +1,22 @@
 """Configuration read from the environment, with the names DESIGN.md fixes.
 
 Local defaults point the outside parties at the sandbox. Secrets have well-known development values
-so `make run` works on a fresh machine; with KOBLING_ENV=production a service refuses to start
-without each secret it needs and names the ones missing.
+so `make run` works on a fresh machine. Any KOBLING_ENV but a development value is production
+(fails closed: a typo is production), where a service refuses to start without each secret it
+needs, or with a short, low-entropy or development one, and names them.
 """
 
+import base64
+import binascii
+import math
+from collections import Counter
 from typing import ClassVar
 
+from faststream.security import BaseSecurity
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kobling_shared.kafka import security
 
 SANDBOX_URL = "http://127.0.0.1:8010"
 
@@ -46,6 +54,54 @@ def secret_list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+# The only KOBLING_ENV values meaning development; anything else, a typo too, is production.
+DEVELOPMENT_ENVS = frozenset({"development", "dev", "local"})
+
+# Required settings that are identifiers, not secrets: no entropy to ask of them.
+NOT_SECRET = frozenset({"stripe_client_id", "stripe_application_ids", "economic_app_public_token"})
+MIN_SECRET_CHARS = 24
+MIN_SECRET_BITS = 96  # Shannon entropy of the characters, times their number
+ENCRYPTION_KEY_BYTES = 32
+_PREFIXES = ("whsec_", "absec_", "sk_live_", "sk_test_", "rk_live_", "rk_test_")
+
+
+def _entropy_bits(value: str | bytes) -> float:
+    counts = Counter(value)
+    n = len(value)
+    return -n * sum(c / n * math.log2(c / n) for c in counts.values()) if n else 0.0
+
+
+def weak_secret(value: str) -> str | None:
+    """Why `value` is too weak to guard production, or None. A list (a roll) is judged per item."""
+    for part in (p.strip() for p in value.split(",")):
+        body = next((part[len(p) :] for p in _PREFIXES if part.startswith(p)), part)
+        if len(body) < MIN_SECRET_CHARS:
+            return f"shorter than {MIN_SECRET_CHARS} characters"
+        if _entropy_bits(body) < MIN_SECRET_BITS:
+            return "too little entropy (repeated or patterned characters)"
+    return None
+
+
+def weak_encryption_keys(value: str) -> str | None:
+    """Each TOKEN_ENCRYPTION_KEYS entry, old ones too (an old key still opens what it sealed):
+    32 random bytes in urlsafe base64."""
+    for position, key in enumerate(k.strip() for k in value.split(",")):
+        try:
+            raw = base64.urlsafe_b64decode(key.encode())
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != ENCRYPTION_KEY_BYTES:
+            return f"key {position + 1} is not urlsafe base64 of {ENCRYPTION_KEY_BYTES} bytes"
+        if _entropy_bits(raw) < 4 * ENCRYPTION_KEY_BYTES:
+            return f"key {position + 1} has too little entropy"
+    return None
+
+
+def _is_dev_value(value: str) -> bool:
+    """Any development value, in any setting and any place of a list."""
+    return any(part.strip() in DEV_SECRETS.values() for part in value.split(","))
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
@@ -56,6 +112,12 @@ class Settings(BaseSettings):
     bind_host: str = "127.0.0.1"
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Production's broker wants authentication and TLS (README, "Production"); local runs neither.
+    kafka_sasl_mechanism: str = ""
+    kafka_username: str = ""
+    kafka_password: str = ""
+    kafka_tls: bool = False
+    # Credentials and TLS ride in the URL: mongodb://user:pass@host/?authSource=admin&tls=true
     mongodb_url: str = "mongodb://127.0.0.1:27017"
 
     # Stripe's live and test modes have their own keys and their own webhook endpoints, each with
@@ -89,22 +151,19 @@ class Settings(BaseSettings):
     status_public_url: str = "http://127.0.0.1:8003"
 
     @property
+    def kafka_security(self) -> BaseSecurity | None:
+        return security(
+            self.kafka_sasl_mechanism, self.kafka_username, self.kafka_password, self.kafka_tls
+        )
+
+    @property
     def production(self) -> bool:
-        return self.kobling_env == "production"
+        return self.kobling_env.strip().lower() not in DEVELOPMENT_ENVS
 
     @model_validator(mode="after")
     def _require_secrets(self) -> "Settings":
-        missing = [name for name in self.required_secrets if not getattr(self, name)]
         if self.production:
-            if missing:
-                names = ", ".join(name.upper() for name in missing)
-                raise ValueError(f"refusing to start in production without: {names}")
-            weak = [n for n in self.required_secrets if getattr(self, n) == DEV_SECRETS.get(n)]
-            if weak:
-                names = ", ".join(name.upper() for name in weak)
-                raise ValueError(
-                    f"refusing to start in production with development values: {names}"
-                )
+            self._refuse_weak_secrets()
         for name, value in DEV_SECRETS.items():
             if not self.production and not getattr(self, name):
                 setattr(self, name, value)
@@ -112,3 +171,25 @@ class Settings(BaseSettings):
             if not getattr(self, name):
                 setattr(self, name, real if self.production else sandbox)
         return self
+
+    def _refuse_weak_secrets(self) -> None:
+        missing = [name for name in self.required_secrets if not getattr(self, name)]
+        if missing:
+            names = ", ".join(name.upper() for name in missing)
+            raise ValueError(f"refusing to start in production without: {names}")
+        dev = [n for n in self.required_secrets if _is_dev_value(getattr(self, n))]
+        if dev:
+            names = ", ".join(name.upper() for name in dev)
+            raise ValueError(f"refusing to start in production with development values: {names}")
+        problems = []
+        for name in self.required_secrets:
+            value = getattr(self, name)
+            if name == "token_encryption_keys":
+                why = weak_encryption_keys(value)
+            else:
+                why = None if name in NOT_SECRET else weak_secret(value)
+            if why:
+                problems.append(f"{name.upper()} ({why})")
+        if problems:
+            names = "; ".join(problems)
+            raise ValueError(f"refusing to start in production with weak secrets: {names}")

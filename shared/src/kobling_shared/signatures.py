@@ -1,6 +1,7 @@
 """Stripe's signature scheme, for webhooks and for requests from our app's Dashboard view."""
 
 import json
+import time
 from collections.abc import Sequence
 from typing import Literal
 
@@ -27,6 +28,7 @@ def verify_webhook(raw_body: bytes, header: str | None, secrets: Sequence[str]) 
         payload = raw_body.decode("utf-8")
     except UnicodeDecodeError:
         raise BadSignature("body is not UTF-8") from None
+    _refuse_future(header)
     if isinstance(secrets, str):  # one secret, not a sequence of one-letter secrets
         secrets = (secrets,)
     reasons = []
@@ -59,17 +61,40 @@ def signing_endpoint(
     return "live"
 
 
-def app_view_payload(user_id: str, account_id: str) -> str:
-    """The exact string the Dashboard view's signature covers (DOMAIN.md)."""
-    return json.dumps({"user_id": user_id, "account_id": account_id}, separators=(",", ":"))
+def _refuse_future(header: str | None) -> None:
+    """The SDK refuses a timestamp older than the tolerance but any later one, so a signature
+    dated ahead would stay replayable until then: the same window applies both ways."""
+    for item in (header or "").split(","):
+        key, _, value = item.strip().partition("=")
+        if key == "t" and value.isdigit() and int(value) > time.time() + TOLERANCE_SECONDS:
+            raise BadSignature("signature timestamp is in the future")
 
 
-def verify_app_view(user_id: str, account_id: str, header: str | None, secret: str) -> None:
+# What a Dashboard view request may ask for; each backend endpoint takes exactly one.
+ViewAction = Literal["status", "connect", "disconnect"]
+
+
+def app_view_payload(user_id: str, account_id: str, livemode: bool, action: ViewAction) -> str:
+    """The exact string the Dashboard view's signature covers: Stripe signs user_id and account_id
+    followed by the fields the view passed to fetchStripeSignature({livemode, action}), as
+    compact JSON in that order (README: "The signed view request")."""
+    fields = {"user_id": user_id, "account_id": account_id, "livemode": livemode, "action": action}
+    return json.dumps(fields, separators=(",", ":"))
+
+
+def verify_app_view(
+    user_id: str,
+    account_id: str,
+    livemode: bool,
+    action: ViewAction,
+    header: str | None,
+    secret: str,
+) -> None:
     """Checks the signature the UI extension got from fetchStripeSignature()."""
+    _refuse_future(header)
+    payload = app_view_payload(user_id, account_id, livemode, action)
     try:
-        stripe.WebhookSignature.verify_header(
-            app_view_payload(user_id, account_id), header, secret, tolerance=TOLERANCE_SECONDS
-        )
+        stripe.WebhookSignature.verify_header(payload, header, secret, tolerance=TOLERANCE_SECONDS)
     except stripe.SignatureVerificationError as error:
         raise BadSignature(_reason(error)) from None
 

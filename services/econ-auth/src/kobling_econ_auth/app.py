@@ -1,8 +1,7 @@
 """econ-auth: owns e-conomic grants, from the connect link to the grant check."""
 
 import asyncio
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -12,47 +11,61 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from kobling_econ_auth import consumers, handlers
 from kobling_econ_auth.economic import EconomicClient
+from kobling_econ_auth.grants import KEYS_DATABASE, GrantVault
 from kobling_econ_auth.handlers import Deps
 from kobling_econ_auth.rejections import RejectionWave
 from kobling_econ_auth.routes import router
 from kobling_econ_auth.settings import EconAuthSettings
 from kobling_econ_auth.store import ConnectionStore
 from kobling_shared import kafka, mongo
-from kobling_shared.crypto import TokenCipher
+from kobling_shared.arrivals import Arrivals
+from kobling_shared.crypto import MasterKeys, TokenCipher
 from kobling_shared.events import now
-from kobling_shared.ops import BodyLimit, configure_logging, dependency_checks, ops_router
+from kobling_shared.hardening import harden
+from kobling_shared.ops import (
+    BodyLimit,
+    configure_logging,
+    dependency_checks,
+    every,
+    ops_router,
+)
 
 SERVICE = "econ-auth"
 # The relay is for what a crash or an outage left behind; the normal path publishes at once.
 OUTBOX_RELAY_SECONDS = 2.0
-log = logging.getLogger(__name__)
+# A link lives CONNECT_LINK_MAX_AGE and a state state_ttl_seconds; their "used" marks outlive both.
+USED_ONCE_KEPT = timedelta(hours=1)
 
 
 def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     settings = settings or EconAuthSettings()
     configure_logging(SERVICE, access_log=not settings.production)
-    broker = kafka.make_broker(settings.kafka_bootstrap_servers, client_id=SERVICE)
+    broker = kafka.make_broker(settings.kafka_bootstrap_servers, SERVICE, settings.kafka_security)
     client = mongo.make_client(settings.mongodb_url)
     store = ConnectionStore(mongo.database(client, "kobling_econ_auth"))
     http = httpx.AsyncClient()
     economic = EconomicClient(settings.economic_api_url, settings.economic_app_secret_token, http)
-    cipher = TokenCipher(settings.token_encryption_keys)
     rejections = RejectionWave(
         window=timedelta(seconds=settings.rejection_wave_window_seconds),
         min_answers=settings.rejection_wave_min_answers,
         share=settings.rejection_wave_share,
     )
-    deps = Deps(settings, store, broker, cipher, economic, rejections)
+    grants = GrantVault(
+        mongo.database(client, KEYS_DATABASE)["data_keys"],
+        MasterKeys(settings.token_encryption_keys),
+        TokenCipher(settings.token_encryption_keys),
+    )
+    deps = Deps(settings, store, broker, grants, economic, Arrivals(), rejections)
     consumers.subscribe(broker, deps)
 
     async def housekeeping() -> None:
         await handlers.relay_all(deps)
-        await store.forget_expired(now())
+        await store.forget_expired(now(), USED_ONCE_KEPT)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await store.create_indexes()
-        await kafka.ensure_topics(settings.kafka_bootstrap_servers)
+        await kafka.ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_security)
         await broker.start()
         tasks = [
             asyncio.create_task(every(OUTBOX_RELAY_SECONDS, housekeeping)),
@@ -91,14 +104,5 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     checks["economic_credentials"] = economic_credentials
     app.include_router(ops_router(checks))
     app.add_middleware(BodyLimit)
+    harden(app)
     return app
-
-
-async def every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
-    """Runs `job` forever, `seconds` apart; a failed round is logged and the next one still runs."""
-    while True:
-        await asyncio.sleep(seconds)
-        try:
-            await job()
-        except Exception:
-            log.exception("background job failed; retrying in %ss", seconds)

@@ -46,6 +46,9 @@ class Connection(BaseModel):
     livemode: bool
     installed: bool = False
     install_position: tuple[datetime, int] | None = None
+    # When we applied the latest uninstall (our clock, not Stripe's): links and states minted
+    # before it die.
+    uninstalled_at: datetime | None = None
     state: State = "not_connected"
     grant_ciphertext: str | None = None
     agreement: Agreement | None = None
@@ -72,11 +75,12 @@ def new_connection(account_id: str, livemode: bool) -> Connection:
 
 
 def on_install_event(
-    conn: Connection, event: StripeAppInstalled | StripeAppUninstalled
+    conn: Connection, event: StripeAppInstalled | StripeAppUninstalled, at: datetime
 ) -> Connection | None:
     """Installs and uninstalls, in Stripe's order whatever order they reach us in: the latest by
     Stripe's time decides whether the app is installed. An uninstall that arrives after a later
-    reinstall still ends a grant made before it: the merchant uninstalled with that grant."""
+    reinstall still ends a grant made before it: the merchant uninstalled with that grant. `at`
+    is when we apply it (our clock: the links it must kill were minted by our clock too)."""
     installing = isinstance(event, StripeAppInstalled)
     position = install_position(event)
     if conn.install_position is not None and position <= conn.install_position:
@@ -87,6 +91,7 @@ def on_install_event(
     conn = conn.model_copy(update={"installed": installing, "install_position": position})
     if installing:
         return conn
+    conn = conn.model_copy(update={"uninstalled_at": at})
     return disconnect(conn, "app_uninstalled") or conn
 
 
@@ -109,9 +114,20 @@ def connect(
     )
 
 
-def agreement_shared(conn: Connection, other_accounts: list[str]) -> Connection:
+def may_start_grant(conn: Connection | None, started_at: datetime) -> bool:
+    """A link or state minted before the latest uninstall, or for an account not installed now,
+    connects nothing: whoever held it then has no claim on the install that followed."""
+    if conn is None or not conn.installed:
+        return False
+    return conn.uninstalled_at is None or started_at > conn.uninstalled_at
+
+
+def agreement_shared(conn: Connection, other_accounts: list[str]) -> Connection | None:
+    """Tells this account its e-conomic company is also connected elsewhere; None when it no
+    longer holds that agreement (it moved on since)."""
+    if conn.state != "connected" or conn.agreement is None:
+        return None
     seq = conn._next()
-    assert conn.agreement is not None
     data = ConflictData(
         sequence=seq,
         agreement_number=conn.agreement.agreement_number,

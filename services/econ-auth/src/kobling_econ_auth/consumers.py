@@ -14,6 +14,7 @@ def subscribe(broker: KafkaBroker, deps: Deps) -> None:
     async def on_install_events(events: list[AnyEvent]) -> None:
         installs = [e for e in events if isinstance(e, StripeAppInstalled | StripeAppUninstalled)]
         await handlers.on_install_events(installs, deps)
+        deps.arrivals.arrived(e.account_key for e in installs)  # connect links waiting for these
 
     subscribe_events(
         broker,

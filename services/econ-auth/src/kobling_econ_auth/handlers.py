@@ -1,11 +1,12 @@
 """What econ-auth does: each handler takes its message and the dependencies it needs."""
 
-import asyncio
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Literal
 from urllib.parse import urlencode
 
@@ -20,11 +21,19 @@ from kobling_econ_auth.economic import (
     GrantRejected,
     PermissionRefused,
 )
+from kobling_econ_auth.grants import GrantVault
 from kobling_econ_auth.rejections import RejectionWave, WaveChange
 from kobling_econ_auth.settings import EconAuthSettings
 from kobling_econ_auth.store import Change, ConnectionStore, PendingState
-from kobling_shared.crypto import TokenCipher
-from kobling_shared.events import StripeAppInstalled, StripeAppUninstalled, now, parse_event
+from kobling_shared.arrivals import Arrivals
+from kobling_shared.crypto import Unreadable
+from kobling_shared.events import (
+    StripeAppInstalled,
+    StripeAppUninstalled,
+    account_key,
+    now,
+    parse_event,
+)
 from kobling_shared.kafka import publish
 from kobling_shared.links import (
     CONNECT,
@@ -49,8 +58,9 @@ class Deps:
     settings: EconAuthSettings
     store: ConnectionStore
     broker: KafkaBroker
-    cipher: TokenCipher
+    grants: GrantVault
     economic: EconomicClient
+    arrivals: Arrivals
     rejections: RejectionWave
 
 
@@ -77,7 +87,7 @@ async def on_install_events(
     for key, evs in by_key.items():
         conn = domain.new_connection(evs[0].subject, evs[0].livemode)
         for event in evs:
-            conn = domain.on_install_event(conn, event) or conn
+            conn = domain.on_install_event(conn, event, now()) or conn
         if not conn.outbox:
             fresh[key] = conn
     existing = await deps.store.create(list(fresh.values()))
@@ -85,11 +95,17 @@ async def on_install_events(
         if key not in fresh or key in existing:
             for event in evs:
                 await on_install_event(event, deps)
+    for evs in by_key.values():
+        if any(isinstance(event, StripeAppUninstalled) for event in evs):
+            now_stored = await deps.store.get(evs[0].subject, evs[0].livemode)
+            if now_stored is None or not now_stored.installed:
+                # Whatever grant this install ever had is unreadable from here on, backups too.
+                await deps.grants.destroy(evs[0].subject, evs[0].livemode)
 
 
 async def on_install_event(event: StripeAppInstalled | StripeAppUninstalled, deps: Deps) -> None:
     changed = await deps.store.change(
-        event.subject, event.livemode, lambda conn: domain.on_install_event(conn, event)
+        event.subject, event.livemode, lambda conn: domain.on_install_event(conn, event, now())
     )
     if changed:
         await relay(changed, deps)
@@ -101,12 +117,12 @@ async def on_install_event(event: StripeAppInstalled | StripeAppUninstalled, dep
 async def mint_connect_link(account_id: str, livemode: bool, deps: Deps) -> tuple[str, datetime]:
     """For a signed request from the app view. The install event may trail the merchant's click
     by a moment, so wait briefly for it before calling the account unknown."""
-    for _ in range(30):
+
+    async def installed() -> bool:
         conn = await deps.store.get(account_id, livemode)
-        if conn is not None and conn.installed:
-            break
-        await asyncio.sleep(0.1)
-    else:
+        return conn is not None and conn.installed
+
+    if not await deps.arrivals.wait_for(account_key(account_id, livemode), installed):
         raise NotInstalled(account_id)
     url = connect_url(
         deps.settings.econ_auth_public_url, deps.settings.link_signing_key, account_id, livemode
@@ -114,19 +130,50 @@ async def mint_connect_link(account_id: str, livemode: bool, deps: Deps) -> tupl
     return url, now() + timedelta(seconds=CONNECT_LINK_MAX_AGE)
 
 
-async def open_connect_link(link: str, locale: str, deps: Deps) -> str:
-    """Spends a connect link and answers the e-conomic grant page URL with a fresh state."""
+@dataclass(frozen=True)
+class ConnectAttempt:
+    """What a valid, unused connect link is for."""
+
+    account_id: str
+    livemode: bool
+    nonce: str
+    minted_at: datetime
+
+
+async def read_connect_link(link: str, deps: Deps) -> ConnectAttempt:
+    """The attempt a connect link stands for, without spending it (the confirmation page shows
+    whose account it connects before anything happens)."""
     signer = LinkSigner(deps.settings.link_signing_key, CONNECT)
     try:
         payload = signer.unsign(link, CONNECT_LINK_MAX_AGE)
-        account_id, livemode, nonce = str(payload["a"]), bool(payload["l"]), str(payload["n"])
-    except (BadSignature, KeyError) as error:
+        attempt = ConnectAttempt(
+            str(payload["a"]),
+            bool(payload["l"]),
+            str(payload["n"]),
+            datetime.fromtimestamp(float(payload["i"]), UTC),
+        )
+    except (BadSignature, KeyError, TypeError, ValueError) as error:
         raise LinkInvalid("expired" if "expired" in str(error).lower() else "invalid") from None
-    if not await deps.store.use_once("link", nonce):
+    if await deps.store.was_used("link", attempt.nonce):
+        raise LinkInvalid("used")
+    conn = await deps.store.get(attempt.account_id, attempt.livemode)
+    if not domain.may_start_grant(conn, attempt.minted_at):
+        raise LinkInvalid("uninstalled")
+    return attempt
+
+
+async def open_connect_link(link: str, locale: str, browser: str, deps: Deps) -> str:
+    """Spends a connect link for the browser that confirmed it, and answers the e-conomic grant
+    page URL with a fresh state bound to that browser (its id's digest)."""
+    attempt = await read_connect_link(link, deps)
+    if not await deps.store.use_once("link", attempt.nonce):
         raise LinkInvalid("used")
     state = secrets.token_urlsafe(32)
     expires_at = now() + timedelta(seconds=deps.settings.state_ttl_seconds)
-    await deps.store.save_state(state, PendingState(account_id, livemode, expires_at, locale))
+    pending = PendingState(
+        attempt.account_id, attempt.livemode, expires_at, locale, browser, attempt.minted_at
+    )
+    await deps.store.save_state(state, pending)
     # The state rides in the path: however e-conomic appends `token` (`?` or `&`), it cannot
     # disturb it, and a callback that comes back without a token still names its attempt.
     callback = f"{deps.settings.econ_auth_public_url}/economic/callback/{state}"
@@ -158,12 +205,31 @@ class StateInvalid(Exception):
     """Unknown, used or foreign: we cannot tell whose callback this is, so nothing connects."""
 
 
-async def complete_grant(state: str, grant_token: str, deps: Deps) -> CallbackResult:
+class OtherBrowser(Exception):
+    """A real state, in a browser other than the one that started the attempt: a link that
+    travelled. Nothing connects, and the state stays for the browser it belongs to."""
+
+
+async def complete_grant(
+    state: str, grant_token: str, same_browser: Callable[[str], bool], deps: Deps
+) -> CallbackResult:
+    """`same_browser(digest)` tells whether this request comes from the browser whose id has
+    that digest."""
     pending = await deps.store.find_state(state)
-    if pending is None or not await deps.store.use_once("state", state):
+    if pending is None:
+        OUTCOMES.labels("state_invalid").inc()
+        raise StateInvalid()
+    if not same_browser(pending.browser):
+        OUTCOMES.labels("other_browser").inc()
+        raise OtherBrowser()
+    if not await deps.store.use_once("state", state):
         OUTCOMES.labels("state_invalid").inc()
         raise StateInvalid()
     account_id, livemode = pending.account_id, pending.livemode
+    conn = await deps.store.get(account_id, livemode)
+    if pending.started_at is None or not domain.may_start_grant(conn, pending.started_at):
+        OUTCOMES.labels("uninstalled").inc()
+        raise StateInvalid()
 
     def result(outcome: Outcome, conn: Connection | None) -> CallbackResult:
         OUTCOMES.labels(outcome).inc()
@@ -191,7 +257,7 @@ async def complete_grant(state: str, grant_token: str, deps: Deps) -> CallbackRe
         )
         return result("economic_unavailable", conn)
     heard(deps, False)
-    sealed = deps.cipher.encrypt(grant_token)
+    sealed = await deps.grants.seal(account_id, livemode, grant_token)
     connected = await _change(
         deps, account_id, livemode, lambda c: domain.connect(c, sealed, agreement, now())
     )
@@ -203,20 +269,35 @@ async def complete_grant(state: str, grant_token: str, deps: Deps) -> CallbackRe
             "agreement %s is connected to several Stripe accounts", agreement.agreement_number
         )
         shared = await _change(
-            deps, account_id, livemode, lambda c: domain.agreement_shared(c, others)
+            deps, account_id, livemode, lambda c: domain.agreement_shared(c, _ids(others))
         )
         # The merchant's page waits for the warning too, not only for "Connected".
         connected_event = shared.outbox[-1]["id"] if shared and shared.outbox else connected_event
+        # Each account already connected to the company is told as well: the newcomer may be
+        # someone who should not have the books, and only the earlier merchant can tell.
+        for other, other_livemode in others:
+            everyone_else = _ids([*others, (account_id, livemode)], but=other)
+            tell = partial(domain.agreement_shared, other_accounts=everyone_else)
+            await _change(deps, other, other_livemode, tell)
     OUTCOMES.labels("connected").inc()
     return CallbackResult(account_id, livemode, "connected", connected_event, pending.locale)
 
 
-async def cancel_grant(state: str, deps: Deps) -> PendingState | None:
+def _ids(installs: list[tuple[str, bool]], but: str | None = None) -> list[str]:
+    return sorted({account for account, _ in installs if account != but})
+
+
+async def cancel_grant(
+    state: str, same_browser: Callable[[str], bool], deps: Deps
+) -> PendingState | None:
     """The merchant came back without a grant: they backed out of e-conomic's page. The state is
     spent (it can no longer carry a grant) and nothing else changes; None for a state that is
-    unknown or used."""
+    unknown or used, or that belongs to another browser (which keeps it)."""
     pending = await deps.store.find_state(state)
-    if pending is None or not await deps.store.use_once("state", state):
+    if pending is None or not same_browser(pending.browser):
+        OUTCOMES.labels("state_invalid").inc()
+        return None
+    if not await deps.store.use_once("state", state):
         OUTCOMES.labels("state_invalid").inc()
         return None
     OUTCOMES.labels("cancelled").inc()
@@ -232,8 +313,11 @@ async def disconnect(account_id: str, livemode: bool, deps: Deps) -> Connection 
 # --- grant checks -------------------------------------------------------------------------------
 
 
-async def check_grant(conn: Connection, deps: Deps) -> domain.CheckResult | None:
-    """Calls /self for one connected grant, within the agreement's daily budget."""
+async def check_grant(
+    conn: Connection, deps: Deps
+) -> domain.CheckResult | Literal["unreadable"] | None:
+    """Calls /self for one connected grant, within the agreement's daily budget. A grant no key
+    opens (restored from before an uninstall, or moved from another account) is never sent."""
     today = now().date().isoformat()
     limit = deps.settings.grant_checks_per_agreement_per_day
     counted = await deps.store.change(
@@ -241,9 +325,15 @@ async def check_grant(conn: Connection, deps: Deps) -> domain.CheckResult | None
     )
     if counted is None or counted.grant_ciphertext is None:
         return None
+    try:
+        grant = await deps.grants.open(conn.account_id, conn.livemode, counted.grant_ciphertext)
+    except Unreadable:
+        log.warning("the grant of %s opens with no key we hold", conn.account_id)
+        CHECKS.labels("unreadable").inc()
+        return "unreadable"
     result: domain.CheckResult
     try:
-        await deps.economic.self_info(deps.cipher.decrypt(counted.grant_ciphertext))
+        await deps.economic.self_info(grant)
         result = "valid"
         heard(deps, False)
     except GrantRejected:

@@ -1,11 +1,23 @@
-"""The pages econ-auth shows a merchant itself: when a link or a callback cannot be used."""
+"""The pages econ-auth shows a merchant itself: the confirmation before e-conomic, and what to
+do when a link or a callback cannot be used."""
+
+from pathlib import Path
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
 
 from kobling_shared.pages import problem_page
 
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
 PROBLEMS = {
+    "other_browser": (
+        "Start again from your Stripe Dashboard",
+        "This connection was started in another browser, so nothing was connected. If you "
+        "want to connect e-conomic, open the Kobling app in your own Stripe Dashboard and "
+        "press “Connect e-conomic” there. If someone sent you this link, do not use it.",
+    ),
     "link_invalid": (
         "This link can't be used",
         "It has expired or was already used. Go back to the Kobling app in your Stripe Dashboard "

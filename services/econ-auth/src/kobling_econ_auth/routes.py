@@ -1,5 +1,6 @@
 """econ-auth's HTTP entrypoints: the app view's requests, the merchant's redirects, operators."""
 
+import hashlib
 import hmac
 import logging
 from datetime import datetime
@@ -12,29 +13,23 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from kobling_econ_auth import handlers
-from kobling_econ_auth.handlers import Deps, LinkInvalid, NotInstalled, StateInvalid
-from kobling_econ_auth.pages import problem
-from kobling_shared import openapi
-from kobling_shared.app_view import ACCOUNT_ID, AppViewRequest, verified_view_request
-from kobling_shared.links import (
-    DISCONNECT,
-    DISCONNECT_MAX_AGE,
-    BadSignature,
-    LinkSigner,
-    dashboard_app_url,
-    status_page_url,
-)
+from kobling_econ_auth.handlers import Deps, LinkInvalid, NotInstalled, OtherBrowser, StateInvalid
+from kobling_econ_auth.pages import problem, templates
+from kobling_shared import binding, openapi
+from kobling_shared.app_view import ACCOUNT_ID, AppViewRequest, verified_view_request, view_body
+from kobling_shared.links import dashboard_app_url, status_page_url
 from kobling_shared.openapi import (
     BEARER,
     VIEW,
     Problem,
-    json_body,
     page,
     redirect,
 )
 
 log = logging.getLogger(__name__)
 router = APIRouter()
+# The cookie that ties a connect attempt to the browser that confirmed it (kobling_shared.binding).
+CONNECT_COOKIE = "connect"
 
 # The locales e-conomic's grant page takes (docs/external-contracts.md), by language.
 LOCALES = {"da": "da-DK", "sv": "sv-SE", "nb": "nb-NO", "no": "nb-NO", "nn": "nb-NO", "en": "en-US"}
@@ -48,7 +43,10 @@ async def get_deps(request: Request) -> Deps:
 DepsDep = Annotated[Deps, Depends(get_deps)]
 
 
-ViewRequest = Annotated[AppViewRequest, Depends(verified_view_request)]
+# Each endpoint rebuilds the signed payload with its own action: a signature for one cannot do
+# the other.
+ConnectRequest = Annotated[AppViewRequest, Depends(verified_view_request("connect"))]
+DisconnectRequest = Annotated[AppViewRequest, Depends(verified_view_request("disconnect"))]
 
 
 class ConnectLink(BaseModel):
@@ -67,14 +65,14 @@ INVALID_LINK = page("The link or state is unknown, used or expired: nothing chan
 
 @router.post(
     "/api/connect-link",
-    openapi_extra=json_body(AppViewRequest),
+    openapi_extra=view_body("connect"),
     responses={
         200: {"model": ConnectLink, "description": "A one-time link to e-conomic's grant page"},
         404: openapi.problem("`not_installed`: Kobling is not installed on this account"),
         **VIEW,
     },
 )
-async def connect_link(view: ViewRequest, deps: DepsDep) -> JSONResponse:
+async def connect_link(view: ConnectRequest, deps: DepsDep) -> JSONResponse:
     try:
         url, expires_at = await handlers.mint_connect_link(view.account_id, view.livemode, deps)
     except NotInstalled:
@@ -87,10 +85,10 @@ async def connect_link(view: ViewRequest, deps: DepsDep) -> JSONResponse:
 
 @router.post(
     "/api/disconnect",
-    openapi_extra=json_body(AppViewRequest),
+    openapi_extra=view_body("disconnect"),
     responses={200: {"model": Disconnected, "description": "No grant is held any more"}, **VIEW},
 )
-async def disconnect(view: ViewRequest, deps: DepsDep) -> JSONResponse:
+async def disconnect(view: DisconnectRequest, deps: DepsDep) -> JSONResponse:
     changed = await handlers.disconnect(view.account_id, view.livemode, deps)
     return JSONResponse(
         {
@@ -102,7 +100,46 @@ async def disconnect(view: ViewRequest, deps: DepsDep) -> JSONResponse:
     )
 
 
+CONFIRM_PAGE = page("Names the Stripe account to connect; OK goes on to e-conomic")
+
+
 @router.get(
+    "/economic/connect",
+    response_class=HTMLResponse,
+    responses={200: CONFIRM_PAGE, 400: INVALID_LINK},
+)
+async def confirm_connect_link(
+    request: Request,
+    deps: DepsDep,
+    link: Annotated[str, Query(max_length=2000)] = "",
+    locale: str | None = None,
+) -> Response:
+    """Opening a connect link changes nothing: the page says whose Stripe account would be
+    connected (a link someone else sent shows their account, not yours), and binds this browser
+    to the attempt. Only its OK goes on."""
+    try:
+        attempt = await handlers.read_connect_link(link, deps)
+    except LinkInvalid:
+        return problem(request, "link_invalid", deps.settings.stripe_dashboard_url)
+    secure = deps.settings.econ_auth_public_url.startswith("https:")
+    browser = binding.ensure_browser_id(request, CONNECT_COOKIE, secure)
+    context = {
+        "account_id": attempt.account_id,
+        "livemode": attempt.livemode,
+        "action": f"{deps.settings.econ_auth_public_url}/economic/connect",
+        "link": link,
+        "confirm": _confirm_token(deps, browser, link),
+        "locale": _locale(request, locale),
+        "cancel_url": deps.settings.stripe_dashboard_url,
+    }
+    response = templates.TemplateResponse(request, "confirm.html", context)
+    binding.set_browser_id(response, CONNECT_COOKIE, secure, browser)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@router.post(
     "/economic/connect",
     status_code=303,
     response_class=RedirectResponse,
@@ -111,11 +148,20 @@ async def disconnect(view: ViewRequest, deps: DepsDep) -> JSONResponse:
 async def open_connect_link(
     request: Request,
     deps: DepsDep,
-    link: Annotated[str, Query(max_length=2000)] = "",
-    locale: str | None = None,
+    link: Annotated[str, Form(max_length=2000)],
+    confirm: Annotated[str, Form(max_length=200)] = "",
+    locale: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
+    """The OK of the confirmation page. Another site's form cannot press it: the cookie is
+    SameSite=Lax (not sent on a cross-site POST) and `confirm` is derived from it."""
+    secure = deps.settings.econ_auth_public_url.startswith("https:")
+    browser = binding.browser_id(request, CONNECT_COOKIE, secure)
+    if browser is None or not hmac.compare_digest(confirm, _confirm_token(deps, browser, link)):
+        return problem(request, "other_browser", deps.settings.stripe_dashboard_url)
     try:
-        grant_page = await handlers.open_connect_link(link, _locale(request, locale), deps)
+        grant_page = await handlers.open_connect_link(
+            link, _locale(request, locale), binding.digest(browser), deps
+        )
     except LinkInvalid:
         return problem(request, "link_invalid", deps.settings.stripe_dashboard_url)
     return RedirectResponse(grant_page, status_code=303)
@@ -143,8 +189,13 @@ async def economic_callback(
     # The URL that brought the browser here carries the state and the grant token: no answer
     # passes it on as a referrer, and none is cached.
     dashboard = deps.settings.stripe_dashboard_url
+    secure = deps.settings.econ_auth_public_url.startswith("https:")
+
+    def same_browser(digest: str) -> bool:
+        return binding.same_browser(request, CONNECT_COOKIE, secure, digest)
+
     if not token:
-        pending = await handlers.cancel_grant(state, deps)
+        pending = await handlers.cancel_grant(state, same_browser, deps)
         if pending is not None:
             dashboard = dashboard_app_url(
                 dashboard, deps.settings.stripe_app_id, pending.account_id, pending.livemode
@@ -153,9 +204,13 @@ async def economic_callback(
         answer.headers.update(CALLBACK_HEADERS)
         return answer
     try:
-        result = await handlers.complete_grant(state, token, deps)
+        result = await handlers.complete_grant(state, token, same_browser, deps)
     except StateInvalid:
         answer = problem(request, "state_invalid", dashboard)
+        answer.headers.update(CALLBACK_HEADERS)
+        return answer
+    except OtherBrowser:
+        answer = problem(request, "other_browser", dashboard)
         answer.headers.update(CALLBACK_HEADERS)
         return answer
     settings = deps.settings
@@ -187,6 +242,11 @@ async def economic_callback_without_state(
     answer = problem(request, kind, deps.settings.stripe_dashboard_url)
     answer.headers.update(CALLBACK_HEADERS)
     return answer
+
+
+def _confirm_token(deps: Deps, browser: str, link: str) -> str:
+    key = deps.settings.link_signing_key.encode()
+    return hmac.new(key, f"confirm:{browser}:{link}".encode(), hashlib.sha256).hexdigest()
 
 
 # --- operators ------------------------------------------------------------------------------------
@@ -246,32 +306,3 @@ async def check_grant_now(body: CheckRequest, deps: DepsDep) -> JSONResponse:
 def _locale(request: Request, asked: str | None) -> str:
     wanted = asked or request.headers.get("accept-language", "en")
     return LOCALES.get(wanted[:2].lower(), "en-US")
-
-
-@router.post(
-    "/economic/disconnect",
-    status_code=303,
-    response_class=RedirectResponse,
-    responses={303: redirect("Disconnected: back to the merchant's page"), 400: INVALID_LINK},
-)
-async def disconnect_from_page(
-    request: Request, deps: DepsDep, link: Annotated[str, Form(max_length=2000)]
-) -> Response:
-    """The merchant's own page asks to disconnect, with a token only our services mint."""
-    signer = LinkSigner(deps.settings.link_signing_key, DISCONNECT)
-    try:
-        payload = signer.unsign(link, DISCONNECT_MAX_AGE)
-        account_id, livemode = str(payload["a"]), bool(payload["l"])
-    except (BadSignature, KeyError):
-        return problem(request, "link_invalid", deps.settings.stripe_dashboard_url)
-    changed = await handlers.disconnect(account_id, livemode, deps)
-    event_id = changed.outbox[-1]["id"] if changed and changed.outbox else None
-    query = {"after": event_id} if event_id else {}
-    page = status_page_url(
-        deps.settings.status_public_url,
-        deps.settings.link_signing_key,
-        account_id,
-        livemode,
-        **query,
-    )
-    return RedirectResponse(page, status_code=303)

@@ -3,7 +3,7 @@
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -41,6 +41,11 @@ class PendingState:
     livemode: bool
     expires_at: datetime
     locale: str
+    # The digest of the browser id (kobling_shared.binding) of the browser that confirmed; a
+    # state saved before browsers were bound has none, and no browser matches it.
+    browser: str = ""
+    # When the connect link behind it was minted: an uninstall after that kills the state.
+    started_at: datetime | None = None
 
 
 class ConnectionStore:
@@ -116,15 +121,18 @@ class ConnectionStore:
             await self._members.delete_one({"_id": key})
         return updated
 
-    async def connected_elsewhere(self, agreement_number: int, account_id: str) -> list[str]:
-        """Other Stripe accounts holding a grant to this e-conomic agreement. Looked up among
-        the connected ones only: on FerretDB a query on connections scans them all."""
+    async def connected_elsewhere(
+        self, agreement_number: int, account_id: str
+    ) -> list[tuple[str, bool]]:
+        """Other Stripe installs (account, livemode) holding a grant to this e-conomic agreement.
+        Looked up among the connected ones only: on FerretDB a query on connections scans them
+        all."""
         others = set()
         async for member in self._members.find({"agreement": agreement_number}):
             doc = await self._connections.find_one({"_id": member["_id"]})
             conn = Connection.model_validate(doc) if doc else None
             if conn and conn.account_id != account_id and _agreement(conn) == agreement_number:
-                others.add(conn.account_id)
+                others.add((conn.account_id, conn.livemode))
         return sorted(others)
 
     async def connected(self) -> list[Connection]:
@@ -167,6 +175,9 @@ class ConnectionStore:
             return False
         return True
 
+    async def was_used(self, kind: str, secret: str) -> bool:
+        return await self._used.find_one({"_id": f"{kind}:{digest(secret)}"}) is not None
+
     async def save_state(self, state: str, pending: PendingState) -> None:
         doc: dict[str, Any] = {"_id": digest(state), **pending.__dict__}
         await self._states.insert_one(doc)
@@ -178,6 +189,9 @@ class ConnectionStore:
         doc.pop("_id")
         return PendingState(**doc)
 
-    async def forget_expired(self, before: datetime) -> None:
-        # No TTL index: FerretDB has none, so one-time values expire by their stored deadline.
+    async def forget_expired(self, before: datetime, used_for: timedelta) -> None:
+        """No TTL index: FerretDB has none, so one-time values expire by their stored deadline.
+        A used link or state is kept `used_for`: longer than the link or state could be
+        replayed, after which its own expiry refuses it."""
         await self._states.delete_many({"expires_at": {"$lt": before}})
+        await self._used.delete_many({"at": {"$lt": before - used_for}})

@@ -1,5 +1,6 @@
 """install: receives Stripe and publishes installs and uninstalls."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -16,16 +17,25 @@ from kobling_install.stripe_oauth import StripeOAuth
 from kobling_shared import kafka, mongo
 from kobling_shared.batching import GroupCommit
 from kobling_shared.crypto import TokenCipher
-from kobling_shared.ops import BodyLimit, configure_logging, dependency_checks, ops_router
+from kobling_shared.events import now
+from kobling_shared.hardening import harden
+from kobling_shared.ops import (
+    BodyLimit,
+    configure_logging,
+    dependency_checks,
+    every,
+    ops_router,
+)
 from kobling_shared.settings import secret_list
 
 SERVICE = "install"
+HOUSEKEEPING_SECONDS = 5.0  # one-time states past their deadline are deleted this often
 
 
 def create_app(settings: InstallSettings | None = None) -> FastAPI:
     settings = settings or InstallSettings()
     configure_logging(SERVICE, access_log=not settings.production)
-    broker = kafka.make_broker(settings.kafka_bootstrap_servers, client_id=SERVICE)
+    broker = kafka.make_broker(settings.kafka_bootstrap_servers, SERVICE, settings.kafka_security)
     client = mongo.make_client(settings.mongodb_url)
     db = mongo.database(client, "kobling_install")
     http = httpx.AsyncClient()
@@ -47,11 +57,15 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await kafka.ensure_topics(settings.kafka_bootstrap_servers)
+        await kafka.ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_security)
         await broker.start()
+        cleanup = asyncio.create_task(
+            every(HOUSEKEEPING_SECONDS, lambda: oauth.states.forget_expired(now()))
+        )
         try:
             yield
         finally:
+            cleanup.cancel()
             await broker.stop()
             await http.aclose()
             await client.close()
@@ -75,4 +89,5 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(ops_router(dependency_checks(broker, client)))
     app.add_middleware(BodyLimit)
+    harden(app)
     return app

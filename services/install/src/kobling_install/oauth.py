@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -42,10 +43,11 @@ class Installed:
     event_id: str  # the event that announced the install: ours, or the webhook's
 
 
-async def start_install(livemode: bool, deps: OAuthDeps) -> str:
-    """The Marketplace authorize URL with a state we can recognise on the way back."""
+async def start_install(livemode: bool, browser: str, deps: OAuthDeps) -> str:
+    """The Marketplace authorize URL with a state we can recognise on the way back, in the
+    browser (`browser`: its id's digest) that asked for it and only there."""
     state = secrets.token_urlsafe(32)
-    await deps.states.save(state, livemode, now() + STATE_TTL)
+    await deps.states.save(state, livemode, now() + STATE_TTL, browser)
     query = {
         "client_id": deps.settings.stripe_client_id,
         "redirect_uri": f"{deps.settings.install_public_url}/stripe/oauth/callback",
@@ -54,8 +56,20 @@ async def start_install(livemode: bool, deps: OAuthDeps) -> str:
     return f"{deps.settings.stripe_marketplace_url}/oauth/v2/authorize?{urlencode(query)}"
 
 
-async def spend_state(state: str, deps: OAuthDeps) -> bool | None:
-    """The mode (livemode) our install link was for; None when the state is not ours to spend."""
+class OtherBrowser(Exception):
+    """Our state, in a browser other than the one that started the install."""
+
+
+async def spend_state(
+    state: str, same_browser: Callable[[str], bool], deps: OAuthDeps
+) -> bool | None:
+    """Spends our state and answers the mode (livemode) our install link was for; None when it
+    is unknown, used or expired. Raises OtherBrowser, and spends nothing, when it came back in
+    another browser: someone stopped at Stripe's redirect and sent the URL on, so the code in it
+    is theirs."""
+    browser = await deps.states.browser_of(state)
+    if browser is not None and not same_browser(browser):
+        raise OtherBrowser()
     return await deps.states.spend(state)
 
 

@@ -9,9 +9,16 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from kobling_install.handlers import Outcome
-from kobling_install.oauth import OAuthDeps, complete_install, spend_state, start_install
+from kobling_install.oauth import (
+    OAuthDeps,
+    OtherBrowser,
+    complete_install,
+    spend_state,
+    start_install,
+)
 from kobling_install.stripe_events import StripeEvent
 from kobling_install.stripe_oauth import InvalidGrant
+from kobling_shared import binding
 from kobling_shared.batching import GroupCommit
 from kobling_shared.links import dashboard_app_url, status_page_url
 from kobling_shared.openapi import TOO_LARGE, json_body, page, problem, redirect
@@ -20,6 +27,8 @@ from kobling_shared.signatures import BadSignature, signing_endpoint
 
 log = logging.getLogger(__name__)
 router = APIRouter()
+# The cookie that ties our OAuth state to the browser that started the install.
+INSTALL_COOKIE = "install"
 
 
 Webhooks = GroupCommit[StripeEvent, Outcome]
@@ -102,9 +111,15 @@ OAuthDep = Annotated[OAuthDeps, Depends(get_oauth)]
     response_class=RedirectResponse,
     responses={303: redirect("To Stripe's authorize page")},
 )
-async def install_link(oauth: OAuthDep, livemode: bool = False) -> RedirectResponse:
-    """Where our own "Install" links point: Stripe's authorize page, with our state."""
-    return RedirectResponse(await start_install(livemode, oauth), status_code=303)
+async def install_link(request: Request, oauth: OAuthDep, livemode: bool = False) -> Response:
+    """Where our own "Install" links point: Stripe's authorize page, with our state, which
+    only this browser can bring back."""
+    secure = oauth.settings.install_public_url.startswith("https:")
+    browser = binding.ensure_browser_id(request, INSTALL_COOKIE, secure)
+    target = await start_install(livemode, binding.digest(browser), oauth)
+    response = RedirectResponse(target, status_code=303)
+    binding.set_browser_id(response, INSTALL_COOKIE, secure, browser)
+    return response
 
 
 @router.get(
@@ -134,7 +149,23 @@ async def oauth_callback(
             "Kobling again from the Stripe App Marketplace whenever you like.",
             marketplace,
         )
-    livemode = None if state is None else await spend_state(state, oauth)
+
+    def same_browser(digest: str) -> bool:
+        return binding.same_browser(
+            request, INSTALL_COOKIE, settings.install_public_url.startswith("https:"), digest
+        )
+
+    try:
+        livemode = None if state is None else await spend_state(state, same_browser, oauth)
+    except OtherBrowser:
+        return problem_page(
+            request,
+            "Start again from your Stripe Dashboard",
+            "This installation was started in another browser, so nothing was installed or "
+            "connected. If someone sent you this link, do not use it. To install Kobling, "
+            "start from the Stripe App Marketplace yourself.",
+            marketplace,
+        )
     ours = livemode is not None
     if state is not None and not ours:
         return problem_page(

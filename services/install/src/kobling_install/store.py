@@ -90,16 +90,30 @@ class Installs:
 
 
 class OAuthStates:
-    """Our one-time OAuth `state`s, stored hashed, spent by a unique insert (exactly one winner)."""
+    """Our one-time OAuth `state`s, stored hashed, spent by a unique insert (exactly one winner).
+    Both expire by their stored deadline (`forget_expired`): FerretDB has no TTL index."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._states = db["oauth_states"]
         self._spent = db["oauth_states_spent"]
 
-    async def save(self, state: str, livemode: bool, expires_at: datetime) -> None:
+    async def save(self, state: str, livemode: bool, expires_at: datetime, browser: str) -> None:
+        """`browser`: the digest of the id of the browser that asked (kobling_shared.binding)."""
         await self._states.insert_one(
-            {"_id": digest(state), "livemode": livemode, "expires_at": expires_at}
+            {
+                "_id": digest(state),
+                "livemode": livemode,
+                "expires_at": expires_at,
+                "browser": browser,
+            }
         )
+
+    async def browser_of(self, state: str) -> str | None:
+        """The browser digest a live state was issued to; None for an unknown or expired one."""
+        doc = await self._states.find_one({"_id": digest(state)})
+        if doc is None or doc["expires_at"] < now():
+            return None
+        return str(doc.get("browser", ""))
 
     async def spend(self, state: str) -> bool | None:
         """The state's mode (livemode), the first time it is spent; None when it is unknown,
@@ -108,10 +122,17 @@ class OAuthStates:
         if doc is None or doc["expires_at"] < now():
             return None
         try:
-            await self._spent.insert_one({"_id": digest(state), "at": now()})
+            await self._spent.insert_one(
+                {"_id": digest(state), "at": now(), "expires_at": doc["expires_at"]}
+            )
         except DuplicateKeyError:
             return None
         return bool(doc["livemode"])
+
+    async def forget_expired(self, before: datetime) -> None:
+        # Past its deadline a state is refused whether or not it was spent, so both records go.
+        await self._states.delete_many({"expires_at": {"$lt": before}})
+        await self._spent.delete_many({"expires_at": {"$lt": before}})
 
 
 class TokenVault:

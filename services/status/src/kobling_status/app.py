@@ -7,6 +7,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from kobling_shared import kafka, mongo
+from kobling_shared.arrivals import Arrivals
+from kobling_shared.hardening import harden
 from kobling_shared.ops import BodyLimit, configure_logging, dependency_checks, ops_router
 from kobling_status import consumers, internal_api, pages
 from kobling_status.settings import StatusSettings
@@ -18,15 +20,16 @@ SERVICE = "status"
 def create_app(settings: StatusSettings | None = None) -> FastAPI:
     settings = settings or StatusSettings()
     configure_logging(SERVICE, access_log=not settings.production)
-    broker = kafka.make_broker(settings.kafka_bootstrap_servers, client_id=SERVICE)
+    broker = kafka.make_broker(settings.kafka_bootstrap_servers, SERVICE, settings.kafka_security)
     client = mongo.make_client(settings.mongodb_url)
     store = StatusStore(mongo.database(client, settings.status_database))
-    consumers.subscribe(broker, store, settings.status_group_id)
+    arrivals = Arrivals()
+    consumers.subscribe(broker, store, settings.status_group_id, arrivals)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await store.create_indexes()
-        await kafka.ensure_topics(settings.kafka_bootstrap_servers)
+        await kafka.ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_security)
         await broker.start()
         try:
             yield
@@ -37,6 +40,7 @@ def create_app(settings: StatusSettings | None = None) -> FastAPI:
     app = FastAPI(title="Kobling status", lifespan=lifespan)
     app.state.settings = settings
     app.state.store = store
+    app.state.arrivals = arrivals
     # The Stripe App view runs with a null origin; it is authenticated by signature, not cookies.
     app.add_middleware(
         CORSMiddleware,
@@ -48,4 +52,5 @@ def create_app(settings: StatusSettings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(ops_router(dependency_checks(broker, client)))
     app.add_middleware(BodyLimit)
+    harden(app)
     return app

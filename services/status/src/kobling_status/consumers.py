@@ -3,6 +3,7 @@
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter
 
+from kobling_shared.arrivals import Arrivals
 from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC, AnyEvent
 from kobling_shared.kafka import subscribe_events
 from kobling_status.store import StatusStore
@@ -10,9 +11,10 @@ from kobling_status.store import StatusStore
 PROJECTED = Counter("kobling_events_projected_total", "Events applied to the read model", ["type"])
 
 
-def subscribe(broker: KafkaBroker, store: StatusStore, group_id: str) -> None:
+def subscribe(broker: KafkaBroker, store: StatusStore, group_id: str, arrivals: Arrivals) -> None:
     async def project(events: list[AnyEvent]) -> None:
         await store.apply(events)
+        arrivals.arrived(event.id for event in events)  # pages waiting for these
         for event in events:
             PROJECTED.labels(event.type).inc()
 

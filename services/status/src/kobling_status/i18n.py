@@ -13,20 +13,16 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "not_connected": "Not connected",
         "not_connected_help": "Connect your e-conomic company so Kobling can keep your books.",
         "connect": "Connect e-conomic",
-        "confirm": "You will be taken to e-conomic to log in and add the Kobling app. "
-        "Afterwards you come straight back here.",
-        "admin_needed": "Only an e-conomic user with administrator rights can add an app: "
-        "log in as one.",
-        "ok": "OK",
-        "cancel": "Cancel",
+        "act_in_stripe": "You connect e-conomic from the Kobling app in your Stripe Dashboard: "
+        "this button takes you there.",
+        "manage_in_stripe": "To disconnect, or to connect another company, use the Kobling app "
+        "in your Stripe Dashboard.",
         "connected": "Connected",
         "connected_developer": "Connected to a developer agreement",
         "company": "Company",
         "agreement": "Agreement number",
         "connected_at": "Connected",
         "continue": "Continue",
-        "disconnect": "Disconnect",
-        "connect_other": "Connect another company",
         "failed": "We couldn't connect e-conomic",
         "try_again": "Try again",
         "disconnected": "Disconnected",
@@ -58,20 +54,16 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "not_connected": "Ikke forbundet",
         "not_connected_help": "Forbind din e-conomic-virksomhed, så Kobling kan føre dit regnskab.",
         "connect": "Forbind e-conomic",
-        "confirm": "Du sendes til e-conomic for at logge ind og tilføje Kobling-appen. "
-        "Bagefter kommer du direkte tilbage hertil.",
-        "admin_needed": "Kun en e-conomic-bruger med administratorrettigheder kan tilføje en "
-        "app: log ind som en sådan.",
-        "ok": "OK",
-        "cancel": "Annuller",
+        "act_in_stripe": "Du forbinder e-conomic fra Kobling-appen i dit Stripe Dashboard: "
+        "knappen fører dig dertil.",
+        "manage_in_stripe": "Brug Kobling-appen i dit Stripe Dashboard for at afbryde "
+        "forbindelsen eller forbinde en anden virksomhed.",
         "connected": "Forbundet",
         "connected_developer": "Forbundet til en udvikleraftale",
         "company": "Virksomhed",
         "agreement": "Aftalenummer",
         "connected_at": "Forbundet",
         "continue": "Fortsæt",
-        "disconnect": "Afbryd forbindelsen",
-        "connect_other": "Forbind en anden virksomhed",
         "failed": "Vi kunne ikke forbinde e-conomic",
         "try_again": "Prøv igen",
         "disconnected": "Afbrudt",

@@ -48,6 +48,14 @@ def public_view(status: AccountStatus) -> dict[str, Any]:
     )
 
 
+def merchant_view(status: AccountStatus) -> dict[str, Any]:
+    """What the merchant's own app view gets: the status JSON without other merchants' account
+    ids (a shared agreement says how many others, never who)."""
+    view = public_view(status)
+    view["economic"]["shared_with_count"] = len(view["economic"].pop("shared_with", []))
+    return view
+
+
 @router.get("/accounts/{account_id}", responses={404: detail("No install of this account")})
 async def get_account(
     store: StoreDep,

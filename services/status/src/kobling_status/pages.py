@@ -1,7 +1,5 @@
 """The merchant's page for one install, reached only through a link our services signed."""
 
-import asyncio
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -10,26 +8,21 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 
-from kobling_shared.app_view import ACCOUNT_ID, AppViewRequest, verified_view_request
+from kobling_shared.app_view import ACCOUNT_ID, AppViewRequest, verified_view_request, view_body
+from kobling_shared.arrivals import Arrivals
 from kobling_shared.links import (
     STATUS_PAGE,
     STATUS_PAGE_MAX_AGE,
     BadSignature,
     LinkSigner,
     SignatureExpired,
-    connect_url,
     dashboard_app_url,
-    disconnect_token,
 )
-from kobling_shared.openapi import VIEW, json_body, page, problem
+from kobling_shared.openapi import VIEW, page, problem
 from kobling_shared.pages import problem_page
 from kobling_status.i18n import TEXT, language, reason_text
-from kobling_status.internal_api import StoreDep, public_view
+from kobling_status.internal_api import StoreDep, merchant_view
 from kobling_status.settings import StatusSettings
-
-# Read your own writes: the merchant comes back from e-conomic the moment the grant is stored.
-# Hold the page this long for the projection to catch up, then let it refresh itself.
-CATCH_UP_SECONDS = 2.0
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter()
@@ -69,11 +62,18 @@ async def account_page(
     if link.get("a") != account_id:
         return _stale_link(request, settings, status_code=403)
     livemode = bool(link.get("l"))
-    waiting = after is not None and not await _caught_up(store, after)
+    # Read your own writes: the merchant comes back from e-conomic the moment the grant is
+    # stored. Hold the page a moment for the projection to catch up, then let it refresh itself.
+    arrivals: Arrivals = request.app.state.arrivals
+    waiting = after is not None and not await arrivals.wait_for(
+        after, lambda: store.has_applied(after)
+    )
     status = await store.get(account_id, livemode)
     lang = language(locale, request.headers.get("accept-language"))
     economic = status.economic if status else None
-    key = settings.link_signing_key
+    # Read-only: the page shows where things stand and leads back to the Stripe Dashboard, where
+    # every action goes through a request Stripe signed. It mints no link of any kind, so a
+    # page URL that travels (or is kept) grants nothing and dies with its token.
     context = {
         "lang": lang,
         "t": TEXT[lang],
@@ -84,27 +84,15 @@ async def account_page(
         "state": economic.state if economic else "not_connected",
         "reason": reason_text(lang, economic.reason if economic else None),
         "waiting": waiting,
-        "connect_url": connect_url(settings.econ_auth_public_url, key, account_id, livemode),
         "continue_url": dashboard_app_url(
             settings.stripe_dashboard_url, settings.stripe_app_id, account_id, livemode
         ),
-        "disconnect_action": f"{settings.econ_auth_public_url}/economic/disconnect",
-        "disconnect_link": disconnect_token(key, account_id, livemode),
     }
     response = templates.TemplateResponse(request, "account.html", context)
-    # The page holds one-time links: never cache it, never send it on as a referrer.
+    # Its URL is a bearer token to the account's status: never cache it, never send it on.
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
-
-
-async def _caught_up(store: StoreDep, event_id: str) -> bool:
-    deadline = time.monotonic() + CATCH_UP_SECONDS
-    while not await store.has_applied(event_id):
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.01)
-    return True
 
 
 def _stale_link(request: Request, settings: StatusSettings, status_code: int = 410) -> HTMLResponse:
@@ -120,7 +108,7 @@ def _stale_link(request: Request, settings: StatusSettings, status_code: int = 4
 
 @router.post(
     "/api/status",
-    openapi_extra=json_body(AppViewRequest),
+    openapi_extra=view_body("status"),
     responses={
         200: {"description": "The account's status JSON"},
         404: problem("`not_installed`: Kobling is not installed on this account"),
@@ -128,7 +116,7 @@ def _stale_link(request: Request, settings: StatusSettings, status_code: int = 4
     },
 )
 async def app_view_status(
-    store: StoreDep, view: Annotated[AppViewRequest, Depends(verified_view_request)]
+    store: StoreDep, view: Annotated[AppViewRequest, Depends(verified_view_request("status"))]
 ) -> JSONResponse:
     """What the Stripe App view shows, for the account that signed the request."""
     status = await store.get(view.account_id, view.livemode)
@@ -137,4 +125,4 @@ async def app_view_status(
             {"error": "not_installed", "message": "Kobling is not installed on this account"},
             status_code=404,
         )
-    return JSONResponse(public_view(status))
+    return JSONResponse(merchant_view(status))

@@ -1,0 +1,48 @@
+"""Re-seals every Stripe token under the newest key of TOKEN_ENCRYPTION_KEYS, so that the older
+keys can be retired (grants: `kobling_econ_auth.reseal`):
+
+    uv run python -m kobling_install.reseal
+
+Safe while install serves (a token refreshed meanwhile is left as the refresh wrote it), and to
+run again.
+"""
+
+import asyncio
+import sys
+
+from kobling_install.settings import InstallSettings
+from kobling_install.store import TokenVault
+from kobling_shared import mongo
+from kobling_shared.crypto import TokenCipher
+
+SEALED = ("access_token", "refresh_token")
+
+
+async def reseal_all(settings: InstallSettings) -> tuple[int, int]:
+    """(installs whose tokens this run re-sealed, installs holding tokens)."""
+    client = mongo.make_client(settings.mongodb_url)
+    try:
+        db = mongo.database(client, "kobling_install")
+        vault, cipher = TokenVault(db), TokenCipher(settings.token_encryption_keys)
+        resealed = held = 0
+        async for doc in db["stripe_tokens"].find():
+            held += 1
+            old = [name for name in SEALED if cipher.needs_rotation(doc[name])]
+            if not old:
+                continue
+            fields = {name: cipher.encrypt(cipher.decrypt(doc[name])) for name in old}
+            if await vault.put(doc["_id"], fields, expected_rev=doc["rev"]):
+                resealed += 1
+        return resealed, held
+    finally:
+        await client.close()
+
+
+def main() -> int:
+    resealed, held = asyncio.run(reseal_all(InstallSettings()))
+    print(f"re-sealed the Stripe tokens of {resealed} of {held} installs under the newest key")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

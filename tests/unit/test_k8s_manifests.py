@@ -1,0 +1,65 @@
+"""deploy/k8s/ against Kubernetes' own OpenAPI schemas (kubernetes-validate ships them; no cluster
+runs here), and the properties an operator relies on: probes, budgets, autoscaling."""
+
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+MANIFESTS = sorted((Path(__file__).resolve().parents[2] / "deploy" / "k8s").glob("*.yaml"))
+# The oldest Kubernetes we support: autoscaling/v2 and policy/v1 are GA there.
+KUBERNETES = "1.30.0"
+SERVICES = {"install": 8001, "econ-auth": 8002, "status": 8003}
+
+
+def documents() -> list[dict[str, Any]]:
+    return [doc for path in MANIFESTS for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def of_kind(kind: str) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in documents() if d["kind"] == kind}
+
+
+@pytest.mark.parametrize("doc", documents(), ids=lambda d: f"{d['kind']}/{d['metadata']['name']}")
+def test_each_manifest_is_valid_kubernetes(doc: dict[str, Any]) -> None:
+    # strict: a field Kubernetes does not know (a typo) fails too, instead of being dropped.
+    kubernetes_validate.validate(doc, KUBERNETES, strict=True)
+
+
+def test_every_service_runs_twice_with_probes_on_its_port() -> None:
+    deployments = of_kind("Deployment")
+    assert set(deployments) == {f"kobling-{name}" for name in SERVICES}
+    for name, port in SERVICES.items():
+        spec = deployments[f"kobling-{name}"]["spec"]
+        assert spec["replicas"] >= 2
+        (container,) = spec["template"]["spec"]["containers"]
+        assert {"name": "SERVICE", "value": name} in container["env"]
+        assert container["ports"] == [{"name": "http", "containerPort": port}]
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert container["resources"]["requests"]["cpu"]
+        assert container["resources"]["requests"]["memory"]
+
+
+def test_every_deployment_has_a_budget_and_an_autoscaler() -> None:
+    deployments = of_kind("Deployment")
+    budgets = of_kind("PodDisruptionBudget")
+    scalers = of_kind("HorizontalPodAutoscaler")
+    for name, deployment in deployments.items():
+        labels = deployment["spec"]["selector"]["matchLabels"]
+        assert budgets[name]["spec"]["selector"]["matchLabels"] == labels
+        assert budgets[name]["spec"]["minAvailable"] >= 1
+        target = scalers[name]["spec"]["scaleTargetRef"]
+        assert (target["kind"], target["name"]) == ("Deployment", name)
+        assert scalers[name]["spec"]["minReplicas"] >= 2
+        (metric,) = scalers[name]["spec"]["metrics"]
+        assert metric["resource"]["name"] == "cpu"
+
+
+def test_production_config_holds_no_secret() -> None:
+    (config,) = of_kind("ConfigMap").values()
+    assert config["data"]["KOBLING_ENV"] == "production"
+    secret_names = {"PASSWORD", "SECRET", "TOKEN", "KEY", "MONGODB_URL"}
+    assert not [k for k in config["data"] if any(s in k for s in secret_names)]

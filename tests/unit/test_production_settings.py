@@ -1,0 +1,131 @@
+"""Production fails closed: any KOBLING_ENV but a development value is production, and production
+refuses missing, short, low-entropy and development secrets, old encryption keys included."""
+
+import base64
+import os
+import secrets
+
+import pytest
+from pydantic import ValidationError
+
+from kobling_econ_auth.settings import EconAuthSettings
+from kobling_shared.settings import DEV_SECRETS
+
+
+def strong_env() -> dict[str, str]:
+    """What an operator sets: a long random value for every secret econ-auth needs."""
+    env = {name.upper(): secrets.token_urlsafe(32) for name in EconAuthSettings.required_secrets}
+    env["TOKEN_ENCRYPTION_KEYS"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    return env
+
+
+@pytest.fixture
+def production(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name, value in strong_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("KOBLING_ENV", "production")
+    return monkeypatch
+
+
+def test_strong_secrets_start_in_production(production: pytest.MonkeyPatch) -> None:
+    settings = EconAuthSettings()
+    assert settings.production
+    assert settings.economic_api_url == "https://restapi.e-conomic.com"
+
+
+@pytest.mark.parametrize("env", ["prod", "Production", "staging", "produciton", "live", "test"])
+def test_any_env_but_development_is_production(production: pytest.MonkeyPatch, env: str) -> None:
+    production.setenv("KOBLING_ENV", env)
+    production.setenv("LINK_SIGNING_KEY", DEV_SECRETS["link_signing_key"])
+    with pytest.raises(ValidationError, match="development values: LINK_SIGNING_KEY"):
+        EconAuthSettings()
+
+
+@pytest.mark.parametrize("env", ["development", "dev", "local", " Development "])
+def test_development_values_of_kobling_env_keep_the_development_defaults(
+    monkeypatch: pytest.MonkeyPatch, env: str
+) -> None:
+    monkeypatch.setenv("KOBLING_ENV", env)
+    settings = EconAuthSettings()
+    assert not settings.production
+    assert settings.link_signing_key == DEV_SECRETS["link_signing_key"]
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("short-but-random-9f", "shorter than 24"),
+        ("a" * 64, "too little entropy"),
+        ("abababababababababababababababab", "too little entropy"),
+    ],
+)
+def test_short_or_low_entropy_secrets_are_refused(
+    production: pytest.MonkeyPatch, value: str, why: str
+) -> None:
+    production.setenv("INTERNAL_API_TOKEN", value)
+    with pytest.raises(ValidationError, match=f"INTERNAL_API_TOKEN \\({why}"):
+        EconAuthSettings()
+
+
+def test_a_development_value_in_another_setting_is_refused(
+    production: pytest.MonkeyPatch,
+) -> None:
+    production.setenv("INTERNAL_API_TOKEN", DEV_SECRETS["link_signing_key"])
+    with pytest.raises(ValidationError, match="development values: INTERNAL_API_TOKEN"):
+        EconAuthSettings()
+
+
+def test_the_development_encryption_key_is_refused_even_as_an_older_key(
+    production: pytest.MonkeyPatch,
+) -> None:
+    newest = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    production.setenv("TOKEN_ENCRYPTION_KEYS", f"{newest},{DEV_SECRETS['token_encryption_keys']}")
+    with pytest.raises(ValidationError, match="development values: TOKEN_ENCRYPTION_KEYS"):
+        EconAuthSettings()
+
+
+@pytest.mark.parametrize(
+    "older",
+    [
+        base64.urlsafe_b64encode(b"\0" * 32).decode(),  # 32 bytes, but one value repeated
+        base64.urlsafe_b64encode(os.urandom(16)).decode(),  # too short for a key
+        "not-base64-at-all!",
+    ],
+)
+def test_a_weak_older_encryption_key_is_refused(production: pytest.MonkeyPatch, older: str) -> None:
+    newest = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    production.setenv("TOKEN_ENCRYPTION_KEYS", f"{newest},{older}")
+    with pytest.raises(ValidationError, match="TOKEN_ENCRYPTION_KEYS \\(key 2"):
+        EconAuthSettings()
+
+
+def test_a_webhook_secret_roll_is_judged_key_by_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kobling_install.settings import InstallSettings
+
+    for name in InstallSettings.required_secrets:
+        monkeypatch.setenv(name.upper(), secrets.token_urlsafe(32))
+    monkeypatch.setenv("TOKEN_ENCRYPTION_KEYS", base64.urlsafe_b64encode(os.urandom(32)).decode())
+    monkeypatch.setenv("KOBLING_ENV", "production")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", f"whsec_{secrets.token_urlsafe(24)},whsec_old")
+    with pytest.raises(ValidationError, match="STRIPE_WEBHOOK_SECRET \\(shorter"):
+        InstallSettings()
+
+
+def test_a_service_started_with_a_development_key_in_its_list_refuses_to_start() -> None:
+    """The process itself, as an orchestrator starts it: it exits before it listens, naming
+    the setting."""
+    import subprocess
+    import sys
+
+    env = {**strong_env(), "KOBLING_ENV": "prod", "PATH": "/usr/bin:/bin"}
+    env["TOKEN_ENCRYPTION_KEYS"] += f",{DEV_SECRETS['token_encryption_keys']}"
+    ran = subprocess.run(
+        [sys.executable, "-m", "kobling_econ_auth"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode != 0
+    assert "development values: TOKEN_ENCRYPTION_KEYS" in ran.stderr
+    assert "Uvicorn running" not in ran.stderr
