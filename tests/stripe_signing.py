@@ -21,6 +21,7 @@ def install_event(
     kind: str = "account.application.authorized",
     created: int | None = None,
     event_id: str | None = None,
+    app: str | None = None,
 ) -> dict[str, Any]:
     return {
         "id": event_id or f"evt_{uuid.uuid4().hex[:24]}",
@@ -30,7 +31,7 @@ def install_event(
         "account": account,
         "created": created if created is not None else int(time.time()),
         "api_version": "2026-09-30.endive",
-        "data": {"object": install_object(account, livemode, kind)},
+        "data": {"object": install_object(account, livemode, kind, app)},
     }
 
 
