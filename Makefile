@@ -9,7 +9,7 @@ INFRA := deploy/local/infra.sh
 export KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:9092
 export MONGODB_URL ?= mongodb://127.0.0.1:27017
 
-.PHONY: help setup infra infra-stop run test test-faults test-unit lint bench bench-smoke clean
+.PHONY: help setup infra infra-stop run test test-stripe-app test-faults test-unit lint bench bench-smoke clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -28,11 +28,18 @@ infra-stop:  ## stop the local Kafka and FerretDB
 run: infra  ## the whole system and the sandbox; prints where the demo starts; Ctrl-C stops all
 	$(UV) run python deploy/local/run.py
 
-test: infra  ## every test: unit, integration (real Kafka and database), browser journey
+test: infra  ## every test: unit, integration (real Kafka and database), browser journey, Stripe App
+	$(MAKE) test-stripe-app
 	$(UV) run ruff check .
 	$(UV) run mypy shared/src services/install/src services/econ-auth/src services/status/src sandbox/src
 	$(UV) run pytest -p no:cacheprovider
 	$(MAKE) bench-smoke
+
+test-stripe-app:  ## the Stripe App (stripe-app/): npm ci, its jest tests, tsc --noEmit
+	@command -v npm >/dev/null 2>&1 || { echo "test-stripe-app: needs Node.js 20 and npm" >&2; exit 1; }
+	cd stripe-app && npm ci --prefer-offline --no-audit --no-fund
+	cd stripe-app && npx --no-install jest --ci
+	cd stripe-app && npx --no-install tsc --noEmit
 
 bench-smoke:  ## every step of the benchmark for a second or two, so the harness cannot rot
 	$(UV) run python -m bench.run --smoke

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC, InstallData, StripeAppInstalled  # noqa: E402
 from kobling_shared.settings import DEV_SECRETS  # noqa: E402
+from kobling_shared.signatures import app_view_payload  # noqa: E402
 from tests import merchant  # noqa: E402
 from tests.kafka_topics import records_on  # noqa: E402
 from tests.stack import SERVICES, Service, start, stop_all, wait_ready  # noqa: E402
@@ -169,7 +170,8 @@ async def connect_probe(http: httpx.AsyncClient) -> float:
         content=body,
         headers={"Stripe-Signature": sign(body, SECRETS["STRIPE_WEBHOOK_SECRET"])},
     )
-    payload = json.dumps({"user_id": "usr_b", "account_id": account}, separators=(",", ":"))
+    # The body is the signed payload itself: the same compact JSON the view sends.
+    payload = app_view_payload("usr_b", account, False, "connect")
     link = None
     while link is None:
         answer = await http.post(

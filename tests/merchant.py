@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from kobling_shared.settings import DEV_SECRETS
-from kobling_shared.signatures import app_view_payload
+from kobling_shared.signatures import ViewAction, app_view_payload
 from tests.stripe_signing import body_of, install_event, sign
 
 INSTALL = "http://127.0.0.1:8001"
@@ -23,8 +23,22 @@ SANDBOX = "http://127.0.0.1:8010"
 INTERNAL = {"Authorization": f"Bearer {DEV_SECRETS['internal_api_token']}"}
 
 
-def view_headers(account: str, user: str = "usr_test", secret: str | None = None) -> dict[str, str]:
-    payload = app_view_payload(user, account)
+def view_json(
+    account: str, action: ViewAction, livemode: bool = False, user: str = "usr_test"
+) -> dict[str, Any]:
+    """The body our Stripe App view sends for `action`."""
+    return {"user_id": user, "account_id": account, "livemode": livemode, "action": action}
+
+
+def view_headers(
+    account: str,
+    action: ViewAction,
+    livemode: bool = False,
+    user: str = "usr_test",
+    secret: str | None = None,
+) -> dict[str, str]:
+    """Stripe-Signature as fetchStripeSignature({livemode, action}) gets it for the view."""
+    payload = app_view_payload(user, account, livemode, action)
     return {"Stripe-Signature": sign(payload, secret or DEV_SECRETS["stripe_app_secret"])}
 
 
@@ -38,8 +52,8 @@ async def install(http: httpx.AsyncClient, account: str, livemode: bool = False)
 async def connect_link(http: httpx.AsyncClient, account: str, livemode: bool = False) -> str:
     response = await http.post(
         f"{ECON_AUTH}/api/connect-link",
-        json={"user_id": "usr_test", "account_id": account, "livemode": livemode},
-        headers=view_headers(account),
+        json=view_json(account, "connect", livemode),
+        headers=view_headers(account, "connect", livemode),
     )
     assert response.status_code == 200, response.text
     return str(response.json()["url"])

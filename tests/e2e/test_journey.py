@@ -2,8 +2,8 @@
 sandbox: Marketplace → authorize → Dashboard → Connect e-conomic → log in → Add app → Connected →
 Continue. A screenshot of each step lands in test-artifacts/journey/."""
 
-import re
 import time
+from urllib.parse import unquote
 
 import pytest
 from playwright.async_api import Page, expect
@@ -64,6 +64,8 @@ async def test_a_merchant_installs_connects_and_continues(page: Page) -> None:
 
     await page.get_by_role("link", name="Continue").click()
     await expect(page.get_by_role("heading", name="Stripe Dashboard")).to_be_visible()
-    assert re.match(rf"{SANDBOX}/dashboard/{account}/test/apps/", page.url)
+    # Stripe's documented deep link: the account's test Dashboard with our app's drawer open.
+    assert page.url.startswith(f"{SANDBOX}/dashboard/{account}/test/dashboard?apps")
+    assert "[drawer]=stripe.dashboard.drawer.default" in unquote(page.url)
     await expect(page.get_by_text("connected")).to_be_visible()
     await shots.take("back-in-stripe")

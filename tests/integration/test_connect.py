@@ -23,6 +23,7 @@ from tests.merchant import (
     press_ok,
     status,
     view_headers,
+    view_json,
     wait_for,
 )
 
@@ -106,19 +107,23 @@ async def test_a_connect_link_works_once(browser, account) -> None:
 
 async def test_a_connect_link_needs_the_app_view_signature(browser, account) -> None:
     await install(browser, account)
-    body = {"user_id": "usr_test", "account_id": account}
+    body = view_json(account, "connect")
     forged = await browser.post(
-        f"{ECON_AUTH}/api/connect-link", json=body, headers=view_headers(account, secret="absec_x")
+        f"{ECON_AUTH}/api/connect-link",
+        json=body,
+        headers=view_headers(account, "connect", secret="absec_x"),
     )
     unsigned = await browser.post(f"{ECON_AUTH}/api/connect-link", json=body)
     other = await browser.post(
         f"{ECON_AUTH}/api/connect-link",
-        json={"user_id": "usr_test", "account_id": "acct_someoneelse"},
-        headers=view_headers(account),
+        json=view_json("acct_someoneelse", "connect"),
+        headers=view_headers(account, "connect"),
     )
     assert [r.status_code for r in (forged, unsigned, other)] == [401, 401, 401]
     broken = await browser.post(
-        f"{ECON_AUTH}/api/connect-link", content=b"{not json", headers=view_headers(account)
+        f"{ECON_AUTH}/api/connect-link",
+        content=b"{not json",
+        headers=view_headers(account, "connect"),
     )
     assert broken.status_code == 400
 
@@ -126,8 +131,8 @@ async def test_a_connect_link_needs_the_app_view_signature(browser, account) -> 
 async def test_an_account_without_the_app_gets_no_connect_link(browser, account) -> None:
     response = await browser.post(
         f"{ECON_AUTH}/api/connect-link",
-        json={"user_id": "usr_test", "account_id": account},
-        headers=view_headers(account),
+        json=view_json(account, "connect"),
+        headers=view_headers(account, "connect"),
     )
     assert response.status_code == 404
     assert response.json()["error"] == "not_installed"
@@ -291,8 +296,8 @@ async def test_disconnecting_forgets_the_grant(browser, account, infra: Infra) -
     await wait_for(browser, account, economic("connected"))
     response = await browser.post(
         f"{ECON_AUTH}/api/disconnect",
-        json={"user_id": "usr_test", "account_id": account},
-        headers=view_headers(account),
+        json=view_json(account, "disconnect"),
+        headers=view_headers(account, "disconnect"),
     )
     assert (
         response.status_code == 200 and "Settings → Extensions → Apps" in response.json()["message"]
@@ -300,7 +305,7 @@ async def test_disconnecting_forgets_the_grant(browser, account, infra: Infra) -
     doc = await wait_for(browser, account, economic("disconnected"))
     assert doc["economic"]["reason"] == "merchant_request"
     unsigned = await browser.post(
-        f"{ECON_AUTH}/api/disconnect", json={"user_id": "usr_test", "account_id": account}
+        f"{ECON_AUTH}/api/disconnect", json=view_json(account, "disconnect")
     )
     assert unsigned.status_code == 401
 

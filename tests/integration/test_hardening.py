@@ -11,6 +11,7 @@ import pytest
 from kobling_shared.events import INSTALLS_TOPIC
 from kobling_shared.links import status_page_url
 from kobling_shared.settings import DEV_SECRETS
+from kobling_shared.signatures import app_view_payload
 from tests.infra import Infra
 from tests.kafka_topics import events_for
 from tests.merchant import (
@@ -24,6 +25,7 @@ from tests.merchant import (
     install,
     press_ok,
     status,
+    view_json,
 )
 from tests.stack import Service
 from tests.stripe_signing import body_of, install_event, sign
@@ -60,10 +62,10 @@ async def test_a_view_request_dated_ahead_of_the_clock_is_refused(
     http: httpx.AsyncClient, account: str
 ) -> None:
     await install(http, account)
-    payload = f'{{"user_id":"usr_test","account_id":"{account}"}}'
+    payload = app_view_payload("usr_test", account, False, "connect")
     response = await http.post(
         f"{ECON_AUTH}/api/connect-link",
-        json={"user_id": "usr_test", "account_id": account},
+        json=view_json(account, "connect"),
         headers={"Stripe-Signature": sign(payload, APP_SECRET, int(time.time()) + 600)},
     )
     assert response.status_code == 401

@@ -63,7 +63,10 @@ async def test_a_marketplace_install_without_our_state_never_hands_out_a_connect
     back = await authorize(browser, f"{SANDBOX}{authorize_url}", account)
     assert back.status_code == 303
     target = back.headers["location"]
-    assert target == f"{SANDBOX}/dashboard/{account}/test/apps/com.kobling.app"
+    assert target == (
+        f"{SANDBOX}/dashboard/{account}/test/dashboard"
+        "?apps[com.kobling.app][drawer]=stripe.dashboard.drawer.default"
+    )
     assert "connect" not in target and "t=" not in target
 
 

@@ -4,7 +4,7 @@ declares. Valid and invalid inputs both, past authentication, with a bounded num
 
 import json
 from collections import Counter
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import schemathesis
@@ -13,7 +13,7 @@ from schemathesis import GenerationMode
 from schemathesis.core.parameters import ParameterLocation
 
 from kobling_shared.settings import DEV_SECRETS
-from kobling_shared.signatures import app_view_payload
+from kobling_shared.signatures import ViewAction, app_view_payload
 from tests.conftest import APP_SECRET, WEBHOOK_SECRET
 from tests.merchant import INTERNAL
 from tests.stack import Service
@@ -30,6 +30,7 @@ FEWER = {("POST /api/connect-link", GenerationMode.POSITIVE): 5}
 # does not fit an API whose every input carries a proof.
 EXCLUDED = [schemathesis.checks.positive_data_acceptance]
 # Proof that the fuzzing got past authentication: each service answered these with a 200.
+VIEW_ACTIONS = get_args(ViewAction)
 REACHED = {
     "install": "POST /stripe/webhooks",
     "econ-auth": "POST /api/disconnect",
@@ -38,13 +39,21 @@ REACHED = {
 
 
 def credentials(body: Any) -> dict[str, str]:
-    """The internal bearer token, and a valid app-view signature over whatever user and account
-    were generated, so the fuzzing reaches past authentication (refusals have their own tests)."""
+    """The internal bearer token, and a valid app-view signature over whatever user, account,
+    mode and action were generated, so the fuzzing reaches past authentication (refusals have
+    their own tests)."""
     headers = dict(INTERNAL)
     if isinstance(body, dict):
         user, account = body.get("user_id"), body.get("account_id")
-        if isinstance(user, str) and isinstance(account, str):
-            headers["Stripe-Signature"] = sign(app_view_payload(user, account), APP_SECRET)
+        livemode, action = body.get("livemode"), body.get("action")
+        if (
+            isinstance(user, str)
+            and isinstance(account, str)
+            and isinstance(livemode, bool)
+            and action in VIEW_ACTIONS
+        ):
+            payload = app_view_payload(user, account, livemode, action)
+            headers["Stripe-Signature"] = sign(payload, APP_SECRET)
     return headers
 
 

@@ -11,6 +11,7 @@ from tests.merchant import (
     grant_page,
     install,
     view_headers,
+    view_json,
     wait_for,
 )
 
@@ -29,8 +30,8 @@ async def connect(http: httpx.AsyncClient, account: str) -> None:
 async def test_the_app_view_reads_its_own_account_status(http, account) -> None:
     await install(http, account)
     await wait_for(http, account, lambda d: d["stripe"]["installed"])
-    body = {"user_id": "usr_test", "account_id": account}
-    ok = await http.post(f"{STATUS}/api/status", json=body, headers=view_headers(account))
+    body = view_json(account, "status")
+    ok = await http.post(f"{STATUS}/api/status", json=body, headers=view_headers(account, "status"))
     assert ok.status_code == 200
     doc = ok.json()
     assert doc["account_id"] == account and doc["livemode"] is False
@@ -38,12 +39,14 @@ async def test_the_app_view_reads_its_own_account_status(http, account) -> None:
     assert "updated_at" in doc
 
     forged = await http.post(
-        f"{STATUS}/api/status", json=body, headers=view_headers(account, secret="absec_no")
+        f"{STATUS}/api/status",
+        json=body,
+        headers=view_headers(account, "status", secret="absec_no"),
     )
     other = await http.post(
         f"{STATUS}/api/status",
-        json={"user_id": "usr_test", "account_id": "acct_other1"},
-        headers=view_headers(account),
+        json=view_json("acct_other1", "status"),
+        headers=view_headers(account, "status"),
     )
     missing = await http.post(f"{STATUS}/api/status", json=body)
     assert [r.status_code for r in (forged, other, missing)] == [401, 401, 401]
@@ -65,8 +68,10 @@ async def test_the_app_view_can_call_from_a_null_origin(http) -> None:
 
 
 async def test_an_unknown_account_in_the_app_view_is_404(http, account) -> None:
-    body = {"user_id": "usr_test", "account_id": account}
-    response = await http.post(f"{STATUS}/api/status", json=body, headers=view_headers(account))
+    body = view_json(account, "status")
+    response = await http.post(
+        f"{STATUS}/api/status", json=body, headers=view_headers(account, "status")
+    )
     assert response.status_code == 404 and response.json()["error"] == "not_installed"
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from kobling_shared.signatures import (
     BadSignature,
+    ViewAction,
     app_view_payload,
     verify_app_view,
     verify_webhook,
@@ -59,11 +60,31 @@ def test_a_body_that_is_not_utf8_is_refused() -> None:
 
 
 def test_the_app_view_payload_is_compact_json_in_key_order() -> None:
-    assert app_view_payload("usr_1", "acct_1") == '{"user_id":"usr_1","account_id":"acct_1"}'
+    # Stripe signs user_id and account_id, then what the view passed to fetchStripeSignature.
+    assert (
+        app_view_payload("usr_1", "acct_1", False, "status")
+        == '{"user_id":"usr_1","account_id":"acct_1","livemode":false,"action":"status"}'
+    )
 
 
 def test_an_app_view_request_is_verified_against_the_rebuilt_payload() -> None:
-    header = sign(app_view_payload("usr_1", "acct_1"), "absec_app")
-    verify_app_view("usr_1", "acct_1", header, "absec_app")
-    with pytest.raises(BadSignature):
-        verify_app_view("usr_1", "acct_2", header, "absec_app")
+    header = sign(app_view_payload("usr_1", "acct_1", False, "status"), "absec_app")
+    verify_app_view("usr_1", "acct_1", False, "status", header, "absec_app")
+
+
+@pytest.mark.parametrize(
+    ("user", "account", "livemode", "action"),
+    [
+        ("usr_2", "acct_1", False, "status"),
+        ("usr_1", "acct_2", False, "status"),
+        ("usr_1", "acct_1", True, "status"),
+        ("usr_1", "acct_1", False, "disconnect"),
+    ],
+    ids=["other user", "other account", "other mode", "other action"],
+)
+def test_an_app_view_signature_holds_for_nothing_but_what_was_signed(
+    user: str, account: str, livemode: bool, action: ViewAction
+) -> None:
+    header = sign(app_view_payload("usr_1", "acct_1", False, "status"), "absec_app")
+    with pytest.raises(BadSignature, match="does not match"):
+        verify_app_view(user, account, livemode, action, header, "absec_app")

@@ -249,9 +249,15 @@ async def send_webhook(body: WebhookRequest) -> dict[str, Any]:
 # --- the Dashboard and our app's view in it -------------------------------------------------
 
 
-def _signed(user_id: str, account: str) -> dict[str, str]:
-    payload = json.dumps({"user_id": user_id, "account_id": account}, separators=(",", ":"))
-    return {"Stripe-Signature": stripe_signature(payload, settings().stripe_app_secret)}
+def _view_request(account: str, livemode: bool, action: str) -> dict[str, Any]:
+    """What our app's view sends for `action`: the body, and the header it gets from
+    fetchStripeSignature({livemode, action}). Stripe signs the Dashboard user and account
+    followed by the fields the view passed, as compact JSON (docs/external-contracts.md)."""
+    signed = {"livemode": livemode, "action": action}
+    body = {"user_id": "usr_sandbox", "account_id": account, **signed}
+    payload = json.dumps(body, separators=(",", ":"))
+    header = stripe_signature(payload, settings().stripe_app_secret)
+    return {"json": body, "headers": {"Stripe-Signature": header}}
 
 
 @router.get("/dashboard/{path:path}", response_class=HTMLResponse)
@@ -268,8 +274,7 @@ async def dashboard(
             try:
                 response = await http.post(
                     f"{settings().status_public_url}/api/status",
-                    json={"user_id": "usr_sandbox", "account_id": account, "livemode": livemode},
-                    headers=_signed("usr_sandbox", account),
+                    **_view_request(account, livemode, "status"),
                 )
                 if response.status_code == 200:
                     economic = response.json()["economic"]
@@ -292,9 +297,11 @@ async def dashboard(
 
 
 def _dashboard_url(account: str, livemode: bool, **query: str) -> str:
+    """Our app's drawer on the account's Dashboard, as Stripe's deep links put it."""
     mode = "" if livemode else "/test"
-    suffix = f"?{urlencode(query)}" if query else ""
-    return f"/dashboard/{account}{mode}/apps/{settings().stripe_app_id}{suffix}"
+    app = f"apps[{settings().stripe_app_id}][drawer]=stripe.dashboard.drawer.default"
+    extra = f"&{urlencode(query)}" if query else ""
+    return f"/dashboard/{account}{mode}/dashboard?{app}{extra}"
 
 
 # Not under /dashboard/: the Dashboard's catch-all route would take it.
@@ -305,8 +312,7 @@ async def dashboard_connect(account: str, livemode: bool = False) -> RedirectRes
         try:
             response = await http.post(
                 f"{settings().econ_auth_public_url}/api/connect-link",
-                json={"user_id": "usr_sandbox", "account_id": account, "livemode": livemode},
-                headers=_signed("usr_sandbox", account),
+                **_view_request(account, livemode, "connect"),
             )
         except httpx.HTTPError:
             return RedirectResponse(

@@ -51,8 +51,18 @@ def connect_url(base: str, signer_key: str, account_id: str, livemode: bool) -> 
     return f"{base}/economic/connect?{urlencode({'link': token})}"
 
 
+# Stripe's deep link into an app (docs.stripe.com/stripe-apps/deep-links):
+# <dashboard>/<account>[/test]/<page>?apps[<app id>][<target>]=<viewport>. The drawer's default
+# view is open on every Dashboard page; Home ("dashboard") is where a merchant lands anyway.
+DASHBOARD_PAGE = "dashboard"
+APP_TARGET = "drawer"
+APP_VIEWPORT = "stripe.dashboard.drawer.default"
+
+
 def dashboard_app_url(dashboard: str, app_id: str, account_id: str, livemode: bool) -> str:
-    """Our app's page in the Stripe Dashboard, for the account and its mode: where "Continue"
-    and a Marketplace install lead. Stripe's Dashboard takes the account as the first segment."""
+    """Our app's view in the Stripe Dashboard, for the account and its mode: where "Continue"
+    and a Marketplace install lead."""
     mode = "" if livemode else "/test"
-    return f"{dashboard}/{account_id}{mode}/apps/{app_id}"
+    # Brackets stay literal, as in Stripe's examples; an app id is [A-Za-z0-9_.-] anyway.
+    query = f"apps[{app_id}][{APP_TARGET}]={APP_VIEWPORT}"
+    return f"{dashboard}/{account_id}{mode}/{DASHBOARD_PAGE}?{query}"

@@ -50,7 +50,10 @@ def json_body(model: type[BaseModel]) -> dict[str, Any]:
 TOO_LARGE: Responses = {413: problem("The body is over 64 KiB; nothing was read.")}
 BEARER: Responses = {401: detail("No valid `Authorization: Bearer` token.")}
 VIEW: Responses = {
-    400: detail("The body is not JSON with `user_id` and `account_id`."),
+    400: detail(
+        "The body is not JSON with `user_id`, `account_id`, `livemode` and `action`, or it names"
+        " another action than the endpoint's."
+    ),
     401: detail("The `Stripe-Signature` of the app view is missing, stale or wrong."),
     **TOO_LARGE,
 }

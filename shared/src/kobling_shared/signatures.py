@@ -2,6 +2,7 @@
 
 import json
 import time
+from typing import Literal
 
 import stripe
 
@@ -38,18 +39,31 @@ def _refuse_future(header: str | None) -> None:
             raise BadSignature("signature timestamp is in the future")
 
 
-def app_view_payload(user_id: str, account_id: str) -> str:
-    """The exact string the Dashboard view's signature covers (DOMAIN.md)."""
-    return json.dumps({"user_id": user_id, "account_id": account_id}, separators=(",", ":"))
+# What a Dashboard view request may ask for; each backend endpoint takes exactly one.
+ViewAction = Literal["status", "connect", "disconnect"]
 
 
-def verify_app_view(user_id: str, account_id: str, header: str | None, secret: str) -> None:
+def app_view_payload(user_id: str, account_id: str, livemode: bool, action: ViewAction) -> str:
+    """The exact string the Dashboard view's signature covers: Stripe signs user_id and account_id
+    followed by the fields the view passed to fetchStripeSignature({livemode, action}), as
+    compact JSON in that order (README: "The signed view request")."""
+    fields = {"user_id": user_id, "account_id": account_id, "livemode": livemode, "action": action}
+    return json.dumps(fields, separators=(",", ":"))
+
+
+def verify_app_view(
+    user_id: str,
+    account_id: str,
+    livemode: bool,
+    action: ViewAction,
+    header: str | None,
+    secret: str,
+) -> None:
     """Checks the signature the UI extension got from fetchStripeSignature()."""
     _refuse_future(header)
+    payload = app_view_payload(user_id, account_id, livemode, action)
     try:
-        stripe.WebhookSignature.verify_header(
-            app_view_payload(user_id, account_id), header, secret, tolerance=TOLERANCE_SECONDS
-        )
+        stripe.WebhookSignature.verify_header(payload, header, secret, tolerance=TOLERANCE_SECONDS)
     except stripe.SignatureVerificationError as error:
         raise BadSignature(_reason(error)) from None
 

@@ -15,13 +15,12 @@ from kobling_econ_auth import handlers
 from kobling_econ_auth.handlers import Deps, LinkInvalid, NotInstalled, OtherBrowser, StateInvalid
 from kobling_econ_auth.pages import problem, templates
 from kobling_shared import binding, openapi
-from kobling_shared.app_view import ACCOUNT_ID, AppViewRequest, verified_view_request
+from kobling_shared.app_view import ACCOUNT_ID, AppViewRequest, verified_view_request, view_body
 from kobling_shared.links import status_page_url
 from kobling_shared.openapi import (
     BEARER,
     VIEW,
     Problem,
-    json_body,
     page,
     redirect,
 )
@@ -42,7 +41,10 @@ async def get_deps(request: Request) -> Deps:
 DepsDep = Annotated[Deps, Depends(get_deps)]
 
 
-ViewRequest = Annotated[AppViewRequest, Depends(verified_view_request)]
+# Each endpoint rebuilds the signed payload with its own action: a signature for one cannot do
+# the other.
+ConnectRequest = Annotated[AppViewRequest, Depends(verified_view_request("connect"))]
+DisconnectRequest = Annotated[AppViewRequest, Depends(verified_view_request("disconnect"))]
 
 
 class ConnectLink(BaseModel):
@@ -61,14 +63,14 @@ INVALID_LINK = page("The link or state is unknown, used or expired: nothing chan
 
 @router.post(
     "/api/connect-link",
-    openapi_extra=json_body(AppViewRequest),
+    openapi_extra=view_body("connect"),
     responses={
         200: {"model": ConnectLink, "description": "A one-time link to e-conomic's grant page"},
         404: openapi.problem("`not_installed`: Kobling is not installed on this account"),
         **VIEW,
     },
 )
-async def connect_link(view: ViewRequest, deps: DepsDep) -> JSONResponse:
+async def connect_link(view: ConnectRequest, deps: DepsDep) -> JSONResponse:
     try:
         url, expires_at = await handlers.mint_connect_link(view.account_id, view.livemode, deps)
     except NotInstalled:
@@ -81,10 +83,10 @@ async def connect_link(view: ViewRequest, deps: DepsDep) -> JSONResponse:
 
 @router.post(
     "/api/disconnect",
-    openapi_extra=json_body(AppViewRequest),
+    openapi_extra=view_body("disconnect"),
     responses={200: {"model": Disconnected, "description": "No grant is held any more"}, **VIEW},
 )
-async def disconnect(view: ViewRequest, deps: DepsDep) -> JSONResponse:
+async def disconnect(view: DisconnectRequest, deps: DepsDep) -> JSONResponse:
     changed = await handlers.disconnect(view.account_id, view.livemode, deps)
     return JSONResponse(
         {

@@ -8,7 +8,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 
-from kobling_shared.app_view import ACCOUNT_ID, AppViewRequest, verified_view_request
+from kobling_shared.app_view import ACCOUNT_ID, AppViewRequest, verified_view_request, view_body
 from kobling_shared.arrivals import Arrivals
 from kobling_shared.links import (
     STATUS_PAGE,
@@ -18,7 +18,7 @@ from kobling_shared.links import (
     SignatureExpired,
     dashboard_app_url,
 )
-from kobling_shared.openapi import VIEW, json_body, page, problem
+from kobling_shared.openapi import VIEW, page, problem
 from kobling_shared.pages import problem_page
 from kobling_status.i18n import TEXT, language, reason_text
 from kobling_status.internal_api import StoreDep, merchant_view
@@ -108,7 +108,7 @@ def _stale_link(request: Request, settings: StatusSettings, status_code: int = 4
 
 @router.post(
     "/api/status",
-    openapi_extra=json_body(AppViewRequest),
+    openapi_extra=view_body("status"),
     responses={
         200: {"description": "The account's status JSON"},
         404: problem("`not_installed`: Kobling is not installed on this account"),
@@ -116,7 +116,7 @@ def _stale_link(request: Request, settings: StatusSettings, status_code: int = 4
     },
 )
 async def app_view_status(
-    store: StoreDep, view: Annotated[AppViewRequest, Depends(verified_view_request)]
+    store: StoreDep, view: Annotated[AppViewRequest, Depends(verified_view_request("status"))]
 ) -> JSONResponse:
     """What the Stripe App view shows, for the account that signed the request."""
     status = await store.get(view.account_id, view.livemode)

@@ -1,0 +1,167 @@
+// Kobling's backend as the view sees it: three signed requests and the JSON they answer.
+//
+// Every request carries `Stripe-Signature` from fetchStripeSignature({livemode, action}). Stripe
+// signs the Dashboard user and account followed by those two fields, so the backend can refuse a
+// body whose mode or action is not the one the signature was made for (README: "The signed view
+// request").
+import fetchStripeSignature from '@stripe/ui-extension-sdk/signature';
+import type {ExtensionContextValue} from '@stripe/ui-extension-sdk/context';
+
+export type Action = 'status' | 'connect' | 'disconnect';
+
+// The status service's JSON (services/status: AccountStatus through merchant_view). The fixtures in
+// test/fixtures/backend.json are generated from that model; tests/unit/test_stripe_app_fixtures.py
+// fails when the two drift apart.
+export type EconomicState = 'not_connected' | 'connected' | 'failed' | 'disconnected';
+
+export type AccountStatus = {
+  account_id: string;
+  livemode: boolean;
+  updated_at: string;
+  stripe: {installed: boolean; installed_at: string | null; uninstalled_at: string | null};
+  economic: {
+    state: EconomicState;
+    since: string | null;
+    agreement_number: number | null;
+    company_name: string | null;
+    vat_number: string | null;
+    user_name: string | null;
+    connected_at: string | null;
+    reason: string | null;
+    warning: string | null;
+    shared_with_count: number;
+  };
+};
+
+const STATES: readonly string[] = ['not_connected', 'connected', 'failed', 'disconnected'];
+
+type Check = (value: unknown) => boolean;
+const string: Check = (v) => typeof v === 'string';
+const boolean: Check = (v) => typeof v === 'boolean';
+const nullable =
+  (check: Check): Check =>
+  (v) =>
+    v === null || check(v);
+const object =
+  (fields: Record<string, Check>): Check =>
+  (v) =>
+    typeof v === 'object' &&
+    v !== null &&
+    Object.entries(fields).every(([key, check]) => check((v as Record<string, unknown>)[key]));
+
+// The view renders only a status it understands: an answer of another shape is an error, not a
+// blank screen. The app's tests hold every fixture to this check.
+export const isAccountStatus = object({
+  account_id: string,
+  livemode: boolean,
+  updated_at: string,
+  stripe: object({
+    installed: boolean,
+    installed_at: nullable(string),
+    uninstalled_at: nullable(string),
+  }),
+  economic: object({
+    state: (v) => typeof v === 'string' && STATES.includes(v),
+    since: nullable(string),
+    agreement_number: nullable((v) => typeof v === 'number'),
+    company_name: nullable(string),
+    vat_number: nullable(string),
+    user_name: nullable(string),
+    connected_at: nullable(string),
+    reason: nullable(string),
+    warning: nullable(string),
+    shared_with_count: (v) => typeof v === 'number',
+  }),
+}) as (value: unknown) => value is AccountStatus;
+
+// econ-auth's answers (services/econ-auth routes: ConnectLink, Disconnected).
+export type ConnectLink = {url: string; expires_at: string};
+export type Disconnected = {state: 'disconnected'; changed: boolean; message: string};
+
+// Our refusals: a stable code and a sentence safe to show.
+export type Problem = {error: string; message: string};
+
+export type Answer<T> =
+  | {ok: true; body: T}
+  | {ok: false; status: number; problem: Problem | null};
+
+export type Backend = {statusUrl: string; econAuthUrl: string};
+
+// The manifest's `constants` name the backend; content_security_policy.connect-src must allow them.
+export const backendOf = (environment: ExtensionContextValue['environment']): Backend | null => {
+  const constants = environment.constants;
+  if (constants === null || typeof constants !== 'object' || Array.isArray(constants)) {
+    return null;
+  }
+  const {STATUS_URL: statusUrl, ECON_AUTH_URL: econAuthUrl} = constants;
+  if (typeof statusUrl !== 'string' || typeof econAuthUrl !== 'string') {
+    return null;
+  }
+  return {statusUrl, econAuthUrl};
+};
+
+const ENDPOINT: Record<Action, (backend: Backend) => string> = {
+  status: (backend) => `${backend.statusUrl}/api/status`,
+  connect: (backend) => `${backend.econAuthUrl}/api/connect-link`,
+  disconnect: (backend) => `${backend.econAuthUrl}/api/disconnect`,
+};
+
+export type Caller = {
+  backend: Backend;
+  userId: string;
+  accountId: string;
+  livemode: boolean;
+};
+
+export const callerOf = (context: ExtensionContextValue): Caller | null => {
+  const backend = backendOf(context.environment);
+  const userId = context.userContext.id;
+  if (backend === null || !userId) {
+    return null;
+  }
+  return {
+    backend,
+    userId,
+    accountId: context.userContext.account.id,
+    livemode: context.environment.mode === 'live',
+  };
+};
+
+const ask = async <T>(
+  caller: Caller,
+  action: Action,
+  understood: (json: unknown) => json is T,
+): Promise<Answer<T>> => {
+  const {livemode} = caller;
+  // Key order matters: Stripe signs the fields in the order given.
+  const signature = await fetchStripeSignature({livemode, action});
+  const body = {user_id: caller.userId, account_id: caller.accountId, livemode, action};
+  const response = await fetch(ENDPOINT[action](caller.backend), {
+    method: 'POST',
+    headers: {'Stripe-Signature': signature, 'Content-Type': 'application/json'},
+    body: JSON.stringify(body),
+  });
+  const json: unknown = await response.json().catch(() => null);
+  if (response.ok && understood(json)) {
+    return {ok: true, body: json};
+  }
+  const problem = isProblem(json) ? json : null;
+  return {ok: false, status: response.status, problem};
+};
+
+const isProblem = (json: unknown): json is Problem =>
+  typeof json === 'object' &&
+  json !== null &&
+  typeof (json as Problem).error === 'string' &&
+  typeof (json as Problem).message === 'string';
+
+const isConnectLink = object({url: string, expires_at: string}) as (
+  value: unknown,
+) => value is ConnectLink;
+const isDisconnected = object({state: string, changed: boolean, message: string}) as (
+  value: unknown,
+) => value is Disconnected;
+
+export const fetchStatus = (caller: Caller) => ask(caller, 'status', isAccountStatus);
+export const mintConnectLink = (caller: Caller) => ask(caller, 'connect', isConnectLink);
+export const disconnect = (caller: Caller) => ask(caller, 'disconnect', isDisconnected);

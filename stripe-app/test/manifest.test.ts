@@ -1,0 +1,51 @@
+// The manifest against the code it describes: Stripe rejects an upload, or the Dashboard blocks a
+// request, when these disagree (README: "Publishing the Stripe App" cites each field's source).
+import {readFileSync} from 'fs';
+import {join} from 'path';
+
+import manifest from '../stripe-app.json';
+
+const root = join(__dirname, '..');
+
+// Stripe's rule for connect-src: a URL ending in "/" allows everything under it, else only itself.
+const allowed = (url: string) =>
+  manifest.ui_extension.content_security_policy['connect-src'].some((source) =>
+    source.endsWith('/') ? url.startsWith(source) : url === source,
+  );
+
+test('every view names a component in src/views that exports a view', () => {
+  for (const view of manifest.ui_extension.views) {
+    const module = require(join(root, 'src', 'views', view.component)) as {default: unknown};
+    expect(typeof module.default).toBe('function');
+  }
+});
+
+test('the content security policy allows every backend call the view makes, and no more', () => {
+  const {STATUS_URL, ECON_AUTH_URL} = manifest.constants;
+  for (const url of [
+    `${STATUS_URL}/api/status`,
+    `${ECON_AUTH_URL}/api/connect-link`,
+    `${ECON_AUTH_URL}/api/disconnect`,
+  ]) {
+    expect(allowed(url)).toBe(true);
+  }
+  // Not the merchant pages, the callbacks or the internal API.
+  expect(allowed(`${STATUS_URL}/v1/accounts`)).toBe(false);
+  expect(allowed(`${ECON_AUTH_URL}/economic/callback`)).toBe(false);
+});
+
+test('the install redirect is the install service\'s OAuth callback', () => {
+  expect(manifest.allowed_redirect_uris).toHaveLength(1);
+  expect(new URL(manifest.allowed_redirect_uris[0]).pathname).toBe('/stripe/oauth/callback');
+});
+
+test('after install the merchant lands on a settings view that exists', () => {
+  expect(manifest.post_install_action).toEqual({type: 'settings'});
+  expect(manifest.ui_extension.views.map((view) => view.viewport)).toContain('settings');
+});
+
+test('the icon is a 300x300 PNG', () => {
+  const png = readFileSync(join(root, manifest.icon));
+  expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+  expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([300, 300]);
+});
