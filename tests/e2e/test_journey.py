@@ -54,7 +54,8 @@ async def test_a_merchant_installs_connects_and_continues(page: Page) -> None:
     started = time.monotonic()
     await page.get_by_role("button", name="Add app").click()
 
-    await expect(page.get_by_text("Connected", exact=False).first).to_be_visible()
+    # The whole status line: "Not connected" must not pass for "Connected".
+    await expect(page.get_by_role("status")).to_have_text("✓ Connected")
     await expect(page.locator("dd", has_text="Acme ApS")).to_be_visible()
     elapsed_ms = (time.monotonic() - started) * 1000
     await expect(page.locator("dd", has_text="123456")).to_be_visible()
@@ -67,5 +68,6 @@ async def test_a_merchant_installs_connects_and_continues(page: Page) -> None:
     # Stripe's documented deep link: the account's test Dashboard with our app's drawer open.
     assert page.url.startswith(f"{SANDBOX}/dashboard/{account}/test/dashboard?apps")
     assert "[drawer]=stripe.dashboard.drawer.default" in unquote(page.url)
-    await expect(page.get_by_text("connected")).to_be_visible()
+    # The app's state as the Dashboard shows it, whole: "not connected" is not "connected".
+    await expect(page.get_by_text("e-conomic:")).to_have_text("e-conomic: connected · Acme ApS")
     await shots.take("back-in-stripe")

@@ -11,15 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
-from kobling_shared.events import INSTALLS_TOPIC
+from kobling_shared.events import INSTALLS_TOPIC, account_key
 from tests.faults.conftest import _infra
 from tests.faults.test_faults import StripeLikeSender, counts_on_kafka
 from tests.infra import Infra
-from tests.kafka_topics import records_on
+from tests.kafka_topics import STATUS_GROUP, committed_offsets, records_on
 from tests.merchant import INSTALL, INTERNAL, STATUS
 from tests.stack import Service, start, stop_all, wait_ready
 from tests.stripe_signing import install_event, new_account
@@ -111,9 +109,24 @@ async def all_installed_once(http: httpx.AsyncClient, infra: Infra, accounts: li
                 missing.discard(account)
         await asyncio.sleep(0.2)
     assert not missing, f"{len(missing)} of {len(accounts)} never reached the read model"
-    for account in accounts:  # once: one applied event per install on its timeline
+    for account in accounts:  # one event per install on its timeline
         timeline = await http.get(f"{STATUS}/v1/accounts/{account}/timeline", headers=INTERNAL)
         assert [e["what"] for e in timeline.json()["events"]] == ["installed"], account
+    # And applied once. The timeline cannot tell (its _id is the event id: a repeat is swallowed);
+    # `rev` counts the writes that changed an account's document, so an install applied again
+    # on a redelivery would stand at 2.
+    assert await writes_per_account(infra, accounts) == dict.fromkeys(accounts, 1)
+
+
+async def writes_per_account(infra: Infra, accounts: list[str]) -> dict[str, int]:
+    client: AsyncMongoClient[Any] = AsyncMongoClient(infra.mongodb)
+    try:
+        found = client["kobling_status"]["accounts"].find(
+            {"_id": {"$in": [account_key(a, False) for a in accounts]}}, {"rev": 1, "account_id": 1}
+        )
+        return {doc["account_id"]: doc["rev"] async for doc in found}
+    finally:
+        await client.close()
 
 
 def env(infra: Infra) -> dict[str, str]:
@@ -148,20 +161,6 @@ async def test_sigterm_to_install_under_load_loses_and_duplicates_nothing(
         await all_installed_once(http, infra, load.accounts)
 
 
-async def committed_offsets(infra: Infra, group: str) -> dict[int, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    return {
-        tp.partition: meta.offset
-        for tp, meta in offsets.items()
-        if isinstance(tp, TopicPartition) and tp.topic == INSTALLS_TOPIC
-    }
-
-
 async def applied(infra: Infra, event_ids: list[str]) -> int:
     """How many of these events status's read model has applied (its timeline is by event id)."""
     client: AsyncMongoClient[Any] = AsyncMongoClient(infra.mongodb)
@@ -182,7 +181,7 @@ async def test_sigterm_to_status_while_consuming_commits_only_what_it_applied(
                 await asyncio.to_thread(stop_all, [stack["status"]])
                 # Stopped: every one of our events below its committed offset is in the read
                 # model (other tests' events on the topic may be dead letters, never applied).
-                committed = await committed_offsets(infra, "kobling-status")
+                committed = await committed_offsets(infra.kafka, STATUS_GROUP, INSTALLS_TOPIC)
                 ours = {account.encode() for account in load.accounts}
                 below = [
                     json.loads(r.value)["id"]

@@ -38,6 +38,8 @@ class StripeState:
     codes: dict[str, Code] = field(default_factory=dict)
     refresh_tokens: dict[str, tuple[str, bool]] = field(default_factory=dict)
     minted: list[str] = field(default_factory=list)  # every token handed out, for leak audits
+    # Every webhook and how it ended, as Stripe's Dashboard lists an endpoint's deliveries.
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     clock: Any = time.time  # tests move time forward
 
@@ -215,7 +217,7 @@ async def deliver_webhook(
     """Signs and posts an event to install, retrying a non-2xx answer with backoff like Stripe."""
     event = install_event(kind, account, livemode)
     body = json.dumps(event)
-    status = 0
+    status, answer = 0, ""
     async with httpx.AsyncClient(timeout=10) as http:
         for attempt in range(attempts):
             header = stripe_signature(body, settings().stripe_webhook_secret)
@@ -225,12 +227,15 @@ async def deliver_webhook(
                     content=body,
                     headers={"Stripe-Signature": header, "Content-Type": "application/json"},
                 )
-                status = response.status_code
+                status, answer = response.status_code, response.text
                 if 200 <= status < 300:
                     break
             except httpx.HTTPError:
                 status = 0
             await asyncio.sleep(0.5 * 2**attempt)
+    state_.deliveries.append(
+        {"event_id": event["id"], "account": account, "status_code": status, "answer": answer}
+    )
     return event["id"], status
 
 
@@ -332,6 +337,12 @@ async def dashboard_uninstall(
 ) -> RedirectResponse:
     await deliver_webhook("account.application.deauthorized", account, livemode)
     return RedirectResponse(_dashboard_url(account, livemode), status_code=303)
+
+
+@router.get("/_sandbox/stripe/deliveries")
+async def deliveries(account: str) -> dict[str, list[dict[str, Any]]]:
+    """The webhooks sent about `account` that have ended (acknowledged, or given up on)."""
+    return {"deliveries": [d for d in state_.deliveries if d["account"] == account]}
 
 
 @router.get("/_sandbox/stripe/tokens")

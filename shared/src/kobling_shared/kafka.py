@@ -5,7 +5,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from aiokafka import ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -111,6 +111,22 @@ async def ensure_topics(bootstrap_servers: str, auth: BaseSecurity | None = None
                 pass  # another service created them between our look and our create
     finally:
         await admin.close()
+
+
+class Publisher(Protocol):
+    """Puts an event on its topic, returning once the broker has it; raises when it cannot."""
+
+    async def publish(self, event: AnyEvent) -> None: ...
+
+
+@dataclass(frozen=True)
+class KafkaPublisher:
+    """The Publisher the services run with: `publish` on their broker."""
+
+    broker: KafkaBroker
+
+    async def publish(self, event: AnyEvent) -> None:
+        await publish(self.broker, event)
 
 
 async def publish(broker: KafkaBroker, event: AnyEvent) -> None:

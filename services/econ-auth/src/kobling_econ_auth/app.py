@@ -49,7 +49,7 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
         MasterKeys(settings.token_encryption_keys),
         TokenCipher(settings.token_encryption_keys),
     )
-    deps = Deps(settings, store, broker, grants, economic, Arrivals())
+    deps = Deps(settings, store, kafka.KafkaPublisher(broker), grants, economic, Arrivals())
     consumers.subscribe(broker, deps)
 
     async def housekeeping() -> None:

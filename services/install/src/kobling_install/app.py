@@ -66,7 +66,7 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="Kobling install", lifespan=lifespan)
     app.state.settings = settings
-    deps = Deps(broker=broker, ledger=WebhookLedger(db), installs=installs)
+    deps = Deps(publisher=kafka.KafkaPublisher(broker), ledger=WebhookLedger(db), installs=installs)
     # Webhooks that arrive together share their round trips to the database and the broker.
     app.state.webhooks = GroupCommit(partial(accept_webhooks, deps=deps))
     app.state.oauth = oauth

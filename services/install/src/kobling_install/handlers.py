@@ -5,13 +5,13 @@ import logging
 from dataclasses import dataclass
 from enum import Enum
 
-from faststream.kafka import KafkaBroker
 from prometheus_client import Counter
 
-from kobling_install.store import Claim, Installs, WebhookLedger
+from kobling_install.ports import Announcements, Ledger
+from kobling_install.store import Claim
 from kobling_install.stripe_events import NotForUs, StripeEvent, to_install_event
 from kobling_shared.events import StripeAppInstalled, StripeAppUninstalled
-from kobling_shared.kafka import publish
+from kobling_shared.kafka import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +26,9 @@ class Outcome(Enum):
 
 @dataclass(frozen=True)
 class Deps:
-    broker: KafkaBroker
-    ledger: WebhookLedger
-    installs: Installs
+    publisher: Publisher
+    ledger: Ledger
+    installs: Announcements
 
 
 async def accept_webhooks(events: list[StripeEvent], deps: Deps) -> list[Outcome | Exception]:
@@ -63,7 +63,7 @@ async def accept_webhooks(events: list[StripeEvent], deps: Deps) -> list[Outcome
             announced_elsewhere.append(event_id)
             del todo[event_id]
     results = await asyncio.gather(
-        *(publish(deps.broker, news) for news in todo.values()), return_exceptions=True
+        *(deps.publisher.publish(news) for news in todo.values()), return_exceptions=True
     )
     published = []
     for (event_id, news), result in zip(todo.items(), results, strict=True):
@@ -78,7 +78,12 @@ async def accept_webhooks(events: list[StripeEvent], deps: Deps) -> list[Outcome
         outcomes[event_id] = Outcome.PUBLISHED
         if isinstance(news, StripeAppUninstalled):
             await deps.installs.uninstalled(news.account_key, news.time)
-    await deps.ledger.mark_published(published + announced_elsewhere)
+    try:
+        await deps.ledger.mark_published(published + announced_elsewhere)
+    except Exception:
+        # They are on Kafka: a 503 now would make Stripe's retry publish them a second time.
+        # Unmarked, a later redelivery goes out again under the same id, which consumers drop.
+        log.exception("published, but could not mark %d stripe events so", len(published))
     for outcome in outcomes.values():
         WEBHOOKS.labels(outcome.value if isinstance(outcome, Outcome) else "unavailable").inc()
     return [outcomes[event.id] for event in events]
