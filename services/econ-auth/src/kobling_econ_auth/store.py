@@ -4,7 +4,6 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Any
 
 from pymongo import ASCENDING
@@ -13,21 +12,18 @@ from pymongo.errors import DuplicateKeyError
 
 from kobling_econ_auth.connection import Connection, new_connection
 from kobling_shared.events import account_key, now
-from kobling_shared.mongo import Document, KeyLocks, insert_new
+from kobling_shared.mongo import Document, Path, VersionedDocs, insert_new
 
 Change = Callable[[Connection], Connection | None]
-
-
-class Taken(Enum):
-    TAKEN = "taken"  # the connection was created by another writer since we read
-
-
-TAKEN = Taken.TAKEN
 
 
 def _agreement(conn: Connection) -> int | None:
     """The agreement a connected connection holds; None for any other state."""
     return conn.agreement.agreement_number if conn.state == "connected" and conn.agreement else None
+
+
+def _connection(doc: Document | None) -> Connection | None:
+    return Connection.model_validate(doc) if doc else None
 
 
 def digest(secret: str) -> str:
@@ -49,7 +45,9 @@ class PendingState:
 
 
 class ConnectionStore:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], path: Path = "auto") -> None:
+        """`path`: how guarded writes are made safe (kobling_shared.mongo.VersionedDocs); the
+        default picks it from the database."""
         self._connections = db["connections"]
         self._states = db["states"]
         self._used = db["used_once"]
@@ -58,7 +56,7 @@ class ConnectionStore:
         self._pending = db["outbox_pending"]
         # Connected connections by e-conomic agreement, to find one agreement shared by several.
         self._members = db["agreement_members"]
-        self._locks = KeyLocks(db["connection_locks"])
+        self._docs = VersionedDocs(self._connections, path)
 
     async def create_indexes(self) -> None:
         await self._connections.create_index([("state", ASCENDING)])
@@ -79,47 +77,34 @@ class ConnectionStore:
         return await insert_new(self._connections, docs)
 
     async def change(self, account_id: str, livemode: bool, change: Change) -> Connection | None:
-        """Applies `change` to the connection as stored, with no other writer between our read
-        and our write. None when nothing changed.
+        """Applies `change` to the connection as stored and writes the result only if no other
+        writer wrote in between (else `change` runs again on the newer one). None when nothing
+        changed."""
 
-        A connection's first write (an install) takes no lock: of racing inserts the unique _id
-        lets one win, and the others go on under the lock like any later change."""
+        def on_document(doc: Document | None) -> Document | None:
+            current = _connection(doc) or new_connection(account_id, livemode)
+            updated = change(current)
+            return None if updated is None else updated.model_dump()
+
+        async def before(doc: Document | None, new: Document) -> None:
+            current, updated = _connection(doc), Connection.model_validate(new)
+            if len(updated.outbox) > len(current.outbox if current else []):
+                # Marked before the write: a crash between the two leaves a mark the relay
+                # clears, never an event nobody looks for.
+                await self._mark_pending(key)
+            joins = _agreement(updated)
+            if joins is not None and joins != (_agreement(current) if current else None):
+                # Also before the write; a member left behind by a crash is checked when read.
+                await insert_new(self._members, [{"_id": key, "agreement": joins}])
+
+        async def after(doc: Document | None, new: Document) -> None:
+            leaves = _agreement(current) if (current := _connection(doc)) else None
+            if leaves is not None and _agreement(Connection.model_validate(new)) != leaves:
+                await self._members.delete_one({"_id": key})
+
         key = account_key(account_id, livemode)
-        if await self._connections.find_one({"_id": key}, {"_id": 1}) is None:
-            written = await self._write(key, None, account_id, livemode, change)
-            if written is not TAKEN:
-                return written
-        async with self._locks.hold(key):
-            while True:
-                doc = await self._connections.find_one({"_id": key})
-                written = await self._write(key, doc, account_id, livemode, change)
-                if written is not TAKEN:  # else created without the lock since our read
-                    return written
-
-    async def _write(
-        self, key: str, doc: Document | None, account_id: str, livemode: bool, change: Change
-    ) -> Connection | Taken | None:
-        current = Connection.model_validate(doc) if doc else new_connection(account_id, livemode)
-        updated = change(current)
-        if updated is None:
-            return None
-        if len(updated.outbox) > len(current.outbox):
-            # Marked before the write: a crash between the two leaves a mark the relay
-            # clears, never an event nobody looks for.
-            await self._mark_pending(key)
-        joins, leaves = _agreement(updated), _agreement(current)
-        if joins is not None and joins != leaves:
-            # Also before the write; a member left behind by a crash is checked when read.
-            await insert_new(self._members, [{"_id": key, "agreement": joins}])
-        new_doc = {"_id": key, "rev": (doc["rev"] if doc else 0) + 1, **updated.model_dump()}
-        if doc is None:
-            if await insert_new(self._connections, [new_doc]):
-                return TAKEN
-        else:
-            await self._connections.replace_one({"_id": key}, new_doc)
-        if leaves is not None and joins != leaves:
-            await self._members.delete_one({"_id": key})
-        return updated
+        written = await self._docs.change(key, on_document, before, after)
+        return Connection.model_validate(written) if written else None
 
     async def connected_elsewhere(
         self, agreement_number: int, account_id: str
