@@ -20,7 +20,7 @@ from kobling_econ_auth.connection import Agreement, Connection
 from kobling_econ_auth.ports import Connections
 from kobling_econ_auth.store import ConnectionStore
 from kobling_shared.events import now
-from kobling_shared.mongo import Document, VersionedDocs, is_ferretdb
+from kobling_shared.mongo import Document, Expiring, VersionedDocs, is_ferretdb
 from tests.fakes.econ_auth import FakeConnections
 from tests.infra import Infra
 
@@ -204,3 +204,59 @@ async def test_connections_an_agreement_is_shared_only_while_connected(
     assert await connections.connected_elsewhere(4242, first) == [(second, True)]
     await connections.change(second, True, leave)
     assert await connections.connected_elsewhere(4242, first) == []
+
+
+async def test_connections_an_agreement_changed_while_connected_is_found_by_the_new_one(
+    connections: Connections,
+) -> None:
+    first, second = "acct_" + uuid.uuid4().hex[:12], "acct_" + uuid.uuid4().hex[:12]
+
+    def connect_to(number: int):  # type: ignore[no-untyped-def]
+        def change(conn: Connection) -> Connection:
+            agreement = Agreement(agreement_number=number, company_name=f"Company {number}")
+            return conn.model_copy(update={"state": "connected", "agreement": agreement})
+
+        return change
+
+    await connections.change(first, False, connect_to(1))
+    await connections.change(second, False, connect_to(1))
+    await connections.change(second, False, connect_to(2))
+    assert await connections.connected_elsewhere(1, first) == []
+    assert await connections.connected_elsewhere(2, first) == [(second, False)]
+
+
+# --- one-time records past their deadline ------------------------------------------------------
+
+
+@pytest.fixture(params=PATHS)
+def expiring(request: pytest.FixtureRequest, db: AsyncDatabase[Document]) -> Expiring:
+    return Expiring(db["once"], path=request.param)
+
+
+async def test_records_past_their_deadline_are_forgotten_and_the_rest_kept(
+    expiring: Expiring,
+) -> None:
+    at = now()
+    # Kept a fixed time, so written in deadline order, as every one-time record is.
+    past = [{"_id": f"old-{i}", "expires_at": at - timedelta(seconds=1000 - i)} for i in range(450)]
+    live = [{"_id": f"new-{i}", "expires_at": at + timedelta(minutes=i + 1)} for i in range(3)]
+    await expiring.docs.insert_many(past + live)  # more than one sweep batch of expired ones
+    assert await expiring.forget_expired(at) == 450
+    left = await expiring.docs.find({}, {"_id": 1}).to_list()
+    assert sorted(doc["_id"] for doc in left) == ["new-0", "new-1", "new-2"]
+    assert await expiring.forget_expired(at) == 0
+
+
+async def test_the_database_that_has_ttl_indexes_gets_one(
+    db: AsyncDatabase[Document], client: AsyncMongoClient[Document]
+) -> None:
+    expiring = Expiring(db["once"])  # the path the database calls for, as the services run
+    await expiring.docs.insert_one({"_id": "x", "expires_at": now()})
+    await expiring.create_index()
+    ttl = {
+        name: index.get("expireAfterSeconds")
+        for name, index in (await expiring.docs.index_information()).items()
+        if "expireAfterSeconds" in index
+    }
+    # FerretDB has no TTL index (its records go by forget_expired alone); MongoDB gets one.
+    assert ttl == ({} if await is_ferretdb(client) else {"expires_at_1": 0})

@@ -4,7 +4,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pymongo import AsyncMongoClient
@@ -67,7 +67,24 @@ async def is_ferretdb(client: AsyncMongoClient[Document]) -> bool:
     return "ferretdbVersion" in info
 
 
-class VersionedDocs:
+class _Adapter:
+    """Picks, once, whether a collection lives on FerretDB, whose limits some writes and
+    lookups work around (each workaround names the behaviour); MongoDB takes the plain way."""
+
+    def __init__(self, collection: AsyncCollection[Document], path: Path = "auto") -> None:
+        self._docs, self._path = collection, path
+
+    @property
+    def docs(self) -> AsyncCollection[Document]:
+        return self._docs
+
+    async def _ferretdb(self) -> bool:
+        if self._path == "auto":
+            self._path = "ferretdb" if await is_ferretdb(self._docs.database.client) else "mongodb"
+        return self._path == "ferretdb"
+
+
+class VersionedDocs(_Adapter):
     """Documents carrying a `rev`, changed by read-modify-write where each write is safe by itself:
     it lands only if the document is still at the revision it was computed from, checked by the
     database in the write itself, else the change is recomputed on the newer document. No lease,
@@ -90,13 +107,9 @@ class VersionedDocs:
         path: Path = "auto",
         give_up_after: float = 10.0,
     ) -> None:
-        self._docs, self._path, self._give_up_after = collection, path, give_up_after
+        super().__init__(collection, path)
+        self._give_up_after = give_up_after
         self._claims = collection.database[f"{collection.name}_claims"]
-
-    async def _ferretdb(self) -> bool:
-        if self._path == "auto":
-            self._path = "ferretdb" if await is_ferretdb(self._docs.database.client) else "mongodb"
-        return self._path == "ferretdb"
 
     async def get(self, key: str) -> Document | None:
         return await self._docs.find_one({"_id": key})
@@ -172,3 +185,84 @@ class VersionedDocs:
         """Removes claims left by writers that died (FerretDB's path); a small collection."""
         result = await self._claims.delete_many({"at": {"$lt": now() - self.ABANDONED_CLAIM}})
         return result.deleted_count
+
+
+class Expiring(_Adapter):
+    """One-time records that are deleted once past the deadline each holds in `expires_at`.
+
+    On MongoDB a TTL index deletes them by itself, and the same index serves `forget_expired`.
+    FerretDB 1.24 has no TTL index, and a filter on `expires_at` would read every document (it
+    pushes down only a filter on `_id` alone): there `forget_expired` reads the oldest records
+    through the one query it does push down, a limit with no filter and no sort (in insertion
+    order, which is deadline order for records kept a fixed time), and deletes the expired ones
+    by `_id`, stopping at the first batch with none expired.
+    """
+
+    SWEEP_BATCH = 200
+
+    async def create_index(self) -> None:
+        if not await self._ferretdb():
+            await self._docs.create_index("expires_at", expireAfterSeconds=0)
+
+    async def forget_expired(self, before: datetime) -> int:
+        if not await self._ferretdb():
+            return (await self._docs.delete_many({"expires_at": {"$lt": before}})).deleted_count
+        forgotten = 0
+        while True:
+            oldest = await self._docs.find({}, {"expires_at": 1}).limit(self.SWEEP_BATCH).to_list()
+            # A record from before deadlines were stored has none: expired here (FerretDB only
+            # serves development); on MongoDB the TTL index passes it by.
+            expired = [doc["_id"] for doc in oldest if doc.get("expires_at", before) <= before]
+            for key in expired:
+                await self._docs.delete_one({"_id": key})
+            forgotten += len(expired)
+            if len(expired) < max(len(oldest), 1) or not expired:
+                return forgotten
+
+
+class Subset(_Adapter):
+    """The keys of the documents of a collection that match `where`, found without reading the
+    rest, optionally by the value of one `field`.
+
+    On MongoDB that is a partial index over `where`, and `keys` queries the collection itself.
+    FerretDB 1.24 has no partial index and reads every document for a filter that is not `_id`
+    alone, so there the writer keeps a small side collection by hand: `add` before the write
+    that makes a document match, `remove` after the write that makes it stop; a mark left by a
+    crash between the two is harmless, since readers check the document itself.
+    """
+
+    def __init__(
+        self,
+        collection: AsyncCollection[Document],
+        side: str,
+        where: Document,
+        field: str | None = None,
+        path: Path = "auto",
+    ) -> None:
+        super().__init__(collection, path)
+        self._side, self._where, self._field = collection.database[side], where, field
+
+    async def create_index(self) -> None:
+        if await self._ferretdb():
+            if self._field:
+                await self._side.create_index("value")
+        else:
+            await self._docs.create_index(
+                self._field or next(iter(self._where)), partialFilterExpression=self._where
+            )
+
+    async def add(self, key: str, value: Any = None) -> None:
+        if await self._ferretdb():
+            mark = {"_id": key, "value": value, "at": now()}
+            await self._side.replace_one({"_id": key}, mark, upsert=True)
+
+    async def remove(self, key: str) -> None:
+        if await self._ferretdb():
+            await self._side.delete_one({"_id": key})
+
+    async def keys(self, value: Any = None) -> list[str]:
+        if await self._ferretdb():
+            marks = self._side.find({"value": value} if self._field else {}, {"_id": 1})
+            return [mark["_id"] async for mark in marks]
+        query = {**self._where, **({self._field: value} if self._field else {})}
+        return [doc["_id"] async for doc in self._docs.find(query, {"_id": 1})]

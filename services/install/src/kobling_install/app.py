@@ -28,7 +28,7 @@ from kobling_shared.ops import (
 )
 
 SERVICE = "install"
-HOUSEKEEPING_SECONDS = 5.0  # one-time states past their deadline are deleted this often
+HOUSEKEEPING_SECONDS = 5.0  # one-time records past their deadline are deleted this often
 
 
 def create_app(settings: InstallSettings | None = None) -> FastAPI:
@@ -39,6 +39,7 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
     db = mongo.database(client, "kobling_install")
     http = httpx.AsyncClient()
     installs = Installs(db)
+    ledger = WebhookLedger(db)
     oauth = OAuthDeps(
         settings=settings,
         broker=broker,
@@ -49,13 +50,18 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
         stripe=StripeOAuth(settings.stripe_api_base, settings.stripe_secret_key, http),
     )
 
+    async def housekeeping() -> None:
+        await oauth.states.forget_expired(now())
+        await ledger.forget_expired(now())
+        await installs.forget_expired(now())
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for store in (oauth.states, ledger, installs):
+            await store.create_indexes()
         await kafka.ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_security)
         await broker.start()
-        cleanup = asyncio.create_task(
-            every(HOUSEKEEPING_SECONDS, lambda: oauth.states.forget_expired(now()))
-        )
+        cleanup = asyncio.create_task(every(HOUSEKEEPING_SECONDS, housekeeping))
         try:
             yield
         finally:
@@ -66,7 +72,7 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="Kobling install", lifespan=lifespan)
     app.state.settings = settings
-    deps = Deps(publisher=kafka.KafkaPublisher(broker), ledger=WebhookLedger(db), installs=installs)
+    deps = Deps(publisher=kafka.KafkaPublisher(broker), ledger=ledger, installs=installs)
     # Webhooks that arrive together share their round trips to the database and the broker.
     app.state.webhooks = GroupCommit(partial(accept_webhooks, deps=deps))
     app.state.oauth = oauth

@@ -1,14 +1,19 @@
 """What install keeps in MongoDB: published Stripe events, installs, OAuth states, tokens."""
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from kobling_shared.events import now
-from kobling_shared.mongo import Document, insert_new
+from kobling_shared.mongo import Document, Expiring, Path, insert_new
+
+# How long a Stripe event id and an install's announcement are remembered. Stripe retries a
+# webhook for up to three days (docs/external-contracts.md); a redelivery later than this would
+# be taken as new.
+REMEMBERED = timedelta(days=30)
 
 
 class Claim(Enum):
@@ -24,25 +29,39 @@ class WebhookLedger:
     updates and deletes slow, while batched inserts and lookups by _id stay fast.
     """
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self._seen = db["stripe_events"]
-        self._published = db["stripe_events_published"]
+    def __init__(self, db: AsyncDatabase[Document], path: Path = "auto") -> None:
+        self._seen = Expiring(db["stripe_events"], path)
+        self._published = Expiring(db["stripe_events_published"], path)
+
+    async def create_indexes(self) -> None:
+        await self._seen.create_index()
+        await self._published.create_index()
 
     async def claim(self, event_ids: list[str]) -> dict[str, Claim]:
         at = now()
-        seen = await insert_new(self._seen, [{"_id": id_, "seen_at": at} for id_ in event_ids])
+        seen = await insert_new(
+            self._seen.docs,
+            [{"_id": id_, "seen_at": at, "expires_at": at + REMEMBERED} for id_ in event_ids],
+        )
         claims = dict.fromkeys(event_ids, Claim.NEW)
         for id_ in seen:  # a redelivery: rare, so looked up one by one
-            done = await self._published.find_one({"_id": id_}, {"_id": 1})
+            done = await self._published.docs.find_one({"_id": id_}, {"_id": 1})
             claims[id_] = Claim.DONE if done else Claim.PENDING
         return claims
 
     async def mark_published(self, event_ids: list[str]) -> None:
         at = now()
-        await insert_new(self._published, [{"_id": id_, "published_at": at} for id_ in event_ids])
+        await insert_new(
+            self._published.docs,
+            [{"_id": id_, "published_at": at, "expires_at": at + REMEMBERED} for id_ in event_ids],
+        )
 
     async def release(self, event_id: str) -> None:
-        await self._seen.delete_one({"_id": event_id})
+        await self._seen.docs.delete_one({"_id": event_id})
+
+    async def forget_expired(self, before: datetime) -> None:
+        await self._seen.forget_expired(before)
+        await self._published.forget_expired(before)
 
 
 class Installs:
@@ -54,9 +73,15 @@ class Installs:
     on MongoDB and on FerretDB alike.
     """
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], path: Path = "auto") -> None:
         self._installs = db["installs"]
-        self._announced = db["install_announcements"]
+        self._announced = Expiring(db["install_announcements"], path)
+
+    async def create_indexes(self) -> None:
+        await self._announced.create_index()
+
+    async def forget_expired(self, before: datetime) -> None:
+        await self._announced.forget_expired(before)
 
     async def claim_announcement(self, key: str, event_id: str) -> tuple[str, str | None]:
         """(claim, None) when this caller announces the install with `event_id`; otherwise
@@ -72,20 +97,23 @@ class Installs:
         claims = {event_id: f"{key}:{generations.get(key, 0)}" for event_id, key in keys.items()}
         at = now()
         taken = await insert_new(
-            self._announced,
-            [{"_id": claim, "event_id": event_id, "at": at} for event_id, claim in claims.items()],
+            self._announced.docs,
+            [
+                {"_id": claim, "event_id": event_id, "at": at, "expires_at": at + REMEMBERED}
+                for event_id, claim in claims.items()
+            ],
         )
         answers: dict[str, tuple[str, str | None]] = {}
         for event_id, claim in claims.items():
             winner = None
             if claim in taken:
-                doc = await self._announced.find_one({"_id": claim})
+                doc = await self._announced.docs.find_one({"_id": claim})
                 winner = str(doc["event_id"]) if doc else ""
             answers[event_id] = (claim, winner)
         return answers
 
     async def release_announcement(self, claim: str) -> None:
-        await self._announced.delete_one({"_id": claim})
+        await self._announced.docs.delete_one({"_id": claim})
 
     async def uninstalled(self, key: str, at: datetime) -> None:
         """Starts a new generation: the next install is news again."""
@@ -98,13 +126,17 @@ class OAuthStates:
     """Our one-time OAuth `state`s, stored hashed, spent by a unique insert (exactly one winner).
     Both expire by their stored deadline (`forget_expired`): FerretDB has no TTL index."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self._states = db["oauth_states"]
-        self._spent = db["oauth_states_spent"]
+    def __init__(self, db: AsyncDatabase[Document], path: Path = "auto") -> None:
+        self._states = Expiring(db["oauth_states"], path)
+        self._spent = Expiring(db["oauth_states_spent"], path)
+
+    async def create_indexes(self) -> None:
+        await self._states.create_index()
+        await self._spent.create_index()
 
     async def save(self, state: str, livemode: bool, expires_at: datetime, browser: str) -> None:
         """`browser`: the digest of the id of the browser that asked (kobling_shared.binding)."""
-        await self._states.insert_one(
+        await self._states.docs.insert_one(
             {
                 "_id": digest(state),
                 "livemode": livemode,
@@ -115,17 +147,17 @@ class OAuthStates:
 
     async def browser_of(self, state: str) -> str | None:
         """The browser digest a live state was issued to; None for an unknown or expired one."""
-        doc = await self._states.find_one({"_id": digest(state)})
+        doc = await self._states.docs.find_one({"_id": digest(state)})
         if doc is None or doc["expires_at"] < now():
             return None
         return str(doc.get("browser", ""))
 
     async def spend(self, state: str) -> bool:
-        doc = await self._states.find_one({"_id": digest(state)})
+        doc = await self._states.docs.find_one({"_id": digest(state)})
         if doc is None or doc["expires_at"] < now():
             return False
         try:
-            await self._spent.insert_one(
+            await self._spent.docs.insert_one(
                 {"_id": digest(state), "at": now(), "expires_at": doc["expires_at"]}
             )
         except DuplicateKeyError:
@@ -134,8 +166,8 @@ class OAuthStates:
 
     async def forget_expired(self, before: datetime) -> None:
         # Past its deadline a state is refused whether or not it was spent, so both records go.
-        await self._states.delete_many({"expires_at": {"$lt": before}})
-        await self._spent.delete_many({"expires_at": {"$lt": before}})
+        await self._states.forget_expired(before)
+        await self._spent.forget_expired(before)
 
 
 class TokenVault:
