@@ -19,8 +19,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from kobling_econ_auth.connection import Agreement, Connection
 from kobling_econ_auth.ports import Connections
 from kobling_econ_auth.store import ConnectionStore
+from kobling_install.store import TokenVault
 from kobling_shared.events import now
-from kobling_shared.mongo import Document, Expiring, VersionedDocs, is_ferretdb
+from kobling_shared.mongo import Document, Expiring, Path, VersionedDocs, is_ferretdb
 from tests.fakes.econ_auth import FakeConnections
 from tests.infra import Infra
 
@@ -260,3 +261,18 @@ async def test_the_database_that_has_ttl_indexes_gets_one(
     }
     # FerretDB has no TTL index (its records go by forget_expired alone); MongoDB gets one.
     assert ttl == ({} if await is_ferretdb(client) else {"expires_at_1": 0})
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_a_token_refresh_from_a_stale_revision_is_refused(
+    path: Path, db: AsyncDatabase[Document]
+) -> None:
+    vault = TokenVault(db, path=path)
+    await vault.put("k", {"access": "a1", "refresh": "r1"}, None)
+    read = await vault.get("k")
+    assert read is not None
+    assert await vault.put("k", {"access": "a2", "refresh": "r2"}, expected_rev=read["rev"])
+    # A refresher that read before that write, stalled, and comes back with older tokens.
+    assert not await vault.put("k", {"access": "a3", "refresh": "r3"}, expected_rev=read["rev"])
+    stored = await vault.get("k")
+    assert stored is not None and (stored["access"], stored["refresh"]) == ("a2", "r2")

@@ -195,10 +195,12 @@ class Expiring(_Adapter):
     pushes down only a filter on `_id` alone): there `forget_expired` reads the oldest records
     through the one query it does push down, a limit with no filter and no sort (in insertion
     order, which is deadline order for records kept a fixed time), and deletes the expired ones
-    by `_id`, stopping at the first batch with none expired.
+    by `_id`, stopping at the first batch with none expired. A record written out of deadline
+    order behind that batch waits for the records ahead of it to expire: readers check a
+    record's deadline themselves, so the sweep bounds only how long it is kept.
     """
 
-    SWEEP_BATCH = 200
+    SWEEP_BATCH = 1000
 
     async def create_index(self) -> None:
         if not await self._ferretdb():

@@ -8,11 +8,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from kobling_shared.events import now
-from kobling_shared.mongo import Document, Expiring, Path, insert_new
+from kobling_shared.mongo import Document, Expiring, Path, VersionedDocs, insert_new
 
-# How long a Stripe event id and an install's announcement are remembered. Stripe retries a
-# webhook for up to three days (docs/external-contracts.md); a redelivery later than this would
-# be taken as new.
+# How long a Stripe event id and an install's announcement are remembered: Stripe retries a
+# webhook in live mode for up to three days (Stripe docs, "Webhooks": automatic retries), and
+# its events, which can be resent, go back 30 days ("List all events"). A delivery later than
+# this would be taken as new.
 REMEMBERED = timedelta(days=30)
 
 
@@ -173,25 +174,25 @@ class OAuthStates:
 class TokenVault:
     """Stripe tokens per install, encrypted; `rev` guards a refresh against a concurrent one."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self._tokens = db["stripe_tokens"]
+    def __init__(self, db: AsyncDatabase[Document], path: Path = "auto") -> None:
+        self._tokens = VersionedDocs(db["stripe_tokens"], path)
 
     async def get(self, key: str) -> Document | None:
-        return await self._tokens.find_one({"_id": key})
+        return await self._tokens.get(key)
 
     async def put(self, key: str, fields: Document, expected_rev: int | None) -> bool:
         """Writes when the stored revision is still `expected_rev` (None: replace whatever)."""
         if expected_rev is None:
-            current = await self.get(key)
-            rev = current["rev"] if current else 0
-            await self._tokens.update_one(
-                {"_id": key}, {"$set": {**fields, "rev": rev + 1}}, upsert=True
-            )
+
+            def merge(current: Document | None) -> Document:
+                return {**(current or {}), **fields}
+
+            await self._tokens.change(key, merge)
             return True
-        result = await self._tokens.update_one(
-            {"_id": key, "rev": expected_rev}, {"$set": {**fields, "rev": expected_rev + 1}}
-        )
-        return result.matched_count == 1
+        current = await self._tokens.get(key)
+        if current is None or current["rev"] != expected_rev:
+            return False
+        return await self._tokens.write(key, expected_rev, {**current, **fields})
 
 
 def digest(secret: str) -> str:
