@@ -229,9 +229,10 @@ async def test_connections_an_agreement_changed_while_connected_is_found_by_the_
 # --- one-time records past their deadline ------------------------------------------------------
 
 
-@pytest.fixture(params=PATHS)
+@pytest.fixture(params=["mongodb", "ferretdb-small", "ferretdb-large"])
 def expiring(request: pytest.FixtureRequest, db: AsyncDatabase[Document]) -> Expiring:
-    return Expiring(db["once"], path=request.param)
+    path, _, size = request.param.partition("-")
+    return Expiring(db["once"], path=path, small=size != "large")
 
 
 async def test_records_past_their_deadline_are_forgotten_and_the_rest_kept(

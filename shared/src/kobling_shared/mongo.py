@@ -191,23 +191,30 @@ class Expiring(_Adapter):
     """One-time records that are deleted once past the deadline each holds in `expires_at`.
 
     On MongoDB a TTL index deletes them by itself, and the same index serves `forget_expired`.
-    FerretDB 1.24 has no TTL index, and a filter on `expires_at` would read every document (it
-    pushes down only a filter on `_id` alone): there `forget_expired` reads the oldest records
-    through the one query it does push down, a limit with no filter and no sort (in insertion
-    order, which is deadline order for records kept a fixed time), and deletes the expired ones
-    by `_id`, stopping at the first batch with none expired. A record written out of deadline
-    order behind that batch waits for the records ahead of it to expire: readers check a
-    record's deadline themselves, so the sweep bounds only how long it is kept.
+    FerretDB 1.24 has no TTL index, and a filter on `expires_at` reads every document (it pushes
+    down only a filter on `_id` alone). For a collection that stays small (records that live
+    minutes: `small=True`) that read is cheap and `forget_expired` deletes by the filter. For a
+    large one it reads the oldest records through the one query FerretDB does push down, a
+    limit with no filter and no sort (insertion order, which is deadline order for records kept a
+    fixed time), deletes the expired ones by `_id` and stops at the first batch with none expired.
+    A record written out of deadline order behind that batch waits for the ones ahead of it:
+    readers check a record's deadline themselves, so the sweep bounds only how long it is kept.
     """
 
     SWEEP_BATCH = 1000
+
+    def __init__(
+        self, collection: AsyncCollection[Document], path: Path = "auto", small: bool = True
+    ) -> None:
+        super().__init__(collection, path)
+        self._small = small
 
     async def create_index(self) -> None:
         if not await self._ferretdb():
             await self._docs.create_index("expires_at", expireAfterSeconds=0)
 
     async def forget_expired(self, before: datetime) -> int:
-        if not await self._ferretdb():
+        if self._small or not await self._ferretdb():
             return (await self._docs.delete_many({"expires_at": {"$lt": before}})).deleted_count
         forgotten = 0
         while True:

@@ -28,7 +28,8 @@ from kobling_shared.ops import (
 )
 
 SERVICE = "install"
-HOUSEKEEPING_SECONDS = 5.0  # one-time records past their deadline are deleted this often
+HOUSEKEEPING_SECONDS = 5.0  # one-time states past their deadline are deleted this often
+STRIPE_EVENTS_SECONDS = 600.0  # and Stripe event ids, kept 30 days, this often
 
 
 def create_app(settings: InstallSettings | None = None) -> FastAPI:
@@ -50,8 +51,7 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
         stripe=StripeOAuth(settings.stripe_api_base, settings.stripe_secret_key, http),
     )
 
-    async def housekeeping() -> None:
-        await oauth.states.forget_expired(now())
+    async def forget_stripe_events() -> None:
         await ledger.forget_expired(now())
         await installs.forget_expired(now())
 
@@ -61,11 +61,17 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
             await store.create_indexes()
         await kafka.ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_security)
         await broker.start()
-        cleanup = asyncio.create_task(every(HOUSEKEEPING_SECONDS, housekeeping))
+        cleanup = [
+            asyncio.create_task(
+                every(HOUSEKEEPING_SECONDS, lambda: oauth.states.forget_expired(now()))
+            ),
+            asyncio.create_task(every(STRIPE_EVENTS_SECONDS, forget_stripe_events)),
+        ]
         try:
             yield
         finally:
-            cleanup.cancel()
+            for task in cleanup:
+                task.cancel()
             await broker.stop()
             await http.aclose()
             await client.close()

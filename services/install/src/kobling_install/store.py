@@ -31,8 +31,9 @@ class WebhookLedger:
     """
 
     def __init__(self, db: AsyncDatabase[Document], path: Path = "auto") -> None:
-        self._seen = Expiring(db["stripe_events"], path)
-        self._published = Expiring(db["stripe_events_published"], path)
+        # One record per webhook for 30 days: large.
+        self._seen = Expiring(db["stripe_events"], path, small=False)
+        self._published = Expiring(db["stripe_events_published"], path, small=False)
 
     async def create_indexes(self) -> None:
         await self._seen.create_index()
