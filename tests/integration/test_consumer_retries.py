@@ -69,8 +69,8 @@ async def consume(infra: Infra, topic: str, handle: Handle, events: list[AnyEven
 
 
 async def parked_with(infra: Infra, event_id: str) -> list[dict[str, str]]:
-    letters = [json.loads(value) for value in await everything_on(infra.kafka, DEAD_LETTER_TOPIC)]
-    return [letter for letter in letters if event_id in letter["value"]]
+    letters = await everything_on(infra.kafka, DEAD_LETTER_TOPIC)
+    return [json.loads(value) for value in letters if event_id.encode() in value]
 
 
 async def test_an_event_that_always_fails_is_parked_after_bounded_attempts(
