@@ -31,7 +31,11 @@ async def main(account: str) -> None:
             Installs(db),
             TokenVault(db),
             TokenCipher(settings.token_encryption_keys),
-            StripeOAuth(settings.stripe_api_base, settings.stripe_secret_key, http),
+            StripeOAuth(
+                settings.stripe_api_base,
+                {True: settings.stripe_secret_key, False: settings.stripe_test_secret_key},
+                http,
+            ),
         )
         await db.command("ping")
         print("ready", flush=True)

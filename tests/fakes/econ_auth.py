@@ -2,7 +2,7 @@
 economic.py."""
 
 from kobling_econ_auth.connection import Agreement, Connection, new_connection
-from kobling_econ_auth.economic import EconomicUnavailable, GrantRejected
+from kobling_econ_auth.economic import EconomicUnavailable, GrantRejected, PermissionRefused
 from kobling_econ_auth.store import Change, PendingState
 from kobling_shared.crypto import Unreadable
 from kobling_shared.events import account_key
@@ -126,12 +126,16 @@ class FakeEconomic:
     def __init__(self) -> None:
         self.grants: dict[str, Agreement] = {}
         self.unavailable = False
+        self.wrong_app_secret = False  # every grant answers 401, as after a reset secret
+        self.forbidden: set[str] = set()  # grants whose user lacks a role (403)
         self.calls = 0
 
     async def self_info(self, grant_token: str) -> Agreement:
         self.calls += 1
         if self.unavailable:
             raise EconomicUnavailable("e-conomic did not answer")
-        if grant_token not in self.grants:
+        if self.wrong_app_secret or grant_token not in self.grants:
             raise GrantRejected("E02250")
+        if grant_token in self.forbidden:
+            raise PermissionRefused("403")
         return self.grants[grant_token]

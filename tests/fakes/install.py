@@ -37,28 +37,31 @@ class FakeLedger:
 
 
 class FakeAnnouncements:
-    """Satisfies kobling_install.ports.Announcements, as Installs: one announcement per install
-    and generation, claimed by whoever comes first."""
+    """Satisfies kobling_install.ports.Announcements, as Installs: when each install was last
+    announced by the OAuth redirect, and by which install webhook."""
 
     def __init__(self) -> None:
-        self.generations: dict[str, float] = {}
-        self.announced: dict[str, str] = {}  # claim -> the announcing event id
+        self.oauth: dict[str, datetime] = {}
+        self.webhook: dict[str, tuple[datetime, str]] = {}
 
-    async def claim_announcement(self, key: str, event_id: str) -> tuple[str, str | None]:
-        return (await self.claim_announcements({event_id: key}))[event_id]
+    async def oauth_announced(self, keys: list[str]) -> dict[str, datetime]:
+        return {key: self.oauth[key] for key in keys if key in self.oauth}
 
-    async def claim_announcements(self, keys: dict[str, str]) -> dict[str, tuple[str, str | None]]:
-        answers: dict[str, tuple[str, str | None]] = {}
-        for event_id, key in keys.items():
-            claim = f"{key}:{self.generations.get(key, 0)}"
-            winner = self.announced.get(claim)
-            if winner is None:
-                self.announced[claim] = event_id
-            answers[event_id] = (claim, winner)
-        return answers
+    async def announced_by_webhooks(self, latest: dict[str, tuple[datetime, str]]) -> None:
+        for key, announced in latest.items():
+            if key not in self.webhook or self.webhook[key][0] < announced[0]:
+                self.webhook[key] = announced
 
-    async def release_announcement(self, claim: str) -> None:
-        self.announced.pop(claim, None)
+    async def unannounce_webhook(self, key: str, event_id: str) -> None:
+        if key in self.webhook and self.webhook[key][1] == event_id:
+            del self.webhook[key]
 
-    async def uninstalled(self, key: str, at: datetime) -> None:
-        self.generations[key] = max(self.generations.get(key, 0), at.timestamp())
+
+class FakeTokens:
+    """Satisfies kobling_install.ports.Tokens: remembers which installs' tokens were forgotten."""
+
+    def __init__(self) -> None:
+        self.forgotten: list[tuple[str, datetime]] = []
+
+    async def forget(self, key: str, uninstalled_at: datetime) -> None:
+        self.forgotten.append((key, uninstalled_at))

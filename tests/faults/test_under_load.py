@@ -11,13 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo import AsyncMongoClient
 
 from kobling_shared.events import INSTALLS_TOPIC, account_key
 from tests.faults.conftest import _infra
 from tests.faults.test_faults import StripeLikeSender, counts_on_kafka
 from tests.infra import Infra
-from tests.kafka_topics import STATUS_GROUP, committed_offsets, records_on
+from tests.kafka_topics import STATUS_GROUP, committed_offsets, consumed, records_on
 from tests.merchant import INSTALL, INTERNAL, STATUS
 from tests.stack import Service, start, stop_all, wait_ready
 from tests.stripe_signing import install_event, new_account
@@ -223,3 +224,48 @@ async def test_restarted_mid_stream_loses_and_duplicates_nothing(
         assert readiness == [503, False]  # /readyz said not ready while it was down
         assert load.sender.refused > 0  # webhooks were refused meanwhile, and retried
         await all_installed_once(http, infra, load.accounts)
+
+
+async def rewind(infra: Infra, group: str, to: dict[int, int]) -> None:
+    """Moves `group`'s committed offsets on the installs topic back to `to` (partition: offset),
+    as a consumer that died after applying but before committing would leave them."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=infra.kafka, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = {p: TopicPartition(INSTALLS_TOPIC, p) for p in to}
+        consumer.assign(list(partitions.values()))
+        await consumer.commit({partitions[p]: offset for p, offset in to.items()})
+    finally:
+        await consumer.stop()
+
+
+async def test_events_redelivered_to_status_are_applied_once(
+    http: httpx.AsyncClient, infra: Infra, stack: dict[str, Service]
+) -> None:
+    """A redelivery on purpose: status stopped, its committed offsets moved back before twenty
+    installs it has applied, started again. It reads them all a second time; each must change
+    nothing (`rev` stays 1), which the timeline alone could not show."""
+    accounts = [new_account() for _ in range(20)]
+    sender = StripeLikeSender(http)
+    for account in accounts:
+        await sender.deliver(install_event(account), time.monotonic() + 30)
+    for account in accounts:
+        await consumed(infra.kafka, STATUS_GROUP, INSTALLS_TOPIC, account)
+    assert await writes_per_account(infra, accounts) == dict.fromkeys(accounts, 1)
+    ours = {account.encode() for account in accounts}
+    first: dict[int, int] = {}
+    for record in await records_on(infra.kafka, INSTALLS_TOPIC):
+        if record.key in ours:
+            first[record.partition] = min(first.get(record.partition, record.offset), record.offset)
+    await asyncio.to_thread(stop_all, [stack["status"]])
+    try:
+        await rewind(infra, STATUS_GROUP, first)
+        rewound = await committed_offsets(infra.kafka, STATUS_GROUP, INSTALLS_TOPIC)
+        assert {p: rewound[p] for p in first} == first
+    finally:
+        await restart(stack["status"], infra)
+    for account in accounts:  # read again, to the end of each one's records
+        await consumed(infra.kafka, STATUS_GROUP, INSTALLS_TOPIC, account, timeout=60)
+    await all_installed_once(http, infra, accounts)

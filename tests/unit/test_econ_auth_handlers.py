@@ -10,6 +10,7 @@ from kobling_econ_auth import connection as domain
 from kobling_econ_auth import handlers
 from kobling_econ_auth.connection import Agreement
 from kobling_econ_auth.handlers import CallbackResult, Deps, OtherBrowser, StateInvalid, relay_all
+from kobling_econ_auth.rejections import RejectionWave
 from kobling_econ_auth.settings import EconAuthSettings
 from kobling_econ_auth.store import PendingState
 from kobling_shared.arrivals import Arrivals
@@ -27,8 +28,15 @@ class World:
         self.settings = EconAuthSettings()
         self.store, self.topic, self.economic = FakeConnections(), FakeTopic(), FakeEconomic()
         self.grants = FakeGrants()
+        self.rejections = RejectionWave()
         self.deps = Deps(
-            self.settings, self.store, self.topic, self.grants, self.economic, Arrivals()
+            self.settings,
+            self.store,
+            self.topic,
+            self.grants,
+            self.economic,
+            Arrivals(),
+            self.rejections,
         )
 
     async def installed(self, account: str) -> None:
@@ -299,6 +307,34 @@ async def test_only_repeated_refusals_end_a_connection_and_an_outage_never_count
     assert world.types() == ["connected", "disconnected"]
     assert world.topic.events[-1].data.reason == "grant_revoked"
     assert await check(world, account) is None  # nothing left to check
+
+
+async def test_when_most_grants_are_refused_at_once_no_401_counts_and_nothing_is_deleted(
+    world,
+) -> None:
+    """Our own app secret gone bad (or e-conomic's auth down) looks like every merchant
+    revoking at once: the check must suspect itself, not delete the grants."""
+    accounts = [await connected(world) for _ in range(5)]
+    world.economic.wrong_app_secret = True
+    results = [
+        await check(world, a)
+        for _ in range(world.settings.revocation_strikes + 1)
+        for a in accounts
+    ]
+    assert "withheld" in results and world.rejections.in_wave
+    for account in accounts:
+        conn = await world.store.get(account, False)
+        assert conn is not None and conn.state == "connected" and conn.grant_ciphertext
+    assert "disconnected" not in world.types()
+
+
+async def test_a_403_is_a_missing_role_never_a_revocation(world) -> None:
+    account = await connected(world)
+    world.economic.forbidden.add("grant-1")
+    for _ in range(world.settings.revocation_strikes + 1):
+        assert await check(world, account) == "forbidden"
+    conn = await world.store.get(account, False)
+    assert conn is not None and (conn.state, conn.revocation_strikes) == ("connected", 0)
 
 
 async def test_the_daily_budget_bounds_the_calls_to_e_conomic(world) -> None:
