@@ -130,6 +130,15 @@ async def test_a_writer_that_died_mid_write_does_not_block_the_document_for_good
     assert (await docs.get("k") or {}).get("writers") == ["a", "b"]
 
 
+async def test_claims_left_by_dead_writers_are_swept_and_live_ones_kept(
+    docs: VersionedDocs, db: AsyncDatabase[Document]
+) -> None:
+    dead = now() - VersionedDocs.ABANDONED_CLAIM - timedelta(seconds=1)
+    await db["docs_claims"].insert_many([{"_id": "a#2", "at": dead}, {"_id": "b#2", "at": now()}])
+    assert await docs.forget_abandoned_claims() == 1
+    assert [c["_id"] async for c in db["docs_claims"].find({}, {"_id": 1})] == ["b#2"]
+
+
 async def test_on_ferretdbs_path_a_live_claim_holds_off_other_writers(
     db: AsyncDatabase[Document],
 ) -> None:

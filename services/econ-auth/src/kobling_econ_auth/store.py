@@ -191,3 +191,4 @@ class ConnectionStore:
         link or state could be replayed, after which its own expiry refuses it."""
         await self._states.forget_expired(before)
         await self._used.forget_expired(before)
+        await self._docs.forget_abandoned_claims()
