@@ -42,7 +42,7 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     configure_logging(SERVICE, access_log=not settings.production)
     broker = kafka.make_broker(settings.kafka_bootstrap_servers, SERVICE, settings.kafka_security)
     client = mongo.make_client(settings.mongodb_url)
-    store = ConnectionStore(mongo.database(client, "kobling_econ_auth"))
+    store = ConnectionStore(mongo.database(client, "kobling_econ_auth"), used_for=USED_ONCE_KEPT)
     http = httpx.AsyncClient()
     economic = EconomicClient(settings.economic_api_url, settings.economic_app_secret_token, http)
     rejections = RejectionWave(
@@ -62,7 +62,7 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
 
     async def housekeeping() -> None:
         await handlers.relay_all(deps)
-        await store.forget_expired(now(), USED_ONCE_KEPT)
+        await store.forget_expired(now())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
