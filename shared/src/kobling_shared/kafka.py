@@ -1,4 +1,4 @@
-"""The Kafka plumbing every service shares: one broker, our topics, publishing, dead letters."""
+"""The Kafka plumbing every service shares: the broker, our topics, publishing, dead letters."""
 
 import asyncio
 import json
@@ -46,11 +46,28 @@ class TopicSpec:
     retention_ms: int  # -1 keeps forever: the read model is rebuilt from these topics
 
 
-TOPICS = (
-    TopicSpec(INSTALLS_TOPIC, partitions=6, retention_ms=-1),
-    TopicSpec(CONNECTIONS_TOPIC, partitions=6, retention_ms=-1),
-    TopicSpec(DEAD_LETTER_TOPIC, partitions=1, retention_ms=30 * 24 * 3600 * 1000),
-)
+# Each consumer group's instances share an event topic's partitions: more instances than
+# partitions sit idle. docs/scaling.md derives the production figure; 6 serves local runs.
+EVENT_PARTITIONS = 6
+
+
+def topic_specs(partitions: int = EVENT_PARTITIONS) -> tuple[TopicSpec, ...]:
+    return (
+        TopicSpec(INSTALLS_TOPIC, partitions=partitions, retention_ms=-1),
+        TopicSpec(CONNECTIONS_TOPIC, partitions=partitions, retention_ms=-1),
+        TopicSpec(DEAD_LETTER_TOPIC, partitions=1, retention_ms=30 * 24 * 3600 * 1000),
+    )
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How our topics are created: KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR and
+    KAFKA_MIN_INSYNC_REPLICAS. A cluster wants 3 copies with 2 in sync: with acks=all a write is
+    acknowledged once 2 brokers hold it, and one broker lost refuses nothing."""
+
+    partitions: int = EVENT_PARTITIONS
+    replication_factor: int = 1
+    min_insync_replicas: int = 1
 
 
 SASL = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
@@ -86,8 +103,11 @@ def make_broker(
     )
 
 
-async def ensure_topics(bootstrap_servers: str, auth: BaseSecurity | None = None) -> None:
-    """Creates our topics with the partitions and retention we chose; existing ones are left be."""
+async def ensure_topics(
+    bootstrap_servers: str, auth: BaseSecurity | None = None, layout: Layout = Layout()
+) -> None:
+    """Creates our topics with the partitions, copies and retention we chose; existing ones are
+    left be (adding partitions moves keys to other partitions: an operator's decision)."""
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap_servers, client_id="kobling-admin", **parse_security(auth)
     )
@@ -98,10 +118,13 @@ async def ensure_topics(bootstrap_servers: str, auth: BaseSecurity | None = None
             NewTopic(
                 spec.name,
                 num_partitions=spec.partitions,
-                replication_factor=1,
-                topic_configs={"retention.ms": str(spec.retention_ms)},
+                replication_factor=layout.replication_factor,
+                topic_configs={
+                    "retention.ms": str(spec.retention_ms),
+                    "min.insync.replicas": str(layout.min_insync_replicas),
+                },
             )
-            for spec in TOPICS
+            for spec in topic_specs(layout.partitions)
             if spec.name not in existing
         ]
         if missing:

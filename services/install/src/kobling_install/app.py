@@ -51,7 +51,9 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await kafka.ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_security)
+        await kafka.ensure_topics(
+            settings.kafka_bootstrap_servers, settings.kafka_security, settings.kafka_layout
+        )
         await broker.start()
         cleanup = asyncio.create_task(
             every(HOUSEKEEPING_SECONDS, lambda: oauth.states.forget_expired(now()))
