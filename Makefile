@@ -62,7 +62,11 @@ test-cluster: setup  ## three Kafka nodes, two instances of each service, broker
 	$(MAKE) --no-print-directory cluster-run KOBLING_CLUSTER=1 KAFKA_BOOTSTRAP_SERVERS=$(CLUSTER_KAFKA) \
 	  MONGODB_URL=mongodb://127.0.0.1:27017
 
+# Its own Kafka nodes and FerretDB, fresh each run, under .run/cluster.
+cluster-run: export KOBLING_RUN_DIR := $(CURDIR)/.run/cluster
 cluster-run:
+	$(INFRA) stop
+	rm -rf $(KOBLING_RUN_DIR)
 	$(INFRA) start
 	$(UV) run pytest -p no:cacheprovider tests/cluster; status=$$?; $(INFRA) stop; exit $$status
 

@@ -157,7 +157,9 @@ start() {
   for n in "${started[@]}"; do node "$n"; wait_started broker_started 120; done
 }
 
+# All at once: the last node alone waits for a quorum that is gone before it stops.
 stop() {
+  for n in "${NODES[@]}"; do node "$n"; if running; then kill "$(cat "$PIDFILE")"; fi; done
   for n in "${NODES[@]}"; do node "$n"; stop_one; done
 }
 

@@ -20,7 +20,7 @@ wait_started() {
 stop_one() {
   if ! running; then log "not running"; rm -f "$PIDFILE"; return 0; fi
   local pid; pid=$(cat "$PIDFILE")
-  kill "$pid"
+  kill "$pid" 2>/dev/null || true
   for _ in $(seq 1 60); do
     kill -0 "$pid" 2>/dev/null || { rm -f "$PIDFILE"; log "stopped"; return 0; }
     sleep 0.5

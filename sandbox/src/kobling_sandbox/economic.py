@@ -1,6 +1,7 @@
 """The pretend Visma e-conomic: the grant page (login, company, "Add app") and GET /self."""
 
 import asyncio
+import time
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -137,6 +138,7 @@ async def self_endpoint(
     grant = state.grants.get(x_agreementgranttoken or "")
     if x_appsecrettoken != config.economic_app_secret_token or grant is None or grant.revoked:
         return _error(401, "Token does not correspond to a valid grant.", errorCode="E02250")
+    state.self_calls_by_agreement.setdefault(grant.agreement_number, []).append(time.time())
     return JSONResponse(self_body(grant, config.economic_app_public_token, config.economic_api_url))
 
 
@@ -172,8 +174,9 @@ async def grants() -> dict[str, list[str]]:
 
 
 @router.get("/_sandbox/economic/calls")
-async def calls() -> dict[str, int]:
-    return {"self_calls": state.self_calls}
+async def calls() -> dict[str, Any]:
+    """Every call to /self, and when each agreement's valid grant was presented."""
+    return {"self_calls": state.self_calls, "by_agreement": state.self_calls_by_agreement}
 
 
 @router.post("/_sandbox/reset")

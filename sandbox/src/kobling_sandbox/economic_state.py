@@ -86,6 +86,8 @@ class EconomicState:
     flows: dict[str, Flow] = field(default_factory=dict)
     behaviour: Behaviour = field(default_factory=Behaviour)
     self_calls: int = 0
+    # When each agreement's grant was presented to /self (unix seconds): how often we check it.
+    self_calls_by_agreement: dict[int, list[float]] = field(default_factory=dict)
 
     def start_flow(self, redirect_url: str, locale: str) -> str:
         flow_id = secrets.token_urlsafe(16)

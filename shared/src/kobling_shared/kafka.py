@@ -28,6 +28,7 @@ from kobling_shared.events import (
     parse_event,
     topic_of,
 )
+from kobling_shared.ownership import Owned
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,8 @@ def make_broker(
 ) -> KafkaBroker:
     # acks=all with idempotence: a 2xx to Stripe means the event is on every in-sync replica.
     return KafkaBroker(
-        bootstrap_servers,
+        # FastStream takes one string as one host; several (a cluster) are comma-separated.
+        [host.strip() for host in bootstrap_servers.split(",")],
         security=auth,
         client_id=client_id,
         acks="all",
@@ -174,13 +176,15 @@ def subscribe_events(
     group_id: str,
     handle: Callable[[list[AnyEvent]], Awaitable[None]],
     accepts: tuple[type, ...] = (),
+    owned: Owned | None = None,
 ) -> None:
     """Every consumer's shape: the events of one poll, handled together. At least once: the
     offsets are committed only after `handle` has applied the whole batch (an error rewinds every
     partition in it), so `handle` must be idempotent. A message that is not one of our events
-    goes to the dead-letter topic with why, and the consumer goes on."""
+    goes to the dead-letter topic with why, and the consumer goes on. `owned`, if given, learns
+    which partitions of `topics[0]` this instance holds as the group rebalances."""
 
-    @broker.subscriber(
+    subscriber = broker.subscriber(
         *topics,
         group_id=group_id,
         auto_offset_reset="earliest",
@@ -191,7 +195,18 @@ def subscribe_events(
         batch_timeout_ms=5,
         # An idle partition otherwise holds a fetch for 500 ms: latency the merchant would see.
         fetch_max_wait_ms=20,
+        listener=owned,
     )
+    if owned is not None:
+        owned.count_with(
+            lambda: (
+                subscriber.consumer.partitions_for_topic(owned.topic)
+                if subscriber.consumer
+                else None
+            )
+        )
+
+    @subscriber
     async def on_events(message: KafkaMessage) -> None:
         records = cast("tuple[ConsumerRecord[bytes, bytes], ...]", message.raw_message)
         events, poison = [], []

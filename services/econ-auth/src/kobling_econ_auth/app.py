@@ -26,6 +26,7 @@ from kobling_shared.ops import (
     configure_logging,
     dependency_checks,
     every,
+    every_round,
     ops_router,
 )
 
@@ -50,10 +51,10 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
         TokenCipher(settings.token_encryption_keys),
     )
     deps = Deps(settings, store, broker, grants, economic, Arrivals())
-    consumers.subscribe(broker, deps)
+    owned = consumers.subscribe(broker, deps)
 
     async def housekeeping() -> None:
-        await handlers.relay_all(deps)
+        await handlers.relay_all(deps, owned)
         await store.forget_expired(now(), USED_ONCE_KEPT)
 
     @asynccontextmanager
@@ -66,8 +67,9 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
         tasks = [
             asyncio.create_task(every(OUTBOX_RELAY_SECONDS, housekeeping)),
             asyncio.create_task(
-                every(
-                    settings.grant_check_interval_seconds, lambda: handlers.check_all_grants(deps)
+                every_round(
+                    settings.grant_check_interval_seconds,
+                    lambda round_: handlers.check_all_grants(deps, owned, round_),
                 )
             ),
         ]

@@ -36,6 +36,7 @@ from kobling_shared.links import (
     LinkSigner,
     connect_url,
 )
+from kobling_shared.ownership import Owned
 
 log = logging.getLogger(__name__)
 
@@ -276,14 +277,15 @@ async def disconnect(account_id: str, livemode: bool, deps: Deps) -> Connection 
 
 
 async def check_grant(
-    conn: Connection, deps: Deps
+    conn: Connection, deps: Deps, round_: int | None = None
 ) -> domain.CheckResult | Literal["unreadable"] | None:
-    """Calls /self for one connected grant, within the agreement's daily budget. A grant no key
-    opens (restored from before an uninstall, or moved from another account) is never sent."""
+    """Calls /self for one connected grant, within the agreement's daily budget and at most once
+    in a round. A grant no key opens (restored from before an uninstall, or moved from another
+    account) is never sent."""
     today = now().date().isoformat()
     limit = deps.settings.grant_checks_per_agreement_per_day
     counted = await deps.store.change(
-        conn.account_id, conn.livemode, lambda c: domain.may_check(c, today, limit)
+        conn.account_id, conn.livemode, lambda c: domain.may_check(c, today, limit, round_)
     )
     if counted is None or counted.grant_ciphertext is None:
         return None
@@ -309,9 +311,13 @@ async def check_grant(
     return result
 
 
-async def check_all_grants(deps: Deps) -> None:
+async def check_all_grants(deps: Deps, owned: Owned, round_: int) -> None:
+    """One round: the grants of the accounts whose partition this instance holds. The round is
+    claimed per grant in the database, so a grant whose partition moved to another instance
+    mid-round (a rebalance) is still checked once."""
     for conn in await deps.store.connected():
-        await check_grant(conn, deps)
+        if owned.owns(conn.account_id):
+            await check_grant(conn, deps, round_)
 
 
 # --- the outbox ---------------------------------------------------------------------------------
@@ -342,8 +348,10 @@ async def relay(conn: Connection, deps: Deps) -> None:
 RELAY_GRACE = timedelta(seconds=5)
 
 
-async def relay_all(deps: Deps) -> None:
+async def relay_all(deps: Deps, owned: Owned) -> None:
+    """What the writers left behind, for the accounts this instance owns: two instances do not
+    publish one outbox twice (consumers would drop the repeat by id, but it is work for nothing)."""
     for conn in await deps.store.with_outbox():
         oldest = datetime.fromisoformat(conn.outbox[0]["time"])
-        if now() - oldest > RELAY_GRACE:
+        if now() - oldest > RELAY_GRACE and owned.owns(conn.account_id):
             await relay(conn, deps)
