@@ -102,6 +102,11 @@ async def under_load(http: httpx.AsyncClient, fault: Callable[[Load], Awaitable[
 async def all_installed_once(http: httpx.AsyncClient, infra: Infra, accounts: list[str]) -> None:
     """Each account on the installs topic exactly once, and installed in the read model."""
     assert await counts_on_kafka(infra, INSTALLS_TOPIC, set(accounts)) == dict.fromkeys(accounts, 1)
+    await installed_once_in_read_model(http, accounts)
+
+
+async def installed_once_in_read_model(http: httpx.AsyncClient, accounts: list[str]) -> None:
+    """Each account installed in the read model, with one applied event on its timeline."""
     deadline = time.monotonic() + 60
     missing = set(accounts)
     while missing and time.monotonic() < deadline:
