@@ -14,6 +14,11 @@ import bson
 from pymongo import AsyncMongoClient
 
 SAMPLE = 2000
+# A connected merchant's records are the largest (the sealed grant, the agreement): weighed apart.
+SUBSETS = {
+    ("kobling_econ_auth", "connections"): {"state": "connected"},
+    ("kobling_status", "accounts"): {"economic.state": "connected"},
+}
 
 
 async def main() -> None:
@@ -28,13 +33,16 @@ async def main() -> None:
                 continue
             db = client[name]
             for collection in sorted(await db.list_collection_names()):
-                docs = await db[collection].find().limit(SAMPLE).to_list()
-                if not docs:
-                    continue
-                count = await db[collection].count_documents({})
-                mean = sum(len(bson.encode(d)) for d in docs) / len(docs)
-                key = sum(len(str(d["_id"])) for d in docs) / len(docs)
-                print(f"| {name}.{collection} | {count} | {mean:.0f} | {key:.0f} |")
+                subset = SUBSETS.get((name, collection))
+                for where in ({}, subset) if subset else ({},):
+                    docs = await db[collection].find(where).limit(SAMPLE).to_list()
+                    if not docs:
+                        continue
+                    count = await db[collection].count_documents(where)
+                    mean = sum(len(bson.encode(d)) for d in docs) / len(docs)
+                    key = sum(len(str(d["_id"])) for d in docs) / len(docs)
+                    label = f"{name}.{collection}" + (f" {where}" if where else "")
+                    print(f"| {label} | {count} | {mean:.0f} | {key:.0f} |")
     finally:
         await client.close()
 
