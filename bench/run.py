@@ -44,6 +44,9 @@ SECRETS = {name.upper(): f"bench-{secrets.token_urlsafe(32)}" for name in DEV_SE
 SECRETS["TOKEN_ENCRYPTION_KEYS"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
 SECRETS["STRIPE_WEBHOOK_SECRET"] = "whsec_" + secrets.token_hex(16)
 SECRETS["STRIPE_APP_SECRET"] = "absec_" + secrets.token_hex(16)
+# Production refuses the development ids: the bench's app has its own, and its events name it.
+BENCH_APP = "ca_bench_" + secrets.token_hex(8)
+SECRETS["STRIPE_APPLICATION_IDS"] = f"{BENCH_APP},app_bench"
 # Production mode with the sandbox standing in for Stripe and e-conomic.
 ENV = {
     "KOBLING_ENV": "production",
@@ -92,7 +95,7 @@ def targets(url: str, count: int) -> tuple[Path, list[str]]:
     secret = SECRETS["STRIPE_WEBHOOK_SECRET"]
     with path.open("w") as out:
         for _ in range(count):
-            event = install_event(new_account())
+            event = install_event(new_account(), app=BENCH_APP)
             body = body_of(event)
             ids.append(event["id"])
             header = {
@@ -145,7 +148,7 @@ def attack(name: str, url: str, rate: int, seconds: float, workers: int = 64) ->
 
 async def e2e_probe(http: httpx.AsyncClient) -> float:
     """Webhook sent → the account installed in the internal status API, in ms."""
-    event = install_event(new_account())
+    event = install_event(new_account(), app=BENCH_APP)
     body = body_of(event)
     headers = {"Stripe-Signature": sign(body, SECRETS["STRIPE_WEBHOOK_SECRET"])}
     auth = {"Authorization": f"Bearer {SECRETS['INTERNAL_API_TOKEN']}"}
@@ -164,7 +167,7 @@ async def e2e_probe(http: httpx.AsyncClient) -> float:
 async def connect_probe(http: httpx.AsyncClient) -> float:
     """e-conomic's callback received → the merchant's page showing "Connected", in ms."""
     account = new_account()
-    body = body_of(install_event(account))
+    body = body_of(install_event(account, app=BENCH_APP))
     await http.post(
         "http://127.0.0.1:8001/stripe/webhooks",
         content=body,

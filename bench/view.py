@@ -15,7 +15,7 @@ import subprocess
 
 import httpx
 
-from bench.run import ENV, SECRETS, WORK, Run, say, vegeta_bin
+from bench.run import BENCH_APP, ENV, SECRETS, WORK, Run, say, vegeta_bin
 from kobling_shared.signatures import app_view_payload
 from tests.stack import SERVICES, start, stop_all, wait_ready
 from tests.stripe_signing import body_of, install_event, new_account, sign
@@ -79,7 +79,7 @@ async def install_all(accounts: list[str]) -> None:
     auth = {"Authorization": f"Bearer {SECRETS['INTERNAL_API_TOKEN']}"}
     async with httpx.AsyncClient(timeout=30) as http:
         for account in accounts:
-            body = body_of(install_event(account))
+            body = body_of(install_event(account, app=BENCH_APP))
             headers = {"Stripe-Signature": sign(body, SECRETS["STRIPE_WEBHOOK_SECRET"])}
             sent = await http.post(
                 f"{SERVICES['install'].url}/stripe/webhooks", content=body, headers=headers

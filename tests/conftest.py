@@ -11,6 +11,9 @@ from tests.stack import SERVICES, Service, start, stop_all, wait_ready
 # The tests run the services with the development secrets (KOBLING_ENV unset), so they sign
 # webhooks and view requests with the same well-known values.
 WEBHOOK_SECRET = DEV_SECRETS["stripe_webhook_secret"]
+TEST_WEBHOOK_SECRET = DEV_SECRETS["stripe_test_webhook_secret"]
+# The live endpoint's secret is mid-roll in the tests: the older one still verifies.
+ROLLED_WEBHOOK_SECRET = "whsec_kobling_dev_before_the_roll"
 APP_SECRET = DEV_SECRETS["stripe_app_secret"]
 INTERNAL_TOKEN = DEV_SECRETS["internal_api_token"]
 
@@ -24,7 +27,11 @@ def infra() -> Iterator[Infra]:
 @pytest.fixture(scope="session")
 def stack(infra: Infra) -> Iterator[dict[str, Service]]:
     """install, econ-auth, status and the sandbox as real processes on their ports."""
-    env = {"KAFKA_BOOTSTRAP_SERVERS": infra.kafka, "MONGODB_URL": infra.mongodb}
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka,
+        "MONGODB_URL": infra.mongodb,
+        "STRIPE_WEBHOOK_SECRET": f"{WEBHOOK_SECRET},{ROLLED_WEBHOOK_SECRET}",
+    }
     services = list(SERVICES.values())
     try:
         for service in services:

@@ -89,7 +89,7 @@ def _flow(html: str) -> str:
 
 @dataclass
 class Grant:
-    callback: str  # where e-conomic sends the browser back, with ?state=…&token=…
+    callback: str  # where e-conomic sends the browser back: /economic/callback/<state>?token=…
     token: str
     agreement: int
 
@@ -124,6 +124,7 @@ async def add_app(
 
 
 async def cancel_at_economic(http: httpx.AsyncClient, grant_url: str) -> httpx.Response:
+    """Logs in at e-conomic and backs out at "Add app"; answers e-conomic's response."""
     flow = _flow((await http.get(grant_url)).text)
     await http.post(
         f"{SANDBOX}/economic/login/email", data={"flow": flow, "email": "jane@acme.test"}
@@ -155,3 +156,12 @@ async def wait_for(
         if time.monotonic() > deadline:
             return current
         await asyncio.sleep(0.05)
+
+
+async def connected(http: httpx.AsyncClient, account: str, **login: Any) -> Grant:
+    """Connects e-conomic to an installed account through the grant page ("Add app"), and
+    waits until status shows it connected."""
+    grant = await add_app(http, await grant_page(http, await connect_link(http, account)), **login)
+    assert (await http.get(grant.callback)).status_code == 303
+    await wait_for(http, account, lambda d: d["economic"]["state"] == "connected")
+    return grant

@@ -21,6 +21,7 @@ def install_event(
     kind: str = "account.application.authorized",
     created: int | None = None,
     event_id: str | None = None,
+    app: str | None = None,
 ) -> dict[str, Any]:
     return {
         "id": event_id or f"evt_{uuid.uuid4().hex[:24]}",
@@ -30,8 +31,28 @@ def install_event(
         "account": account,
         "created": created if created is not None else int(time.time()),
         "api_version": "2026-09-30.endive",
-        "data": {"object": {"id": "ca_kobling", "object": "application", "name": "Kobling"}},
+        "data": {"object": install_object(account, livemode, kind, app)},
     }
+
+
+# Our app, as the development settings name it (STRIPE_APPLICATION_IDS).
+APPLICATION, APP = "ca_kobling_dev", "app_kobling_dev"
+
+
+def install_object(
+    account: str, livemode: bool, kind: str, app: str | None = None
+) -> dict[str, Any]:
+    """What Stripe's event is about: the application (account.application.*) or the install
+    (apps.install.*), of our app unless `app` names another."""
+    if kind.startswith("apps.install"):
+        return {
+            "id": f"appinst_{uuid.uuid4().hex[:16]}",
+            "object": "apps.install",
+            "account": account,
+            "app": app or APP,
+            "livemode": livemode,
+        }
+    return {"id": app or APPLICATION, "object": "application", "name": "Kobling"}
 
 
 def body_of(event: dict[str, Any]) -> bytes:

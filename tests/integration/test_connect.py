@@ -1,12 +1,15 @@
 """Connecting e-conomic over real HTTP: econ-auth, the sandbox's e-conomic, Kafka and status."""
 
+import html
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from kobling_shared.events import CONNECTIONS_TOPIC
+from kobling_shared.links import dashboard_app_url
 from tests.infra import Infra
 from tests.kafka_topics import events_for
 from tests.merchant import (
@@ -68,12 +71,13 @@ async def test_the_whole_connect_journey_ends_connected_to_the_company(
     assert grant_url.startswith(
         f"{SANDBOX}/economic/secure/api1/requestaccess.aspx?appPublicToken="
     )
-    assert "redirectUrl=http%3A%2F%2F127.0.0.1%3A8002%2Feconomic%2Fcallback%3Fstate%3D" in grant_url
-    assert "locale=en-GB" in grant_url
+    assert "redirectUrl=http%3A%2F%2F127.0.0.1%3A8002%2Feconomic%2Fcallback%2F" in grant_url
+    assert "locale=en-US" in grant_url
 
     grant = await add_app(browser, grant_url, email=f"jane@{account}.test")
     company = f"{account.capitalize()} ApS"
-    assert "?state=" in grant.callback and "&token=" in grant.callback
+    assert grant.callback.startswith(f"{ECON_AUTH}/economic/callback/")
+    assert "?token=" in grant.callback and "state=" not in grant.callback
     back = await browser.get(grant.callback)
     assert back.status_code == 303
     assert back.headers["location"].startswith(f"{STATUS}/accounts/{account}?t=")
@@ -142,10 +146,22 @@ async def test_cancelling_at_e_conomic_connects_nothing_and_a_new_try_works(
     browser, account
 ) -> None:
     await install(browser, account)
-    cancelled = await cancel_at_economic(
+    backed_out = await cancel_at_economic(
         browser, await grant_page(browser, await connect_link(browser, account))
     )
-    assert "You cancelled adding the app" in cancelled.text
+    # e-conomic sends the browser back without a token: our page says so, not "state invalid".
+    assert backed_out.status_code == 303
+    callback = backed_out.headers["location"]
+    assert callback.startswith(f"{ECON_AUTH}/economic/callback/") and "token" not in callback
+    page = await browser.get(callback)
+    assert page.status_code == 200 and "You cancelled connecting e-conomic" in page.text
+    assert "Try again" in page.text and "expired" not in page.text
+    # "Try again" leads to the app in the Dashboard (a signed request starts the next attempt):
+    # the callback URL alone, which a browser's history holds, never mints a connect link.
+    back_to_stripe = dashboard_app_url(f"{SANDBOX}/dashboard", "com.kobling.app", account, False)
+    assert f'href="{html.escape(back_to_stripe)}"' in page.text
+    assert "/economic/connect" not in page.text
+    assert page.headers["referrer-policy"] == "no-referrer"
     assert (await status(browser, account))["economic"]["state"] == "not_connected"
     back = await connect(browser, account)
     assert back.status_code == 303
@@ -168,13 +184,32 @@ async def test_a_forged_or_missing_state_connects_nothing(browser, account) -> N
     await install(browser, account)
     grant = await add_app(browser, await grant_page(browser, await connect_link(browser, account)))
     forged = await browser.get(
-        f"{ECON_AUTH}/economic/callback", params={"state": "made-up", "token": grant.token}
+        f"{ECON_AUTH}/economic/callback/made-up", params={"token": grant.token}
     )
     missing = await browser.get(f"{ECON_AUTH}/economic/callback", params={"token": grant.token})
     assert forged.status_code == 400 and missing.status_code == 400
+    assert "expired or was already used" in forged.text
     assert "Start from your Stripe Dashboard" in missing.text
     assert grant.token not in forged.text + missing.text
     assert (await status(browser, account))["economic"]["state"] == "not_connected"
+
+
+async def test_a_callback_with_the_state_in_its_query_gets_a_clear_page(browser, account) -> None:
+    """A grant page opened before the state moved into the path comes back to the old URL: it
+    connects nothing and says where to start again."""
+    await install(browser, account)
+    grant = await add_app(browser, await grant_page(browser, await connect_link(browser, account)))
+    state = urlsplit(grant.callback).path.rsplit("/", 1)[1]
+    old = await browser.get(
+        f"{ECON_AUTH}/economic/callback", params={"state": state, "token": grant.token}
+    )
+    assert old.status_code == 400 and "started before an update of Kobling" in old.text
+    assert grant.token not in old.text and state not in old.text
+    doc = await wait_for(browser, account, lambda d: True)
+    assert doc["economic"]["state"] == "not_connected"
+    # The attempt itself is untouched: its own callback still connects.
+    assert (await browser.get(grant.callback)).status_code == 303
+    await wait_for(browser, account, economic("connected"))
 
 
 async def test_a_state_completed_with_another_persons_token_connects_nothing(

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from kobling_shared.events import INSTALLS_TOPIC
-from tests.conftest import WEBHOOK_SECRET
+from tests.conftest import ROLLED_WEBHOOK_SECRET, TEST_WEBHOOK_SECRET, WEBHOOK_SECRET
 from tests.infra import Infra
 from tests.kafka_topics import events_for
 from tests.stack import Service
@@ -109,6 +109,39 @@ async def test_a_forged_webhook_is_refused_and_publishes_nothing(
     assert (await status_of(http, internal_auth, account, timeout=0.5)).status_code == 404
 
 
+async def test_live_and_test_endpoints_sign_with_their_own_secrets(
+    http, internal_auth, account, infra: Infra
+) -> None:
+    """Stripe signs a test endpoint's deliveries with that endpoint's secret; the live endpoint
+    gets live and test events. A secret being rolled still verifies."""
+    test_event = install_event(account, livemode=False)
+    live_event = install_event(account, livemode=True)
+    assert (await deliver(http, test_event, secret=TEST_WEBHOOK_SECRET)).status_code == 200
+    assert (await deliver(http, live_event, secret=ROLLED_WEBHOOK_SECRET)).status_code == 200
+    await status_of(http, internal_auth, account, livemode=False, until=installed)
+    await status_of(http, internal_auth, account, livemode=True, until=installed)
+    held = await events_for(infra.kafka, INSTALLS_TOPIC, account)
+    assert sorted(e["id"] for e in held) == sorted([test_event["id"], live_event["id"]])
+
+
+async def test_a_live_event_signed_with_the_test_secret_is_refused(
+    http, internal_auth, account, infra: Infra
+) -> None:
+    """Whoever holds the test endpoint's secret (a staging box, a developer laptop) cannot
+    install or uninstall anything live."""
+    live = install_event(account, livemode=True)
+    refused = await deliver(http, live, secret=TEST_WEBHOOK_SECRET)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_signature"
+    # Nor by saying test at the top and live in the install object.
+    smuggled = install_event(account, livemode=False, kind="apps.install.deleted")
+    smuggled["data"]["object"] = {"object": "apps.install", "account": account, "livemode": True}
+    assert (await deliver(http, smuggled, secret=TEST_WEBHOOK_SECRET)).status_code == 400
+    assert await events_for(infra.kafka, INSTALLS_TOPIC, account) == []
+    assert (
+        await status_of(http, internal_auth, account, livemode=True, timeout=0.5)
+    ).status_code == 404
+
+
 async def test_a_signed_body_that_is_not_an_event_is_refused(http, account, infra: Infra) -> None:
     body = b'{"hello": "world"}'
     response = await http.post(
@@ -181,7 +214,10 @@ async def test_every_service_answers_health_readiness_and_metrics(
         ready = await http.get(f"{service.url}/readyz")
         assert ready.status_code == 200 and ready.json()["status"] == "ready"
         if service.name != "sandbox":
-            assert ready.json()["checks"] == {"kafka": True, "mongodb": True}
+            checks = ready.json()["checks"]
+            assert {checks.pop("kafka"), checks.pop("mongodb")} == {True}
+            # econ-auth also trusts that e-conomic accepts our app secret (see test_economic_...).
+            assert checks == ({"economic_credentials": True} if service.name == "econ-auth" else {})
         metrics = await http.get(f"{service.url}/metrics")
         assert "python_info" in metrics.text
 

@@ -1,5 +1,6 @@
 """The OAuth install through the sandbox's Stripe: our state, the code exchange, the redirects."""
 
+import time
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,9 +14,12 @@ from kobling_install.store import Installs, OAuthStates, TokenVault
 from kobling_install.stripe_oauth import StripeOAuth
 from kobling_shared.crypto import TokenCipher
 from kobling_shared.events import INSTALLS_TOPIC, account_key
+from kobling_shared.links import dashboard_app_url
+from kobling_shared.settings import DEV_SECRETS
 from tests.infra import Infra
 from tests.kafka_topics import events_for
 from tests.merchant import INSTALL, SANDBOX, STATUS, wait_for
+from tests.stripe_signing import body_of, install_event, sign
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -27,14 +31,34 @@ async def browser() -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def authorize(
-    browser: httpx.AsyncClient, authorize_url: str, account: str, decision: str = "allow"
+    browser: httpx.AsyncClient,
+    authorize_url: str,
+    account: str,
+    decision: str = "allow",
+    mode: str = "test",
+    webhook: str = "now",
 ) -> httpx.Response:
     """Stripe's authorize page: the merchant picks the account and presses Connect (or Cancel)."""
     query = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
-    form = {**query, "account": account, "mode": "test", "decision": decision}
+    form = {**query, "account": account, "mode": mode, "decision": decision, "webhook": webhook}
     answer = await browser.post(f"{SANDBOX}/oauth/v2/authorize", data=form)
     assert answer.status_code == 303, answer.text
     return await browser.get(answer.headers["location"])
+
+
+async def held_install_webhook(browser: httpx.AsyncClient, account: str) -> str:
+    held = (
+        await browser.get(f"{SANDBOX}/_sandbox/stripe/webhooks/held", params={"account": account})
+    ).json()
+    assert len(held["event_ids"]) == 1, held
+    return str(held["event_ids"][0])
+
+
+async def deliver_held(browser: httpx.AsyncClient, event_id: str) -> None:
+    sent = await browser.post(
+        f"{SANDBOX}/_sandbox/stripe/webhooks/deliver", json={"event_ids": [event_id]}
+    )
+    assert sent.json()["status_codes"][event_id] == [200]
 
 
 async def test_an_install_we_started_leads_to_the_onboarding_page(
@@ -42,17 +66,35 @@ async def test_an_install_we_started_leads_to_the_onboarding_page(
 ) -> None:
     start = await browser.get(f"{INSTALL}/stripe/install")
     assert start.status_code == 303 and "state=" in start.headers["location"]
-    back = await authorize(browser, start.headers["location"], account)
+    # Stripe's install webhook comes after the redirect this time.
+    back = await authorize(browser, start.headers["location"], account, webhook="held")
     assert back.status_code == 303
     assert back.headers["location"].startswith(f"{STATUS}/accounts/{account}?t=")
     page = await browser.get(back.headers["location"])
     assert "Kobling is installed" in page.text and "Connect e-conomic" in page.text
     doc = await wait_for(browser, account, lambda d: d["stripe"]["installed"])
     assert doc["stripe"]["installed"] is True
+    await deliver_held(browser, await held_install_webhook(browser, account))
     # The redirect and the webhook Stripe sends for the same install: one event between them.
-    await wait_for(browser, account, lambda d: False, timeout=1.0)
     held = await events_for(infra.kafka, INSTALLS_TOPIC, account)
-    assert len(held) == 1, held
+    assert [e["data"]["via"] for e in held] == ["oauth"], held
+
+
+async def test_an_install_whose_webhook_came_first_publishes_once(
+    browser, account, infra: Infra
+) -> None:
+    start = await browser.get(f"{INSTALL}/stripe/install")
+    query = {k: v[0] for k, v in parse_qs(urlsplit(start.headers["location"]).query).items()}
+    form = {**query, "account": account, "mode": "test", "decision": "allow", "webhook": "held"}
+    answer = await browser.post(f"{SANDBOX}/oauth/v2/authorize", data=form)
+    webhook = await held_install_webhook(browser, account)
+    await deliver_held(browser, webhook)
+    back = await browser.get(answer.headers["location"])
+    assert back.status_code == 303
+    # The merchant's page waits for the webhook's event, the one that announced the install.
+    assert f"after={webhook}" in back.headers["location"]
+    held = await events_for(infra.kafka, INSTALLS_TOPIC, account)
+    assert [e["id"] for e in held] == [webhook], held
 
 
 async def test_a_marketplace_install_without_our_state_never_hands_out_a_connect_link(
@@ -113,7 +155,11 @@ async def test_access_tokens_refresh_and_rotation_never_loses_the_refresh_token(
             Installs(db),
             TokenVault(db),  # type: ignore[arg-type]
             TokenCipher(settings.token_encryption_keys),
-            StripeOAuth(settings.stripe_api_base, settings.stripe_secret_key, http),
+            StripeOAuth(
+                settings.stripe_api_base,
+                {True: settings.stripe_secret_key, False: settings.stripe_test_secret_key},
+                http,
+            ),
         )
         key = account_key(account, False)
         stored = await db["stripe_tokens"].find_one({"_id": key})
@@ -131,6 +177,70 @@ async def test_access_tokens_refresh_and_rotation_never_loses_the_refresh_token(
         )
         assert (await access_token(account, False, deps)).startswith("sk_test_")
     await client.close()
+
+
+async def stripe_tokens_of(infra: Infra, account: str, livemode: bool) -> dict | None:
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongodb, tz_aware=True)
+    try:
+        found = await client["kobling_install"]["stripe_tokens"].find_one(
+            {"_id": account_key(account, livemode)}
+        )
+        return dict(found) if found else None
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize("mode", ["live", "test"])
+async def test_the_code_is_exchanged_with_the_key_of_the_install_s_mode(
+    browser, account, infra: Infra, mode: str
+) -> None:
+    """Stripe knows a live install's code only under the live key, a test one's only under the
+    test key: an install we started carries its mode in the state."""
+    livemode = mode == "live"
+    start = await browser.get(f"{INSTALL}/stripe/install", params={"livemode": livemode})
+    back = await authorize(browser, start.headers["location"], account, mode=mode)
+    assert back.status_code == 303, back.text
+    assert back.headers["location"].startswith(f"{STATUS}/accounts/{account}?t=")
+    doc = await wait_for(browser, account, lambda d: d["stripe"]["installed"], livemode=livemode)
+    assert doc["livemode"] is livemode
+    assert await stripe_tokens_of(infra, account, livemode) is not None
+
+
+async def test_a_marketplace_install_in_either_mode_finds_its_key(browser, account) -> None:
+    """Without our state the mode is unknown: the live key first, then the test key."""
+    marketplace = await browser.get(f"{SANDBOX}/")
+    authorize_url = marketplace.text.split('href="')[1].split('"')[0].replace("&amp;", "&")
+    for mode, livemode in (("live", True), ("test", False)):
+        back = await authorize(browser, f"{SANDBOX}{authorize_url}", account, mode=mode)
+        assert back.status_code == 303, back.text
+        assert back.headers["location"] == dashboard_app_url(
+            f"{SANDBOX}/dashboard", "com.kobling.app", account, livemode
+        )
+
+
+async def test_an_uninstall_deletes_the_install_s_stripe_tokens(
+    browser, http, account, infra: Infra
+) -> None:
+    start = await browser.get(f"{INSTALL}/stripe/install")
+    await authorize(browser, start.headers["location"], account)
+    assert await stripe_tokens_of(infra, account, False) is not None
+    # An uninstall from before this install, delivered late, leaves the tokens alone.
+    stale = body_of(
+        install_event(
+            account, kind="account.application.deauthorized", created=int(time.time()) - 3600
+        )
+    )
+    headers = {"Stripe-Signature": sign(stale, DEV_SECRETS["stripe_test_webhook_secret"])}
+    assert (
+        await http.post(f"{INSTALL}/stripe/webhooks", content=stale, headers=headers)
+    ).status_code == 200
+    assert await stripe_tokens_of(infra, account, False) is not None
+    sent = await http.post(
+        f"{SANDBOX}/_sandbox/stripe/webhooks",
+        json={"type": "account.application.deauthorized", "account": account, "livemode": False},
+    )
+    assert sent.json()["status_code"] == 200
+    assert await stripe_tokens_of(infra, account, False) is None
 
 
 async def test_reseal_moves_every_stripe_token_under_the_newest_key(

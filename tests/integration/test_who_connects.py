@@ -30,7 +30,6 @@ from tests.merchant import (
     grant_page,
     install,
     press_ok,
-    status,
     view_headers,
     view_json,
     wait_for,
@@ -82,7 +81,9 @@ async def test_a_grant_page_url_sent_to_a_victim_connects_nothing(
 
     assert landed.status_code == 400
     assert START_AGAIN in landed.text and grant.token not in landed.text
-    assert (await status(victim, account))["economic"]["state"] == "not_connected"
+    # Read once the install is projected: the connect link no longer trails it by a poll.
+    projected = await wait_for(victim, account, lambda doc: True)
+    assert projected["economic"]["state"] == "not_connected"
     assert await events_for(infra.kafka, CONNECTIONS_TOPIC, account) == []
     # The state was not spent by the wrong browser: the one that started can still finish.
     own = await add_app(attacker, lure)
@@ -100,7 +101,9 @@ async def test_a_connect_link_names_the_account_before_anything_happens(
     assert "administrator rights" in page.text
     assert page.headers["cache-control"] == "no-store"
     assert page.headers["referrer-policy"] == "no-referrer"
-    assert (await status(victim, account))["economic"]["state"] == "not_connected"
+    # Read once the install is projected: the connect link no longer trails it by a poll.
+    projected = await wait_for(victim, account, lambda doc: True)
+    assert projected["economic"]["state"] == "not_connected"
 
 
 async def test_another_sites_form_cannot_press_ok(attacker, victim, account) -> None:
@@ -200,7 +203,9 @@ async def test_after_an_uninstall_nothing_minted_before_it_connects(victim, acco
     grant = await add_app(victim, confirmed)
     landed = await victim.get(grant.callback)
     assert landed.status_code == 400
-    assert (await status(victim, account))["economic"]["state"] == "not_connected"
+    # Read once the install is projected: the connect link no longer trails it by a poll.
+    projected = await wait_for(victim, account, lambda doc: True)
+    assert projected["economic"]["state"] == "not_connected"
     # A link minted after the reinstall works.
     fresh = await add_app(victim, await grant_page(victim, await connect_link(victim, account)))
     assert (await victim.get(fresh.callback)).status_code == 303

@@ -71,6 +71,10 @@ def test_log_lines_lose_tokens_codes_and_secrets() -> None:
     cleaned = redact(line)
     for secret in ("GRANT123", "abc&", "whsec_abc", "sk_live_zz"):
         assert secret not in cleaned
+    # The state now rides in the callback's path.
+    cleaned = redact('"GET /economic/callback/St4te-_x?token=GRANT123 HTTP/1.1" 303')
+    assert "St4te-_x" not in cleaned and "GRANT123" not in cleaned
+    assert "/economic/callback/[redacted]?token=[redacted]" in cleaned
     record = logging.LogRecord("x", logging.INFO, "f", 1, "code=%s", ("ac_secret",), None)
     assert "ac_secret" not in RedactingFormatter().format(record)
 

@@ -3,7 +3,7 @@
 import asyncio
 import time
 from typing import Annotated, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Form, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -15,6 +15,7 @@ from kobling_sandbox.economic_state import (
     Behaviour,
     EconomicState,
     Mode,
+    User,
     self_body,
     user_for,
 )
@@ -23,6 +24,7 @@ from kobling_shared.events import now
 
 router = APIRouter()
 state = EconomicState()
+LOCALES = ("da-DK", "sv-SE", "nb-NO", "en-US")
 LOOK = {"header": "Visma", "subheader": "e-conomic", "brand": "#1b3a6b", "accent": "#1b6fb5"}
 
 
@@ -33,18 +35,22 @@ def page(request: Request, step: str, status_code: int = 200, **context: Any) ->
 
 
 def with_token(redirect_url: str, token: str) -> str:
-    """Appends `token` as e-conomic does: `?token=` or `&token=` after an existing query."""
-    parts = urlsplit(redirect_url)
-    query = urlencode([*parse_qsl(parts.query, keep_blank_values=True), ("token", token)])
-    return urlunsplit(parts._replace(query=query))
+    """Appends `token` to the redirect URL as integrators observe e-conomic doing it: `?token=`,
+    or `&token=` after a query the URL already has; the rest of the URL is left as it is."""
+    separator = "&" if urlsplit(redirect_url).query else "?"
+    return f"{redirect_url}{separator}{urlencode({'token': token})}"
 
 
 @router.get("/economic/secure/api1/requestaccess.aspx")
 async def grant_page(
-    request: Request, appPublicToken: str = "", redirectUrl: str = "", locale: str = "en-GB"
+    request: Request, appPublicToken: str = "", redirectUrl: str = "", locale: str = "da-DK"
 ) -> HTMLResponse:
     if appPublicToken != settings().economic_app_public_token or not redirectUrl:
         return page(request, "message", 400, message="Unknown app: the link is not valid.")
+    if locale not in LOCALES:
+        # e-conomic documents these four; what it does with another is unverified, so the
+        # sandbox refuses it and a test sees us send one.
+        return page(request, "message", 400, message=f"Unsupported locale {locale}.")
     flow = state.start_flow(redirectUrl, locale)
     return page(request, "email", flow=flow)
 
@@ -73,7 +79,7 @@ async def login_password(
         companies = [COMPANIES[n] for n in walk.user.agreements]
         return page(request, "company", flow=flow, companies=companies)
     walk.agreement_number = walk.user.agreements[0]
-    return page(request, "consent", flow=flow, company=COMPANIES[walk.agreement_number])
+    return consent_page(request, flow, walk.user, walk.agreement_number)
 
 
 @router.post("/economic/login/company")
@@ -84,7 +90,21 @@ async def pick_company(
     if walk is None or walk.user is None or agreement not in walk.user.agreements:
         return page(request, "message", 400, message="Your session has expired. Start again.")
     walk.agreement_number = agreement
-    return page(request, "consent", flow=flow, company=COMPANIES[agreement])
+    return consent_page(request, flow, walk.user, agreement)
+
+
+def consent_page(request: Request, flow: str, user: User, agreement: int) -> HTMLResponse:
+    """ "Add app", for a user with administrator rights; anyone else is refused right here, and
+    no callback ever comes back to the app."""
+    company = COMPANIES[agreement]
+    if not user.admin:
+        state.flows.pop(flow, None)
+        message = (
+            f"Only a user with administrator rights in {company.name} can add apps. Ask an "
+            "administrator to add the app."
+        )
+        return page(request, "message", 403, message=message)
+    return page(request, "consent", flow=flow, company=company)
 
 
 @router.post("/economic/consent")
@@ -95,13 +115,9 @@ async def consent(
     if walk is None or walk.agreement_number is None:
         return page(request, "message", 400, message="Your session has expired. Start again.")
     if decision != "add":
-        # What e-conomic does on cancel is unverified: assume no callback ever comes.
-        return page(
-            request,
-            "message",
-            message="You cancelled adding the app. You can close this page, or go back to "
-            "try again.",
-        )
+        # Backing out: the browser goes back to the app without a token (docs/external-contracts.md:
+        # unverified; the app also copes with no callback at all).
+        return RedirectResponse(walk.redirect_url, status_code=303)
     return RedirectResponse(with_token(walk.redirect_url, state.grant(walk)), status_code=303)
 
 
@@ -135,9 +151,14 @@ async def self_endpoint(
     if not x_appsecrettoken and not x_agreementgranttoken:
         return _error(401, "Unauthorized access (Unauthorized).")
     config = settings()
+    if x_appsecrettoken != (state.app_secret or config.economic_app_secret_token):
+        # A wrong or reset app secret is a 401 too (its exact body is unverified).
+        return _error(401, "Unauthorized access (Unauthorized).")
     grant = state.grants.get(x_agreementgranttoken or "")
-    if x_appsecrettoken != config.economic_app_secret_token or grant is None or grant.revoked:
+    if grant is None or grant.revoked:
         return _error(401, "Token does not correspond to a valid grant.", errorCode="E02250")
+    if grant.forbidden:
+        return _error(403, "You do not have access to this resource.")
     state.self_calls_by_agreement.setdefault(grant.agreement_number, []).append(time.time())
     return JSONResponse(self_body(grant, config.economic_app_public_token, config.economic_api_url))
 
@@ -159,6 +180,23 @@ class SelfBehaviour(BaseModel):
 @router.post("/_sandbox/economic/revoke")
 async def revoke(body: Revoke) -> dict[str, int]:
     return {"revoked": state.revoke(body.agreement_number)}
+
+
+class AppSecret(BaseModel):
+    token: str | None = None  # None: the configured ECONOMIC_APP_SECRET_TOKEN again
+
+
+@router.post("/_sandbox/economic/forbid")
+async def forbid(body: Revoke) -> dict[str, int]:
+    """The granting user loses a role the app needs: /self answers 403 for those grants."""
+    return {"forbidden": state.forbid(body.agreement_number)}
+
+
+@router.post("/_sandbox/economic/app-secret")
+async def reset_app_secret(body: AppSecret) -> dict[str, bool]:
+    """The app's owner resets its App Secret Token: e-conomic refuses the old one with 401."""
+    state.app_secret = body.token
+    return {"reset": body.token is not None}
 
 
 @router.post("/_sandbox/economic/self-behaviour")
@@ -183,4 +221,5 @@ async def calls() -> dict[str, Any]:
 async def reset() -> dict[str, bool]:
     state.behaviour = Behaviour()
     state.self_calls = 0
+    state.app_secret = None
     return {"reset": True}

@@ -14,6 +14,8 @@ class Company:
     cin: str
     city: str
     email: str
+    # A developer agreement manages apps and holds no books (companyAffiliation "Developer").
+    developer: bool = False
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,8 @@ class User:
     name: str
     login_id: str
     agreements: tuple[int, ...]
+    # Only a user with administrator rights may add an app (docs/external-contracts.md).
+    admin: bool = True
 
 
 COMPANIES = {
@@ -29,12 +33,17 @@ COMPANIES = {
         Company(123456, "Acme ApS", "DK12345678", "12345678", "Aarhus", "info@acme.test"),
         Company(234567, "Nordlys ApS", "DK23456789", "23456789", "Aalborg", "hej@nordlys.test"),
         Company(345678, "Fjord Handel A/S", "DK34567890", "34567890", "Vejle", "info@fjord.test"),
+        Company(
+            901234, "Kobling Dev", "", "90123400", "Aarhus", "dev@kobling.test", developer=True
+        ),
     )
 }
 
 USERS = {
     "jane@acme.test": User("Jane Doe", "jane", (123456,)),
     "accountant@books.test": User("Anders Revisor", "anders", (234567, 345678)),
+    "bookkeeper@acme.test": User("Bo Bogholder", "bo", (123456,), admin=False),
+    "developer@kobling.test": User("Dan Developer", "dan", (901234,)),
 }
 
 
@@ -60,6 +69,7 @@ class Grant:
     agreement_number: int
     user: User
     revoked: bool = False
+    forbidden: bool = False  # the granting user has since lost a role the app needs: 403
 
 
 @dataclass
@@ -88,6 +98,8 @@ class EconomicState:
     self_calls: int = 0
     # When each agreement's grant was presented to /self (unix seconds): how often we check it.
     self_calls_by_agreement: dict[int, list[float]] = field(default_factory=dict)
+    # The App Secret Token e-conomic accepts now: its owner can reset it (None: the configured).
+    app_secret: str | None = None
 
     def start_flow(self, redirect_url: str, locale: str) -> str:
         flow_id = secrets.token_urlsafe(16)
@@ -99,6 +111,12 @@ class EconomicState:
         token = secrets.token_urlsafe(32)
         self.grants[token] = Grant(flow.agreement_number, flow.user)
         return token
+
+    def forbid(self, agreement_number: int) -> int:
+        forbidden = [g for g in self.grants.values() if g.agreement_number == agreement_number]
+        for grant in forbidden:
+            grant.forbidden = True
+        return len(forbidden)
 
     def revoke(self, agreement_number: int) -> int:
         revoked = [g for g in self.grants.values() if g.agreement_number == agreement_number]
@@ -137,6 +155,7 @@ def self_body(grant: Grant, app_public_token: str, api_url: str) -> dict[str, An
             "agreementNumber": company.agreement_number,
         },
         "agreementType": {"agreementTypeNumber": 21, "name": "e-conomic komplet"},
+        "companyAffiliation": "Developer" if company.developer else "E-conomic",
         "application": {
             "appNumber": 999,
             "name": "Kobling",

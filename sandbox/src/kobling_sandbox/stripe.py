@@ -10,14 +10,15 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import httpx
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from kobling_sandbox.config import settings
 from kobling_sandbox.signing import stripe_signature
 from kobling_sandbox.templating import render
+from kobling_shared.settings import secret_list
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -38,6 +39,7 @@ class StripeState:
     codes: dict[str, Code] = field(default_factory=dict)
     refresh_tokens: dict[str, tuple[str, bool]] = field(default_factory=dict)
     minted: list[str] = field(default_factory=list)  # every token handed out, for leak audits
+    held: dict[str, dict[str, Any]] = field(default_factory=dict)  # events Stripe delivers late
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     clock: Any = time.time  # tests move time forward
 
@@ -107,6 +109,7 @@ async def decide(
     account: Annotated[str, Form(pattern=r"^acct_[A-Za-z0-9]{1,64}$")],
     mode: Annotated[str, Form()] = "test",
     state: Annotated[str | None, Form()] = None,
+    webhook: Annotated[str, Form()] = "now",
 ) -> Response:
     problem = _check_client(client_id, redirect_uri)
     if problem:
@@ -119,13 +122,22 @@ async def decide(
         livemode = mode == "live"
         state_.codes[code] = Code(account, livemode, state_.clock() + CODE_TTL_SECONDS)
         back = {"code": code}
-        # Like Stripe, the install webhook travels on its own, in no fixed order with the redirect.
-        asyncio.get_running_loop().create_task(
-            deliver_webhook("account.application.authorized", account, livemode)
-        )
+        # Like Stripe, the install webhook travels on its own, in no fixed order with the redirect
+        # (a test may hold it back: `webhook=held`, delivered by /_sandbox/stripe/webhooks/deliver).
+        event = install_event("account.application.authorized", account, livemode)
+        if webhook == "held":
+            state_.held[event["id"]] = event
+        else:
+            asyncio.get_running_loop().create_task(post_event(event, attempts=5))
     if state is not None:
         back["state"] = state
     return RedirectResponse(f"{redirect_uri}?{urlencode(back)}", status_code=303)
+
+
+def _key_mode(key: str) -> bool | None:
+    """The mode (livemode) of one of the app developer's secret keys; None for any other key."""
+    modes = {settings().stripe_secret_key: True, settings().stripe_test_secret_key: False}
+    return modes.get(key) if key else None
 
 
 def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
@@ -135,7 +147,8 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
 @router.post("/v1/oauth/token")
 async def token(request: Request) -> JSONResponse:
     credentials: HTTPBasicCredentials | None = await basic(request)
-    if credentials is None or credentials.username != settings().stripe_secret_key:
+    key_mode = _key_mode(credentials.username if credentials else "")
+    if key_mode is None:
         return JSONResponse(
             {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}},
             status_code=401,
@@ -144,18 +157,23 @@ async def token(request: Request) -> JSONResponse:
     grant_type = form.get("grant_type")
     async with state_.lock:  # two refreshes of one token: exactly one wins
         if grant_type == "authorization_code":
-            code = state_.codes.pop(str(form.get("code", "")), None)
-            if code is None or code.expires_at < state_.clock():
+            # Each mode has its own codes: the other mode's key does not find (nor spend) one.
+            name = str(form.get("code", ""))
+            code = state_.codes.get(name)
+            if code is None or code.livemode != key_mode or code.expires_at < state_.clock():
                 return _oauth_error(
                     400, "invalid_grant", "Authorization code does not exist or expired"
                 )
+            del state_.codes[name]
             account, livemode = code.account, code.livemode
         elif grant_type == "refresh_token":
-            used = state_.refresh_tokens.pop(str(form.get("refresh_token", "")), None)
-            if used is None:
+            name = str(form.get("refresh_token", ""))
+            used = state_.refresh_tokens.get(name)
+            if used is None or used[1] != key_mode:
                 return _oauth_error(
                     400, "invalid_grant", "Refresh token does not exist or was used"
                 )
+            del state_.refresh_tokens[name]
             account, livemode = used
         else:
             return _oauth_error(400, "unsupported_grant_type", "grant_type is not supported")
@@ -187,38 +205,70 @@ InstallType = Literal[
 ]
 
 
-def install_event(kind: str, account: str, livemode: bool) -> dict[str, Any]:
+def our_app(kind: str) -> str:
+    """How Stripe names our app in an event: the application `ca_…` (our OAuth client id) in
+    account.application.*, the `app_…` of the install object in apps.install.*."""
+    ids = secret_list(settings().stripe_application_ids)
+    wanted = "app_" if kind.startswith("apps.install") else "ca_"
+    return next((i for i in ids if i.startswith(wanted)), settings().stripe_client_id)
+
+
+def install_event(
+    kind: str,
+    account: str,
+    livemode: bool,
+    created: int | None = None,
+    application: str | None = None,
+) -> dict[str, Any]:
+    """An install event of our app, or of another app installed on the same account."""
+    app = application or our_app(kind)
     if kind.startswith("apps.install"):
         obj: dict[str, Any] = {
-            "id": "inst_" + secrets.token_hex(8),
+            "id": "appinst_" + secrets.token_hex(8),
             "object": "apps.install",
             "account": account,
+            "app": app,
             "livemode": livemode,
         }
     else:
-        obj = {"id": settings().stripe_client_id, "object": "application", "name": "Kobling"}
+        obj = {"id": app, "object": "application", "name": "Kobling"}
     return {
         "id": "evt_" + secrets.token_hex(12),
         "object": "event",
         "type": kind,
         "livemode": livemode,
         "account": account,
-        "created": int(time.time()),
+        "created": int(time.time()) if created is None else created,
         "api_version": "2026-09-30.endive",
         "data": {"object": obj},
     }
 
 
+def endpoint_secret(livemode: bool) -> str:
+    """Stripe sends a test event to the test endpoint, signed with that endpoint's own secret;
+    during a roll it signs with the newest, listed first."""
+    config = settings()
+    return secret_list(
+        config.stripe_webhook_secret if livemode else config.stripe_test_webhook_secret
+    )[0]
+
+
 async def deliver_webhook(
     kind: str, account: str, livemode: bool, attempts: int = 5
 ) -> tuple[str, int]:
-    """Signs and posts an event to install, retrying a non-2xx answer with backoff like Stripe."""
+    """Creates an event and delivers it, as Stripe does right after the merchant acted."""
     event = install_event(kind, account, livemode)
+    return event["id"], await post_event(event, attempts)
+
+
+async def post_event(event: dict[str, Any], attempts: int = 1) -> int:
+    """Signs and posts an event to install, retrying a non-2xx answer with backoff like Stripe;
+    answers the last status (0: no answer)."""
     body = json.dumps(event)
     status = 0
     async with httpx.AsyncClient(timeout=10) as http:
         for attempt in range(attempts):
-            header = stripe_signature(body, settings().stripe_webhook_secret)
+            header = stripe_signature(body, endpoint_secret(event["livemode"]))
             try:
                 response = await http.post(
                     f"{settings().install_public_url}/stripe/webhooks",
@@ -230,20 +280,56 @@ async def deliver_webhook(
                     break
             except httpx.HTTPError:
                 status = 0
-            await asyncio.sleep(0.5 * 2**attempt)
-    return event["id"], status
+            if attempt + 1 < attempts:
+                await asyncio.sleep(0.5 * 2**attempt)
+    return status
 
 
 class WebhookRequest(BaseModel):
     type: InstallType
     account: str
     livemode: bool = False
+    # Stripe's creation time (unix seconds); now when absent.
+    created: int | None = None
+    # Stripe delivers no event in a fixed order, some late (a retry after an outage), some
+    # twice: `hold` keeps the event until /_sandbox/stripe/webhooks/deliver names it, `times`
+    # delivers it more than once.
+    hold: bool = False
+    times: int = Field(1, ge=1, le=5)
+    # Another app installed on the same account: Stripe sends its events to our endpoint too.
+    application: str | None = None
+
+
+class Delivery(BaseModel):
+    event_ids: list[str]  # in the order to deliver them
+    times: int = Field(1, ge=1, le=5)
 
 
 @router.post("/_sandbox/stripe/webhooks")
 async def send_webhook(body: WebhookRequest) -> dict[str, Any]:
-    event_id, status = await deliver_webhook(body.type, body.account, body.livemode, attempts=1)
-    return {"event_id": event_id, "status_code": status}
+    event = install_event(body.type, body.account, body.livemode, body.created, body.application)
+    if body.hold:
+        state_.held[event["id"]] = event
+        return {"event_id": event["id"], "status_code": None}
+    statuses = [await post_event(event) for _ in range(body.times)]
+    return {"event_id": event["id"], "status_code": statuses[0], "status_codes": statuses}
+
+
+@router.get("/_sandbox/stripe/webhooks/held")
+async def held_events(account: str) -> dict[str, list[str]]:
+    return {"event_ids": [i for i, e in state_.held.items() if e["account"] == account]}
+
+
+@router.post("/_sandbox/stripe/webhooks/deliver")
+async def deliver_held(body: Delivery) -> dict[str, Any]:
+    """Delivers held events now, late and in the order given."""
+    statuses = {}
+    for event_id in body.event_ids:
+        event = state_.held.pop(event_id, None)
+        if event is None:
+            raise HTTPException(404, f"no held event {event_id}")
+        statuses[event_id] = [await post_event(event) for _ in range(body.times)]
+    return {"status_codes": statuses}
 
 
 # --- the Dashboard and our app's view in it -------------------------------------------------

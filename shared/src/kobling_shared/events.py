@@ -87,6 +87,8 @@ class ConnectedData(_Model):
     company_name: str
     vat_number: str | None = None
     user_name: str | None = None
+    # e-conomic's developer agreements hold no books: connected, but nothing can sync.
+    developer_agreement: bool = False
 
 
 class FailedData(_Model):

@@ -25,10 +25,13 @@ _SECRET_QUERY = re.compile(
     r"(?i)\b(token|code|state|link|refresh_token|access_token|t)=([^&\s\"']+)"
 )
 _SECRET_WORDS = re.compile(r"\b(whsec|absec|sk_live|sk_test|rk_live|rk_test|rt|ac)_[A-Za-z0-9_]+")
+# e-conomic's callback carries our one-time state in its path.
+_SECRET_PATH = re.compile(r"(/economic/callback/)([^?\s\"'/]+)")
 
 
 def redact(text: str) -> str:
-    return _SECRET_WORDS.sub(r"\1_[redacted]", _SECRET_QUERY.sub(r"\1=[redacted]", text))
+    text = _SECRET_PATH.sub(r"\1[redacted]", _SECRET_QUERY.sub(r"\1=[redacted]", text))
+    return _SECRET_WORDS.sub(r"\1_[redacted]", text)
 
 
 class RedactingFormatter(logging.Formatter):

@@ -34,10 +34,13 @@ PARTY_URLS: dict[str, tuple[str, str]] = {
 
 # Development values only: production refuses them (see _require_secrets).
 DEV_SECRETS: dict[str, str] = {
-    "stripe_secret_key": "sk_test_kobling_dev",
+    "stripe_secret_key": "sk_live_kobling_dev",
+    "stripe_test_secret_key": "sk_test_kobling_dev",
     "stripe_webhook_secret": "whsec_kobling_dev",
+    "stripe_test_webhook_secret": "whsec_kobling_dev_test",
     "stripe_app_secret": "absec_kobling_dev",
     "stripe_client_id": "ca_kobling_dev",
+    "stripe_application_ids": "ca_kobling_dev,app_kobling_dev",
     "economic_app_public_token": "kobling-dev-public",
     "economic_app_secret_token": "kobling-dev-secret",
     "token_encryption_keys": "ZGV2LWtleS1rb2JsaW5nLWRldi1rZXktMDAwMDAwMDA=",
@@ -46,11 +49,16 @@ DEV_SECRETS: dict[str, str] = {
 }
 
 
+def secret_list(value: str) -> tuple[str, ...]:
+    """The secrets of a comma-separated setting, in order (the newest first, by convention)."""
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
 # The only KOBLING_ENV values meaning development; anything else, a typo too, is production.
 DEVELOPMENT_ENVS = frozenset({"development", "dev", "local"})
 
 # Required settings that are identifiers, not secrets: no entropy to ask of them.
-NOT_SECRET = frozenset({"stripe_client_id", "economic_app_public_token"})
+NOT_SECRET = frozenset({"stripe_client_id", "stripe_application_ids", "economic_app_public_token"})
 MIN_SECRET_CHARS = 24
 MIN_SECRET_BITS = 96  # Shannon entropy of the characters, times their number
 ENCRYPTION_KEY_BYTES = 32
@@ -118,10 +126,18 @@ class Settings(BaseSettings):
     # Credentials and TLS ride in the URL: mongodb://user:pass@host/?authSource=admin&tls=true
     mongodb_url: str = "mongodb://127.0.0.1:27017"
 
+    # Stripe's live and test modes have their own keys and their own webhook endpoints, each with
+    # its own signing secret; a secret setting may list several, comma-separated, during a roll.
     stripe_secret_key: str = ""
+    stripe_test_secret_key: str = ""
     stripe_webhook_secret: str = ""
+    stripe_test_webhook_secret: str = ""
     stripe_app_secret: str = ""
     stripe_client_id: str = ""
+    # The ids that name our app in Stripe's install events (comma-separated): the application
+    # `ca_…` of account.application.* (our OAuth client id) and the `app_…` of apps.install.*.
+    # An event for any other application is acknowledged and ignored.
+    stripe_application_ids: str = ""
     stripe_api_base: str = ""
     stripe_dashboard_url: str = ""
     stripe_marketplace_url: str = ""

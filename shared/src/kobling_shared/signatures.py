@@ -2,6 +2,7 @@
 
 import json
 import time
+from collections.abc import Sequence
 from typing import Literal
 
 import stripe
@@ -13,8 +14,12 @@ class BadSignature(Exception):
     """The request is not provably from Stripe; the message is safe to show to the caller."""
 
 
-def verify_webhook(raw_body: bytes, header: str | None, secret: str) -> None:
-    """Checks `Stripe-Signature` over the raw body; raises BadSignature.
+Endpoint = Literal["live", "test"]
+
+
+def verify_webhook(raw_body: bytes, header: str | None, secrets: Sequence[str]) -> None:
+    """Checks `Stripe-Signature` over the raw body with each of an endpoint's secrets (more than
+    one during a roll); raises BadSignature when none holds.
 
     `verify_header` rather than `Webhook.construct_event`: the latter also builds a StripeObject
     we do not use (about 100 µs against 8 µs), and its tolerance is the same 300 s we pass here.
@@ -24,10 +29,36 @@ def verify_webhook(raw_body: bytes, header: str | None, secret: str) -> None:
     except UnicodeDecodeError:
         raise BadSignature("body is not UTF-8") from None
     _refuse_future(header)
+    if isinstance(secrets, str):  # one secret, not a sequence of one-letter secrets
+        secrets = (secrets,)
+    reasons = []
+    for secret in secrets:
+        try:
+            stripe.WebhookSignature.verify_header(
+                payload, header, secret, tolerance=TOLERANCE_SECONDS
+            )
+        except stripe.SignatureVerificationError as error:
+            reasons.append(_reason(error))
+        else:
+            return
+    # The right secret over a stale timestamp says "too old"; the others only "no match".
+    raise BadSignature(min(reasons, key=_rank, default="signature does not match"))
+
+
+def signing_endpoint(
+    raw_body: bytes, header: str | None, live: Sequence[str], test: Sequence[str]
+) -> Endpoint:
+    """Which of our two webhook endpoints signed this delivery. A live endpoint receives test
+    events too, so only "test" narrows what the event may be: it must not be a live one."""
     try:
-        stripe.WebhookSignature.verify_header(payload, header, secret, tolerance=TOLERANCE_SECONDS)
-    except stripe.SignatureVerificationError as error:
-        raise BadSignature(_reason(error)) from None
+        verify_webhook(raw_body, header, live)
+    except BadSignature as live_failed:
+        try:
+            verify_webhook(raw_body, header, test)
+        except BadSignature as test_failed:
+            raise min(live_failed, test_failed, key=lambda e: _rank(str(e))) from None
+        return "test"
+    return "live"
 
 
 def _refuse_future(header: str | None) -> None:
@@ -66,6 +97,18 @@ def verify_app_view(
         stripe.WebhookSignature.verify_header(payload, header, secret, tolerance=TOLERANCE_SECONDS)
     except stripe.SignatureVerificationError as error:
         raise BadSignature(_reason(error)) from None
+
+
+# The most telling reason first, when several secrets each failed for their own.
+_REASONS = (
+    "missing Stripe-Signature header",
+    "signature timestamp is too old",
+    "signature does not match",
+)
+
+
+def _rank(reason: str) -> int:
+    return _REASONS.index(reason) if reason in _REASONS else -1
 
 
 def _reason(error: stripe.SignatureVerificationError) -> str:

@@ -13,6 +13,7 @@ from kobling_econ_auth import consumers, handlers
 from kobling_econ_auth.economic import EconomicClient
 from kobling_econ_auth.grants import KEYS_DATABASE, GrantVault
 from kobling_econ_auth.handlers import Deps
+from kobling_econ_auth.rejections import RejectionWave
 from kobling_econ_auth.routes import router
 from kobling_econ_auth.settings import EconAuthSettings
 from kobling_econ_auth.store import ConnectionStore
@@ -45,12 +46,17 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     store = ConnectionStore(mongo.database(client, "kobling_econ_auth"))
     http = httpx.AsyncClient()
     economic = EconomicClient(settings.economic_api_url, settings.economic_app_secret_token, http)
+    rejections = RejectionWave(
+        window=timedelta(seconds=settings.rejection_wave_window_seconds),
+        min_answers=settings.rejection_wave_min_answers,
+        share=settings.rejection_wave_share,
+    )
     grants = GrantVault(
         mongo.database(client, KEYS_DATABASE)["data_keys"],
         MasterKeys(settings.token_encryption_keys),
         TokenCipher(settings.token_encryption_keys),
     )
-    deps = Deps(settings, store, broker, grants, economic, Arrivals())
+    deps = Deps(settings, store, broker, grants, economic, Arrivals(), rejections)
     owned = consumers.subscribe(broker, deps)
 
     async def housekeeping() -> None:
@@ -93,7 +99,14 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
         allow_headers=["Stripe-Signature", "Content-Type"],
     )
     app.include_router(router)
-    app.include_router(ops_router(dependency_checks(broker, client)))
+    checks = dependency_checks(broker, client)
+
+    async def economic_credentials() -> bool:
+        return handlers.credentials_trusted(deps)
+
+    # Not ready while e-conomic refuses most grants at once: nothing here can work then.
+    checks["economic_credentials"] = economic_credentials
+    app.include_router(ops_router(checks))
     app.add_middleware(BodyLimit)
     harden(app)
     return app

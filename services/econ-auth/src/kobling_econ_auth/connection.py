@@ -38,6 +38,7 @@ class Agreement(BaseModel):
     company_name: str
     vat_number: str | None = None
     user_name: str | None = None
+    developer_agreement: bool = False
 
 
 class Connection(BaseModel):
@@ -78,12 +79,17 @@ def new_connection(account_id: str, livemode: bool) -> Connection:
 def on_install_event(
     conn: Connection, event: StripeAppInstalled | StripeAppUninstalled, at: datetime
 ) -> Connection | None:
-    """Installs and uninstalls, in Stripe's order whatever order they reach us in; `at` is
-    when we apply it (our clock: the links it must kill were minted by our clock too)."""
+    """Installs and uninstalls, in Stripe's order whatever order they reach us in: the latest by
+    Stripe's time decides whether the app is installed. An uninstall that arrives after a later
+    reinstall still ends a grant made before it: the merchant uninstalled with that grant. `at`
+    is when we apply it (our clock: the links it must kill were minted by our clock too)."""
     installing = isinstance(event, StripeAppInstalled)
     position = install_position(event)
     if conn.install_position is not None and position <= conn.install_position:
-        return None
+        granted_before = conn.connected_at is not None and conn.connected_at <= event.time
+        if installing or not granted_before:
+            return None
+        return disconnect(conn, "app_uninstalled")
     conn = conn.model_copy(update={"installed": installing, "install_position": position})
     if installing:
         return conn
@@ -157,15 +163,18 @@ def disconnect(conn: Connection, reason: DisconnectReason) -> Connection | None:
     )
 
 
-CheckResult = Literal["valid", "revoked", "unavailable"]
+# "forbidden": a 403, a missing role, never a revocation; "withheld": a 401 while most grants
+# are refused at once, which points at our own app secret, not at this grant.
+CheckResult = Literal["valid", "revoked", "forbidden", "withheld", "unavailable"]
 
 
 def after_check(conn: Connection, result: CheckResult, strikes_to_revoke: int) -> Connection | None:
     """Hysteresis: only repeated 'this grant is not valid' answers end a connection.
 
-    5xx, 429 and timeouts say nothing about the grant and never count against it.
+    5xx, 429, timeouts, 403s and 401s during a wave say nothing about the grant and never count
+    against it.
     """
-    if conn.state != "connected" or result == "unavailable":
+    if conn.state != "connected" or result not in ("valid", "revoked"):
         return None
     if result == "valid":
         return conn.model_copy(update={"revocation_strikes": 0})

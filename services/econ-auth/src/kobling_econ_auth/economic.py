@@ -17,7 +17,13 @@ MAX_RETRY_AFTER_SECONDS = 5.0
 
 
 class GrantRejected(Exception):
-    """e-conomic says the grant is not valid (401; E02250 for a revoked or wrong grant)."""
+    """e-conomic did not accept the credentials (401): a revoked or wrong grant (E02250), or
+    just as well our own app secret token (see rejections.py)."""
+
+
+class PermissionRefused(Exception):
+    """e-conomic accepted the credentials but refuses the request (403): the user who granted
+    the app lacks a role it needs. Never a revocation."""
 
 
 class EconomicUnavailable(Exception):
@@ -43,8 +49,10 @@ class EconomicClient:
             else:
                 if response.status_code == 200:
                     return _agreement(response.json())
-                if response.status_code in (401, 403):
+                if response.status_code == 401:
                     raise GrantRejected(_error_code(response))
+                if response.status_code == 403:
+                    raise PermissionRefused(_error_code(response))
                 if response.status_code != 429 and response.status_code < 500:
                     raise EconomicUnavailable(f"unexpected status {response.status_code}")
                 log.warning("e-conomic /self attempt %d answered %d", attempt, response.status_code)
@@ -60,11 +68,15 @@ def _agreement(body: dict[str, object]) -> Agreement:
     company = body.get("company") if isinstance(body.get("company"), dict) else {}
     user = body.get("user") if isinstance(body.get("user"), dict) else {}
     assert isinstance(company, dict) and isinstance(user, dict)
+    # A developer agreement manages apps and holds no books: nothing can sync to it. Only that
+    # value is taken as one (the field's other values are not documented).
+    affiliation = body.get("companyAffiliation")
     return Agreement(
         agreement_number=int(str(body["agreementNumber"])),
         company_name=str(company.get("name") or "Unnamed company"),
-        vat_number=company.get("vatNumber"),
+        vat_number=company.get("vatNumber") or None,
         user_name=user.get("name"),
+        developer_agreement=isinstance(affiliation, str) and affiliation.lower() == "developer",
     )
 
 

@@ -12,12 +12,18 @@ from typing import Literal
 from urllib.parse import urlencode
 
 from faststream.kafka import KafkaBroker
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from kobling_econ_auth import connection as domain
 from kobling_econ_auth.connection import Connection
-from kobling_econ_auth.economic import EconomicClient, EconomicUnavailable, GrantRejected
+from kobling_econ_auth.economic import (
+    EconomicClient,
+    EconomicUnavailable,
+    GrantRejected,
+    PermissionRefused,
+)
 from kobling_econ_auth.grants import GrantVault
+from kobling_econ_auth.rejections import RejectionWave, WaveChange
 from kobling_econ_auth.settings import EconAuthSettings
 from kobling_econ_auth.store import Change, ConnectionStore, PendingState
 from kobling_shared.arrivals import Arrivals
@@ -43,6 +49,10 @@ log = logging.getLogger(__name__)
 
 OUTCOMES = Counter("kobling_grant_callbacks_total", "e-conomic callbacks by outcome", ["outcome"])
 CHECKS = Counter("kobling_grant_checks_total", "Grant checks by result", ["result"])
+SUSPECT = Gauge(
+    "kobling_economic_credentials_suspect",
+    "1 while e-conomic refuses most grants at once: our app secret token, or their outage",
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,7 @@ class Deps:
     grants: GrantVault
     economic: EconomicClient
     arrivals: Arrivals
+    rejections: RejectionWave
 
 
 class LinkInvalid(Exception):
@@ -165,9 +176,9 @@ async def open_connect_link(link: str, locale: str, browser: str, deps: Deps) ->
         attempt.account_id, attempt.livemode, expires_at, locale, browser, attempt.minted_at
     )
     await deps.store.save_state(state, pending)
-    callback = (
-        f"{deps.settings.econ_auth_public_url}/economic/callback?{urlencode({'state': state})}"
-    )
+    # The state rides in the path: however e-conomic appends `token` (`?` or `&`), it cannot
+    # disturb it, and a callback that comes back without a token still names its attempt.
+    callback = f"{deps.settings.econ_auth_public_url}/economic/callback/{state}"
     query = urlencode(
         {
             "appPublicToken": deps.settings.economic_app_public_token,
@@ -178,7 +189,9 @@ async def open_connect_link(link: str, locale: str, browser: str, deps: Deps) ->
     return f"{deps.settings.economic_grant_url}?{query}"
 
 
-Outcome = Literal["connected", "grant_rejected", "economic_unavailable", "state_expired"]
+Outcome = Literal[
+    "connected", "grant_rejected", "permission_refused", "economic_unavailable", "state_expired"
+]
 
 
 @dataclass(frozen=True)
@@ -231,13 +244,21 @@ async def complete_grant(
     try:
         agreement = await deps.economic.self_info(grant_token)
     except GrantRejected:
-        conn = await _change(deps, account_id, livemode, lambda c: domain.fail(c, "grant_rejected"))
-        return result("grant_rejected", conn)
+        # During a wave of 401s the grant is as likely fine and our own secret at fault.
+        why: Outcome = "economic_unavailable" if heard(deps, True) else "grant_rejected"
+        conn = await _change(deps, account_id, livemode, lambda c: domain.fail(c, why))
+        return result(why, conn)
+    except PermissionRefused:
+        conn = await _change(
+            deps, account_id, livemode, lambda c: domain.fail(c, "permission_refused")
+        )
+        return result("permission_refused", conn)
     except EconomicUnavailable:
         conn = await _change(
             deps, account_id, livemode, lambda c: domain.fail(c, "economic_unavailable")
         )
         return result("economic_unavailable", conn)
+    heard(deps, False)
     sealed = await deps.grants.seal(account_id, livemode, grant_token)
     connected = await _change(
         deps, account_id, livemode, lambda c: domain.connect(c, sealed, agreement, now())
@@ -266,6 +287,23 @@ async def complete_grant(
 
 def _ids(installs: list[tuple[str, bool]], but: str | None = None) -> list[str]:
     return sorted({account for account, _ in installs if account != but})
+
+
+async def cancel_grant(
+    state: str, same_browser: Callable[[str], bool], deps: Deps
+) -> PendingState | None:
+    """The merchant came back without a grant: they backed out of e-conomic's page. The state is
+    spent (it can no longer carry a grant) and nothing else changes; None for a state that is
+    unknown or used, or that belongs to another browser (which keeps it)."""
+    pending = await deps.store.find_state(state)
+    if pending is None or not same_browser(pending.browser):
+        OUTCOMES.labels("state_invalid").inc()
+        return None
+    if not await deps.store.use_once("state", state):
+        OUTCOMES.labels("state_invalid").inc()
+        return None
+    OUTCOMES.labels("cancelled").inc()
+    return pending
 
 
 async def disconnect(account_id: str, livemode: bool, deps: Deps) -> Connection | None:
@@ -300,14 +338,43 @@ async def check_grant(
     try:
         await deps.economic.self_info(grant)
         result = "valid"
+        heard(deps, False)
     except GrantRejected:
-        result = "revoked"
+        result = "withheld" if heard(deps, True) else "revoked"
+    except PermissionRefused:
+        result = "forbidden"
     except EconomicUnavailable:
         result = "unavailable"
     CHECKS.labels(result).inc()
     strikes = deps.settings.revocation_strikes
     await _change(deps, account_id, livemode, lambda c: domain.after_check(c, result, strikes))
     return result
+
+
+def heard(deps: Deps, rejected: bool) -> bool:
+    """Takes one of e-conomic's answers about a grant (a 401, or the grant accepted); answers
+    whether most grants are being refused at once, so that a 401 proves nothing."""
+    noted(deps.rejections.record(now(), rejected))
+    return deps.rejections.in_wave
+
+
+def credentials_trusted(deps: Deps) -> bool:
+    """For /readyz: false while e-conomic refuses most grants at once."""
+    noted(deps.rejections.settle(now()))
+    return not deps.rejections.in_wave
+
+
+def noted(change: WaveChange | None) -> None:
+    if change == "began":
+        SUSPECT.set(1)
+        log.error(
+            "e-conomic refuses most grants at once (401): suspect ECONOMIC_APP_SECRET_TOKEN "
+            "(reset or mistyped) or an e-conomic outage; revocation strikes are paused and no "
+            "grant is deleted until e-conomic accepts grants again"
+        )
+    elif change == "ended":
+        SUSPECT.set(0)
+        log.warning("e-conomic accepts grants again: revocation strikes count again")
 
 
 # Grants checked at once by one instance: each waits on e-conomic, whose /self answers in

@@ -28,6 +28,16 @@ PROBLEMS = {
         "This sign-in has expired or was already used, so nothing was connected. Go back to the "
         "Kobling app in your Stripe Dashboard and press “Connect e-conomic” again.",
     ),
+    "state_outdated": (
+        "We couldn't finish connecting e-conomic",
+        "This sign-in was started before an update of Kobling, so nothing was connected. Go back "
+        "to the Kobling app in your Stripe Dashboard and press “Connect e-conomic” again.",
+    ),
+    "cancelled": (
+        "You cancelled connecting e-conomic",
+        "Nothing was connected and nothing changed. When you are ready, try again from the "
+        "Kobling app in your Stripe Dashboard.",
+    ),
     "no_state": (
         "Start from your Stripe Dashboard",
         "e-conomic sent you here without telling us which Stripe account to connect, so nothing "
@@ -37,6 +47,14 @@ PROBLEMS = {
 }
 
 
-def problem(request: Request, kind: str, dashboard_url: str) -> HTMLResponse:
+# The button under each page; "Try again" leads to the app in the Dashboard, where a signed
+# request starts a new attempt (a callback URL alone must never mint a connect link).
+ACTIONS = {"cancelled": "Try again"}
+
+
+def problem(
+    request: Request, kind: str, dashboard_url: str, status_code: int = 400
+) -> HTMLResponse:
     title, message = PROBLEMS[kind]
-    return problem_page(request, title, message, ("Open the Stripe Dashboard", dashboard_url))
+    label = ACTIONS.get(kind, "Open the Stripe Dashboard")
+    return problem_page(request, title, message, (label, dashboard_url), status_code=status_code)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
@@ -16,7 +17,7 @@ from kobling_econ_auth.handlers import Deps, LinkInvalid, NotInstalled, OtherBro
 from kobling_econ_auth.pages import problem, templates
 from kobling_shared import binding, openapi
 from kobling_shared.app_view import ACCOUNT_ID, AppViewRequest, verified_view_request, view_body
-from kobling_shared.links import status_page_url
+from kobling_shared.links import dashboard_app_url, status_page_url
 from kobling_shared.openapi import (
     BEARER,
     VIEW,
@@ -30,7 +31,8 @@ router = APIRouter()
 # The cookie that ties a connect attempt to the browser that confirmed it (kobling_shared.binding).
 CONNECT_COOKIE = "connect"
 
-LOCALES = {"da": "da-DK", "sv": "sv-SE", "nb": "nb-NO", "no": "nb-NO", "en": "en-GB"}
+# The locales e-conomic's grant page takes (docs/external-contracts.md), by language.
+LOCALES = {"da": "da-DK", "sv": "sv-SE", "nb": "nb-NO", "no": "nb-NO", "nn": "nb-NO", "en": "en-US"}
 
 
 async def get_deps(request: Request) -> Deps:
@@ -165,33 +167,52 @@ async def open_connect_link(
     return RedirectResponse(grant_page, status_code=303)
 
 
+CALLBACK_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+
 @router.get(
-    "/economic/callback",
+    "/economic/callback/{state}",
     status_code=303,
     response_class=RedirectResponse,
-    responses={303: redirect("Connected: to the merchant's page"), 400: INVALID_LINK},
+    responses={
+        200: page("No grant came back: the merchant cancelled at e-conomic; nothing changed"),
+        303: redirect("Connected (or failed, said on the page): to the merchant's page"),
+        400: INVALID_LINK,
+    },
 )
 async def economic_callback(
     request: Request,
     deps: DepsDep,
-    state: Annotated[str | None, Query(max_length=200)] = None,
+    state: Annotated[str, PathParam(max_length=200)],
     token: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> Response:
-    if not state:
-        return problem(request, "no_state", deps.settings.stripe_dashboard_url)
-    if not token:
-        return problem(request, "state_invalid", deps.settings.stripe_dashboard_url)
+    # The URL that brought the browser here carries the state and the grant token: no answer
+    # passes it on as a referrer, and none is cached.
+    dashboard = deps.settings.stripe_dashboard_url
     secure = deps.settings.econ_auth_public_url.startswith("https:")
 
     def same_browser(digest: str) -> bool:
         return binding.same_browser(request, CONNECT_COOKIE, secure, digest)
 
+    if not token:
+        pending = await handlers.cancel_grant(state, same_browser, deps)
+        if pending is not None:
+            dashboard = dashboard_app_url(
+                dashboard, deps.settings.stripe_app_id, pending.account_id, pending.livemode
+            )
+        answer = problem(request, "cancelled", dashboard, status_code=200)
+        answer.headers.update(CALLBACK_HEADERS)
+        return answer
     try:
         result = await handlers.complete_grant(state, token, same_browser, deps)
     except StateInvalid:
-        return problem(request, "state_invalid", deps.settings.stripe_dashboard_url)
+        answer = problem(request, "state_invalid", dashboard)
+        answer.headers.update(CALLBACK_HEADERS)
+        return answer
     except OtherBrowser:
-        return problem(request, "other_browser", deps.settings.stripe_dashboard_url)
+        answer = problem(request, "other_browser", dashboard)
+        answer.headers.update(CALLBACK_HEADERS)
+        return answer
     settings = deps.settings
     query = {"locale": result.locale} | ({"after": result.event_id} if result.event_id else {})
     page = status_page_url(
@@ -201,8 +222,26 @@ async def economic_callback(
         result.livemode,
         **query,
     )
-    # The URL that brought the browser here carries the grant token: never pass it on.
-    return RedirectResponse(page, status_code=303, headers={"Referrer-Policy": "no-referrer"})
+    return RedirectResponse(page, status_code=303, headers=CALLBACK_HEADERS)
+
+
+@router.get(
+    "/economic/callback",
+    response_class=HTMLResponse,
+    responses={400: page("No state in the path: cannot be matched to an account; nothing changes")},
+)
+async def economic_callback_without_state(
+    request: Request,
+    deps: DepsDep,
+    state: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """A merchant who added the app from e-conomic's own app list, or a grant page opened before
+    the state moved into the path (its state was in the query): neither can be matched to an
+    attempt we can still finish, so nothing connects and the page says where to start."""
+    kind = "state_outdated" if state else "no_state"
+    answer = problem(request, kind, deps.settings.stripe_dashboard_url)
+    answer.headers.update(CALLBACK_HEADERS)
+    return answer
 
 
 def _confirm_token(deps: Deps, browser: str, link: str) -> str:
@@ -266,4 +305,4 @@ async def check_grant_now(body: CheckRequest, deps: DepsDep) -> JSONResponse:
 
 def _locale(request: Request, asked: str | None) -> str:
     wanted = asked or request.headers.get("accept-language", "en")
-    return LOCALES.get(wanted[:2].lower(), "en-GB")
+    return LOCALES.get(wanted[:2].lower(), "en-US")

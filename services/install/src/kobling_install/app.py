@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from kobling_install.handlers import Deps, accept_webhooks
 from kobling_install.oauth import OAuthDeps
-from kobling_install.routes import router
+from kobling_install.routes import WebhookSecrets, router
 from kobling_install.settings import InstallSettings
 from kobling_install.store import Installs, OAuthStates, TokenVault, WebhookLedger
 from kobling_install.stripe_oauth import StripeOAuth
@@ -26,6 +26,7 @@ from kobling_shared.ops import (
     every,
     ops_router,
 )
+from kobling_shared.settings import secret_list
 
 SERVICE = "install"
 HOUSEKEEPING_SECONDS = 5.0  # one-time states past their deadline are deleted this often
@@ -39,14 +40,19 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
     db = mongo.database(client, "kobling_install")
     http = httpx.AsyncClient()
     installs = Installs(db)
+    vault = TokenVault(db)
     oauth = OAuthDeps(
         settings=settings,
         broker=broker,
         states=OAuthStates(db),
         installs=installs,
-        vault=TokenVault(db),
+        vault=vault,
         cipher=TokenCipher(settings.token_encryption_keys),
-        stripe=StripeOAuth(settings.stripe_api_base, settings.stripe_secret_key, http),
+        stripe=StripeOAuth(
+            settings.stripe_api_base,
+            {True: settings.stripe_secret_key, False: settings.stripe_test_secret_key},
+            http,
+        ),
     )
 
     @asynccontextmanager
@@ -68,7 +74,17 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="Kobling install", lifespan=lifespan)
     app.state.settings = settings
-    deps = Deps(broker=broker, ledger=WebhookLedger(db), installs=installs)
+    app.state.webhook_secrets = WebhookSecrets(
+        live=secret_list(settings.stripe_webhook_secret),
+        test=secret_list(settings.stripe_test_webhook_secret),
+    )
+    deps = Deps(
+        broker=broker,
+        ledger=WebhookLedger(db),
+        installs=installs,
+        vault=vault,
+        applications=frozenset(secret_list(settings.stripe_application_ids)),
+    )
     # Webhooks that arrive together share their round trips to the database and the broker.
     app.state.webhooks = GroupCommit(partial(accept_webhooks, deps=deps))
     app.state.oauth = oauth

@@ -3,13 +3,19 @@
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter
 
-from kobling_install.store import Claim, Installs, WebhookLedger
-from kobling_install.stripe_events import NotForUs, StripeEvent, to_install_event
+from kobling_install.store import Claim, Installs, TokenVault, WebhookLedger
+from kobling_install.stripe_events import (
+    NotForUs,
+    StripeEvent,
+    to_install_event,
+    webhook_is_news,
+)
 from kobling_shared.events import StripeAppInstalled, StripeAppUninstalled
 from kobling_shared.kafka import publish
 
@@ -29,6 +35,8 @@ class Deps:
     broker: KafkaBroker
     ledger: WebhookLedger
     installs: Installs
+    vault: TokenVault
+    applications: frozenset[str]  # the ids that name our app in Stripe's events
 
 
 async def accept_webhooks(events: list[StripeEvent], deps: Deps) -> list[Outcome | Exception]:
@@ -43,7 +51,7 @@ async def accept_webhooks(events: list[StripeEvent], deps: Deps) -> list[Outcome
         firsts.setdefault(event.id, event)
     for event in firsts.values():
         try:
-            todo[event.id] = to_install_event(event)
+            todo[event.id] = to_install_event(event, deps.applications)
         except NotForUs as why:
             log.info("stripe event %s ignored: %s", event.id, why)
             outcomes[event.id] = Outcome.IGNORED
@@ -52,16 +60,23 @@ async def accept_webhooks(events: list[StripeEvent], deps: Deps) -> list[Outcome
         if claim is Claim.DONE:
             outcomes[event_id] = Outcome.DUPLICATE
             del todo[event_id]
-    announced = await deps.installs.claim_announcements(
-        {id_: e.account_key for id_, e in todo.items() if isinstance(e, StripeAppInstalled)}
-    )
-    announced_elsewhere = []
-    for event_id, (_, announced_by) in announced.items():
-        # Announced by the OAuth redirect; our own earlier, unfinished attempt still publishes.
-        if announced_by is not None and announced_by != event_id:
-            outcomes[event_id] = Outcome.DUPLICATE
-            announced_elsewhere.append(event_id)
-            del todo[event_id]
+    # Every distinct install and uninstall is published, in whatever order Stripe delivers them:
+    # consumers keep the latest by Stripe's time. Only the webhook of an install the OAuth
+    # redirect announced already is not news.
+    installs = {id_: e for id_, e in todo.items() if isinstance(e, StripeAppInstalled)}
+    oauth = await deps.installs.oauth_announced([e.account_key for e in installs.values()])
+    paired = [
+        id_ for id_, e in installs.items() if not webhook_is_news(e, oauth.get(e.account_key))
+    ]
+    for event_id in paired:
+        outcomes[event_id] = Outcome.DUPLICATE
+        del todo[event_id]
+    announced: dict[str, tuple[datetime, str]] = {}
+    for event_id, news in todo.items():
+        if isinstance(news, StripeAppInstalled):
+            latest = (news.time, event_id)
+            announced[news.account_key] = max(latest, announced.get(news.account_key, latest))
+    await deps.installs.announced_by_webhooks(announced)
     results = await asyncio.gather(
         *(publish(deps.broker, news) for news in todo.values()), return_exceptions=True
     )
@@ -70,15 +85,14 @@ async def accept_webhooks(events: list[StripeEvent], deps: Deps) -> list[Outcome
         if isinstance(result, BaseException):
             if claims[event_id] is Claim.NEW:
                 await deps.ledger.release(event_id)
-            if event_id in announced:
-                await deps.installs.release_announcement(announced[event_id][0])
+            await deps.installs.unannounce_webhook(news.account_key, event_id)
             outcomes[event_id] = result if isinstance(result, Exception) else Unavailable()
             continue
         published.append(event_id)
         outcomes[event_id] = Outcome.PUBLISHED
         if isinstance(news, StripeAppUninstalled):
-            await deps.installs.uninstalled(news.account_key, news.time)
-    await deps.ledger.mark_published(published + announced_elsewhere)
+            await deps.vault.forget(news.account_key, news.time)
+    await deps.ledger.mark_published(published + paired)
     for outcome in outcomes.values():
         WEBHOOKS.labels(outcome.value if isinstance(outcome, Outcome) else "unavailable").inc()
     return [outcomes[event.id] for event in events]

@@ -12,8 +12,8 @@ from faststream.kafka import KafkaBroker
 
 from kobling_install.settings import InstallSettings
 from kobling_install.store import Installs, OAuthStates, TokenVault
-from kobling_install.stripe_events import SOURCE
-from kobling_install.stripe_oauth import InvalidGrant, StripeOAuth
+from kobling_install.stripe_events import SOURCE, oauth_is_news
+from kobling_install.stripe_oauth import InvalidGrant, StripeOAuth, StripeTokens
 from kobling_shared.crypto import TokenCipher
 from kobling_shared.events import InstallData, StripeAppInstalled, account_key, now
 from kobling_shared.kafka import publish
@@ -60,36 +60,62 @@ class OtherBrowser(Exception):
     """Our state, in a browser other than the one that started the install."""
 
 
-async def state_is_ours(state: str, same_browser: Callable[[str], bool], deps: OAuthDeps) -> bool:
-    """Spends our state; False when it is unknown, used or expired. Raises OtherBrowser, and
-    spends nothing, when it came back in another browser: someone stopped at Stripe's redirect
-    and sent the URL on, so the code in it is theirs."""
+async def spend_state(
+    state: str, same_browser: Callable[[str], bool], deps: OAuthDeps
+) -> bool | None:
+    """Spends our state and answers the mode (livemode) our install link was for; None when it
+    is unknown, used or expired. Raises OtherBrowser, and spends nothing, when it came back in
+    another browser: someone stopped at Stripe's redirect and sent the URL on, so the code in it
+    is theirs."""
     browser = await deps.states.browser_of(state)
     if browser is not None and not same_browser(browser):
         raise OtherBrowser()
     return await deps.states.spend(state)
 
 
-async def complete_install(code: str, deps: OAuthDeps) -> Installed:
-    """Exchanges the code, keeps the tokens encrypted and announces the install once."""
-    tokens = await deps.stripe.exchange_code(code)
+async def complete_install(code: str, livemode: bool | None, deps: OAuthDeps) -> Installed:
+    """Exchanges the code with the key of the install's mode, keeps the tokens encrypted and
+    announces the install once. Without our state (a Marketplace install) the mode is unknown:
+    the live key first, then the test one (a code the other mode's key cannot find is not spent)."""
+    tokens = await _exchange(code, livemode, deps)
     key = account_key(tokens.stripe_user_id, tokens.livemode)
-    await deps.vault.put(key, _sealed(tokens.access_token, tokens.refresh_token, deps), None)
+    # To the second, as Stripe's `created`: an uninstall in the same second is the later one.
+    installed_at = now().replace(microsecond=0)
+    fields = {
+        **_sealed(tokens.access_token, tokens.refresh_token, deps),
+        "installed_at": installed_at,
+    }
+    await deps.vault.put(key, fields, None)
     event = StripeAppInstalled(
         source=SOURCE,
         subject=tokens.stripe_user_id,
         livemode=tokens.livemode,
+        time=installed_at,
         data=InstallData(via="oauth"),
     )
-    announcement, announced_by = await deps.installs.claim_announcement(key, event.id)
-    if announced_by is not None:  # the webhook for this install came first
-        return Installed(tokens.stripe_user_id, tokens.livemode, announced_by)
+    # Announced before it is published, as the webhook path does: of the two signals of one
+    # install, the later one sees the earlier and stays quiet (both publish only if they cross
+    # within a round trip, which no consumer minds).
+    await deps.installs.announced_by_oauth(key, installed_at)
+    webhook = await deps.installs.webhook_announced(key)
+    if webhook is not None and not oauth_is_news(installed_at, webhook[0]):
+        # The install's webhook came first: the merchant's page waits for that event.
+        return Installed(tokens.stripe_user_id, tokens.livemode, webhook[1])
     try:
         await publish(deps.broker, event)
     except BaseException:
-        await deps.installs.release_announcement(announcement)
+        await deps.installs.unannounce_oauth(key, installed_at)
         raise
     return Installed(tokens.stripe_user_id, tokens.livemode, event.id)
+
+
+async def _exchange(code: str, livemode: bool | None, deps: OAuthDeps) -> StripeTokens:
+    if livemode is not None:
+        return await deps.stripe.exchange_code(code, livemode)
+    try:
+        return await deps.stripe.exchange_code(code, True)
+    except InvalidGrant:
+        return await deps.stripe.exchange_code(code, False)
 
 
 _refresh_locks: dict[str, asyncio.Lock] = {}
@@ -111,7 +137,8 @@ async def access_token(account_id: str, livemode: bool, deps: OAuthDeps) -> str:
             if doc["access_expires_at"] > now():
                 return deps.cipher.decrypt(doc["access_token"])
             try:
-                tokens = await deps.stripe.refresh(deps.cipher.decrypt(doc["refresh_token"]))
+                refresh = deps.cipher.decrypt(doc["refresh_token"])
+                tokens = await deps.stripe.refresh(refresh, livemode)
             except InvalidGrant:
                 continue  # someone else refreshed first: read what they stored
             fields = _sealed(tokens.access_token, tokens.refresh_token, deps)

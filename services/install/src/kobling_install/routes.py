@@ -1,6 +1,7 @@
 """install's HTTP entrypoints: Stripe's webhooks and the OAuth install redirect."""
 
 import logging
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -12,10 +13,9 @@ from kobling_install.oauth import (
     OAuthDeps,
     OtherBrowser,
     complete_install,
+    spend_state,
     start_install,
-    state_is_ours,
 )
-from kobling_install.settings import InstallSettings
 from kobling_install.stripe_events import StripeEvent
 from kobling_install.stripe_oauth import InvalidGrant
 from kobling_shared import binding
@@ -23,7 +23,7 @@ from kobling_shared.batching import GroupCommit
 from kobling_shared.links import dashboard_app_url, status_page_url
 from kobling_shared.openapi import TOO_LARGE, json_body, page, problem, redirect
 from kobling_shared.pages import problem_page
-from kobling_shared.signatures import BadSignature, verify_webhook
+from kobling_shared.signatures import BadSignature, signing_endpoint
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -32,6 +32,14 @@ INSTALL_COOKIE = "install"
 
 
 Webhooks = GroupCommit[StripeEvent, Outcome]
+
+
+@dataclass(frozen=True)
+class WebhookSecrets:
+    """The live and the test endpoint's signing secrets, each a list during a roll."""
+
+    live: tuple[str, ...]
+    test: tuple[str, ...]
 
 
 class WebhookReceipt(BaseModel):
@@ -54,11 +62,11 @@ async def stripe_webhook(
 ) -> Response:
     # The hottest route reads its settings and batcher straight from the app, without
     # dependency injection: the web framework is most of a webhook's CPU (docs/benchmarks.md).
-    settings: InstallSettings = request.app.state.settings
+    secrets: WebhookSecrets = request.app.state.webhook_secrets
     webhooks: Webhooks = request.app.state.webhooks
     raw = await request.body()
     try:
-        verify_webhook(raw, stripe_signature, settings.stripe_webhook_secret)
+        endpoint = signing_endpoint(raw, stripe_signature, secrets.live, secrets.test)
     except BadSignature as why:
         return JSONResponse({"error": "invalid_signature", "message": str(why)}, status_code=400)
     try:
@@ -66,6 +74,12 @@ async def stripe_webhook(
     except ValidationError:
         return JSONResponse(
             {"error": "invalid_event", "message": "not a Stripe event"}, status_code=400
+        )
+    if endpoint == "test" and (event.livemode or event.mode):
+        # The test endpoint's secret can only vouch for test events.
+        return JSONResponse(
+            {"error": "invalid_signature", "message": "a live event signed as a test one"},
+            status_code=400,
         )
     try:
         outcome = await webhooks.submit(event)
@@ -142,7 +156,7 @@ async def oauth_callback(
         )
 
     try:
-        ours = state is not None and await state_is_ours(state, same_browser, oauth)
+        livemode = None if state is None else await spend_state(state, same_browser, oauth)
     except OtherBrowser:
         return problem_page(
             request,
@@ -152,6 +166,7 @@ async def oauth_callback(
             "start from the Stripe App Marketplace yourself.",
             marketplace,
         )
+    ours = livemode is not None
     if state is not None and not ours:
         return problem_page(
             request,
@@ -161,7 +176,7 @@ async def oauth_callback(
             marketplace,
         )
     try:
-        installed = await complete_install(code, oauth)
+        installed = await complete_install(code, livemode, oauth)
     except InvalidGrant:
         return problem_page(
             request,

@@ -46,52 +46,47 @@ class WebhookLedger:
 
 
 class Installs:
-    """Which installs install has announced, so an OAuth install and the webhook for the same
-    install publish one StripeAppInstalled between them, whichever arrives first.
+    """When each install was last announced, by the OAuth redirect and by a webhook, so that the
+    two signals of one install publish one StripeAppInstalled between them (see same_install).
 
-    An install is announced once per "generation": the generation changes with each uninstall.
-    The announcement is claimed by a unique insert, so of two racing claims exactly one wins,
-    on MongoDB and on FerretDB alike.
-    """
+    Both collections hold one document per install key. The OAuth one stays small (installs are
+    rare next to webhooks), so a batch of webhooks looks it up with one `$in`; the webhook one is
+    only ever read by `_id`, and written by a batched insert (a reinstall, rare, by update)."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self._installs = db["installs"]
-        self._announced = db["install_announcements"]
+        self._oauth = db["oauth_installs"]
+        self._webhook = db["webhook_installs"]
 
-    async def claim_announcement(self, key: str, event_id: str) -> tuple[str, str | None]:
-        """(claim, None) when this caller announces the install with `event_id`; otherwise
-        (claim, the event id of whoever announced it)."""
-        return (await self.claim_announcements({event_id: key}))[event_id]
+    async def oauth_announced(self, keys: list[str]) -> dict[str, datetime]:
+        if not keys:
+            return {}
+        found = self._oauth.find({"_id": {"$in": list(set(keys))}})
+        return {doc["_id"]: doc["at"] async for doc in found}
 
-    async def claim_announcements(self, keys: dict[str, str]) -> dict[str, tuple[str, str | None]]:
-        """claim_announcement for many installs at once, by announcing event id."""
-        # Only installs uninstalled before have a document: on FerretDB, which scans for $in,
-        # this collection stays small; on MongoDB it is an index lookup.
-        found = self._installs.find({"_id": {"$in": list(set(keys.values()))}}, {"generation": 1})
-        generations = {doc["_id"]: doc.get("generation", 0) async for doc in found}
-        claims = {event_id: f"{key}:{generations.get(key, 0)}" for event_id, key in keys.items()}
-        at = now()
-        taken = await insert_new(
-            self._announced,
-            [{"_id": claim, "event_id": event_id, "at": at} for event_id, claim in claims.items()],
-        )
-        answers: dict[str, tuple[str, str | None]] = {}
-        for event_id, claim in claims.items():
-            winner = None
-            if claim in taken:
-                doc = await self._announced.find_one({"_id": claim})
-                winner = str(doc["event_id"]) if doc else ""
-            answers[event_id] = (claim, winner)
-        return answers
+    async def webhook_announced(self, key: str) -> tuple[datetime, str] | None:
+        """When the latest install webhook published for `key` was created, and its event id."""
+        doc = await self._webhook.find_one({"_id": key})
+        return (doc["at"], doc["event_id"]) if doc else None
 
-    async def release_announcement(self, claim: str) -> None:
-        await self._announced.delete_one({"_id": claim})
+    async def announced_by_oauth(self, key: str, at: datetime) -> None:
+        await self._oauth.update_one({"_id": key}, {"$max": {"at": at}}, upsert=True)
 
-    async def uninstalled(self, key: str, at: datetime) -> None:
-        """Starts a new generation: the next install is news again."""
-        await self._installs.update_one(
-            {"_id": key}, {"$max": {"generation": at.timestamp()}}, upsert=True
-        )
+    async def unannounce_oauth(self, key: str, at: datetime) -> None:
+        """Takes back an OAuth announcement whose event could not be published."""
+        await self._oauth.delete_one({"_id": key, "at": at})
+
+    async def unannounce_webhook(self, key: str, event_id: str) -> None:
+        """Takes back a webhook announcement whose event could not be published."""
+        await self._webhook.delete_one({"_id": key, "event_id": event_id})
+
+    async def announced_by_webhooks(self, latest: dict[str, tuple[datetime, str]]) -> None:
+        """Records, per install key, the latest install webhook about to be published."""
+        docs = [{"_id": k, "at": at, "event_id": id_} for k, (at, id_) in latest.items()]
+        for key in await insert_new(self._webhook, docs):  # a reinstall: rare
+            at, event_id = latest[key]
+            await self._webhook.update_one(
+                {"_id": key, "at": {"$lt": at}}, {"$set": {"at": at, "event_id": event_id}}
+            )
 
 
 class OAuthStates:
@@ -120,17 +115,19 @@ class OAuthStates:
             return None
         return str(doc.get("browser", ""))
 
-    async def spend(self, state: str) -> bool:
+    async def spend(self, state: str) -> bool | None:
+        """The state's mode (livemode), the first time it is spent; None when it is unknown,
+        expired or spent already."""
         doc = await self._states.find_one({"_id": digest(state)})
         if doc is None or doc["expires_at"] < now():
-            return False
+            return None
         try:
             await self._spent.insert_one(
                 {"_id": digest(state), "at": now(), "expires_at": doc["expires_at"]}
             )
         except DuplicateKeyError:
-            return False
-        return True
+            return None
+        return bool(doc["livemode"])
 
     async def forget_expired(self, before: datetime) -> None:
         # Past its deadline a state is refused whether or not it was spent, so both records go.
@@ -160,6 +157,11 @@ class TokenVault:
             {"_id": key, "rev": expected_rev}, {"$set": {**fields, "rev": expected_rev + 1}}
         )
         return result.matched_count == 1
+
+    async def forget(self, key: str, uninstalled_at: datetime) -> None:
+        """Deletes the install's tokens, unless they came from an install after this uninstall
+        (a late uninstall must not take a reinstall's tokens)."""
+        await self._tokens.delete_one({"_id": key, "installed_at": {"$lte": uninstalled_at}})
 
 
 def digest(secret: str) -> str:

@@ -1,6 +1,6 @@
 """Which Stripe events mean an install or an uninstall, and the event we publish for each."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,6 +37,14 @@ class StripeEvent(BaseModel):
         return account if isinstance(account, str) else None
 
     @property
+    def application(self) -> str | None:
+        """The app the event is about: the application object of account.application.*, the
+        `app` of an apps.install.* install object."""
+        obj = self.data.object
+        app = obj.get("id") if obj.get("object") == "application" else obj.get("app")
+        return app if isinstance(app, str) else None
+
+    @property
     def mode(self) -> bool:
         livemode = self.data.object.get("livemode")
         return livemode if isinstance(livemode, bool) else self.livemode
@@ -46,9 +54,15 @@ class NotForUs(Exception):
     """A well-formed event that maps to nothing we publish."""
 
 
-def to_install_event(event: StripeEvent) -> StripeAppInstalled | StripeAppUninstalled:
+def to_install_event(
+    event: StripeEvent, applications: frozenset[str]
+) -> StripeAppInstalled | StripeAppUninstalled:
+    """Our event for Stripe's; `applications` are the ids that name our app (another app's
+    install on the same account is not ours to announce, nor its uninstall ours to act on)."""
     if event.type not in INSTALLS | UNINSTALLS:
         raise NotForUs(f"ignored event type {event.type}")
+    if event.application not in applications:
+        raise NotForUs("event for another application")
     account = event.merchant
     if account is None:
         raise NotForUs("event names no connected account")
@@ -64,3 +78,35 @@ def to_install_event(event: StripeEvent) -> StripeAppInstalled | StripeAppUninst
     if event.type in INSTALLS:
         return StripeAppInstalled(**fields)
     return StripeAppUninstalled(**fields)
+
+
+# Stripe's authorization code lives five minutes: the OAuth redirect that completes an install
+# reaches us within that (and some slack) of Stripe creating the install's event.
+PAIRING_WINDOW = timedelta(minutes=6)
+
+
+def same_install(webhook_created: datetime, oauth_at: datetime) -> bool:
+    """Whether the OAuth redirect we took at `oauth_at` and an install webhook created at
+    `webhook_created` can be the same install, so that only the first of them is published.
+
+    Skipping either never changes where a consumer ends, since each keeps the latest event by
+    time: a webhook install is skipped only for a published OAuth install at or after it; an
+    OAuth install only when a webhook install was published, and if that webhook was for an
+    earlier install, this install's own webhook is still to come and is published."""
+    return webhook_created <= oauth_at <= webhook_created + PAIRING_WINDOW
+
+
+def webhook_is_news(
+    event: StripeAppInstalled | StripeAppUninstalled, oauth_at: datetime | None
+) -> bool:
+    """Every distinct install and uninstall is news, but for the webhook of an install the OAuth
+    redirect announced already (`oauth_at`: the latest OAuth install of that account and mode)."""
+    paired = oauth_at is not None and same_install(event.time, oauth_at)
+    return not (isinstance(event, StripeAppInstalled) and paired)
+
+
+def oauth_is_news(installed_at: datetime, webhook_at: datetime | None) -> bool:
+    """An OAuth install is news unless the webhook of the same install was published already
+    (`webhook_at`: when the latest install webhook published for the account and mode was
+    created)."""
+    return webhook_at is None or not same_install(webhook_at, installed_at)

@@ -37,21 +37,23 @@ class StripeUnavailable(Exception):
 @dataclass
 class StripeOAuth:
     api_base: str
-    secret_key: str
+    secret_keys: dict[bool, str]  # the app developer's key per mode: livemode → key
     http: httpx.AsyncClient
 
-    async def exchange_code(self, code: str) -> StripeTokens:
-        return await self._token({"grant_type": "authorization_code", "code": code})
+    async def exchange_code(self, code: str, livemode: bool) -> StripeTokens:
+        """Stripe wants the key of the mode the install was made in."""
+        return await self._token({"grant_type": "authorization_code", "code": code}, livemode)
 
-    async def refresh(self, refresh_token: str) -> StripeTokens:
-        return await self._token({"grant_type": "refresh_token", "refresh_token": refresh_token})
+    async def refresh(self, refresh_token: str, livemode: bool) -> StripeTokens:
+        form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        return await self._token(form, livemode)
 
-    async def _token(self, form: dict[str, str]) -> StripeTokens:
+    async def _token(self, form: dict[str, str], livemode: bool) -> StripeTokens:
         try:
             response = await self.http.post(
                 f"{self.api_base}/v1/oauth/token",
                 data=form,
-                auth=(self.secret_key, ""),
+                auth=(self.secret_keys[livemode], ""),
                 timeout=TIMEOUT,
             )
         except httpx.HTTPError as error:

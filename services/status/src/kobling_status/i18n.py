@@ -18,6 +18,7 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "manage_in_stripe": "To disconnect, or to connect another company, use the Kobling app "
         "in your Stripe Dashboard.",
         "connected": "Connected",
+        "connected_developer": "Connected to a developer agreement",
         "company": "Company",
         "agreement": "Agreement number",
         "connected_at": "Connected",
@@ -30,8 +31,12 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "shared_warning": "This e-conomic company is also connected to {count} other Stripe "
         "account(s). Make sure that is intended, or connect another company.",
         "remove_in_economic": "To remove the app in e-conomic too: Settings → Extensions → Apps.",
+        "developer_warning": "This is an e-conomic developer agreement: it holds no bookkeeping, "
+        "so Kobling cannot sync anything to it. Connect your company's own agreement instead.",
         "reason.state_invalid": "The sign-in took too long or was already used.",
         "reason.grant_rejected": "e-conomic did not accept the access it gave us.",
+        "reason.permission_refused": "The e-conomic user who added the app lacks the rights "
+        "Kobling needs. Ask an e-conomic administrator to add it.",
         "reason.economic_unavailable": "e-conomic did not answer. This is usually brief.",
         "reason.app_uninstalled": "Kobling was uninstalled from Stripe.",
         "reason.merchant_request": "You disconnected e-conomic.",
@@ -54,6 +59,7 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "manage_in_stripe": "Brug Kobling-appen i dit Stripe Dashboard for at afbryde "
         "forbindelsen eller forbinde en anden virksomhed.",
         "connected": "Forbundet",
+        "connected_developer": "Forbundet til en udvikleraftale",
         "company": "Virksomhed",
         "agreement": "Aftalenummer",
         "connected_at": "Forbundet",
@@ -66,8 +72,13 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "shared_warning": "Denne e-conomic-virksomhed er også forbundet til {count} anden/andre "
         "Stripe-konti. Sørg for, at det er meningen, eller forbind en anden virksomhed.",
         "remove_in_economic": "Fjern også appen i e-conomic: Indstillinger → Udvidelser → Apps.",
+        "developer_warning": "Dette er en e-conomic-udvikleraftale: den har intet regnskab, så "
+        "Kobling kan ikke synkronisere noget til den. Forbind din virksomheds egen aftale i "
+        "stedet.",
         "reason.state_invalid": "Login tog for lang tid eller var allerede brugt.",
         "reason.grant_rejected": "e-conomic godkendte ikke den adgang, vi fik.",
+        "reason.permission_refused": "e-conomic-brugeren, der tilføjede appen, mangler de "
+        "rettigheder, Kobling skal bruge. Bed en administrator i e-conomic om at tilføje den.",
         "reason.economic_unavailable": "e-conomic svarede ikke. Det går som regel hurtigt over.",
         "reason.app_uninstalled": "Kobling blev afinstalleret fra Stripe.",
         "reason.merchant_request": "Du afbrød forbindelsen til e-conomic.",

@@ -44,6 +44,8 @@ class EconomicSection(BaseModel):
     reason: str | None = None
     warning: str | None = None
     shared_with: list[str] = []
+    # A developer agreement (no books): connected, with a warning that nothing can sync.
+    developer_agreement: bool = False
     sequence: int = 0
 
 
@@ -105,6 +107,7 @@ def _economic(section: EconomicSection, event: AnyEvent) -> EconomicSection | No
                 company_name=connected.company_name,
                 vat_number=connected.vat_number,
                 user_name=connected.user_name,
+                developer_agreement=connected.developer_agreement,
                 connected_at=event.time,
                 sequence=sequence,
             )

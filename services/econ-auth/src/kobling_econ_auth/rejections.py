@@ -1,0 +1,57 @@
+"""Whether e-conomic's 401s are about the grants or about us: pure, no I/O.
+
+e-conomic answers 401 for a revoked grant, and just the same for a wrong or reset app secret
+token or an outage of its own authentication. One merchant removing the app is one 401 among many
+valid answers; our own secret going bad is most answers turning 401 at once. While that is what
+we see, a 401 proves nothing about any one grant: no revocation strike counts, and nothing is
+deleted. Any caller of e-conomic (the grant check, the callback, a broker) feeds its answers in.
+"""
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+WaveChange = Literal["began", "ended"]
+
+
+@dataclass
+class RejectionWave:
+    """The recent answers e-conomic gave about grants: `recent` at most, none older than
+    `window`. A wave is at least `min_answers` of them with more than `share` rejected."""
+
+    window: timedelta = timedelta(hours=1)
+    recent: int = 20
+    min_answers: int = 5
+    share: float = 0.5
+    _answers: deque[tuple[datetime, bool]] = field(default_factory=deque)
+    _in_wave: bool = False
+
+    def record(self, at: datetime, rejected: bool) -> WaveChange | None:
+        """Takes one answer (a 401 is `rejected`; a grant accepted is not; anything else says
+        nothing about grants and is not recorded); answers whether a wave began or ended."""
+        self._answers.append((at, rejected))
+        while len(self._answers) > self.recent:
+            self._answers.popleft()
+        return self._settle(at)
+
+    @property
+    def in_wave(self) -> bool:
+        """Whether most grants are being refused at once: suspect our own secret."""
+        return self._in_wave
+
+    def settle(self, at: datetime) -> WaveChange | None:
+        """Forgets answers older than the window; answers whether that ended a wave."""
+        return self._settle(at)
+
+    def _settle(self, at: datetime) -> WaveChange | None:
+        while self._answers and self._answers[0][0] < at - self.window:
+            self._answers.popleft()
+        rejected = sum(1 for _, refused in self._answers if refused)
+        in_wave = len(self._answers) >= self.min_answers and rejected > self.share * len(
+            self._answers
+        )
+        if in_wave == self._in_wave:
+            return None
+        self._in_wave = in_wave
+        return "began" if in_wave else "ended"

@@ -1,0 +1,129 @@
+"""e-conomic answers 401 for a revoked grant and just the same for our own app secret token
+gone bad, and 403 for a missing role (issue 11, item 3). Real econ-auth, Kafka, database and the
+sandbox's e-conomic over HTTP."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.merchant import (
+    ECON_AUTH,
+    INTERNAL,
+    SANDBOX,
+    connect_link,
+    connected,
+    grant_page,
+    install,
+    wait_for,
+)
+from tests.stack import Service
+from tests.stripe_signing import new_account
+
+pytestmark = pytest.mark.usefixtures("stack")
+
+MERCHANTS = 6
+
+
+async def check(http: httpx.AsyncClient, account: str) -> dict[str, Any]:
+    response = await http.post(
+        f"{ECON_AUTH}/internal/grants/check", json={"account_id": account}, headers=INTERNAL
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def connected_merchant(http: httpx.AsyncClient) -> tuple[str, int]:
+    account = new_account()
+    await install(http, account)
+    return account, (await connected(http, account)).agreement
+
+
+@pytest.fixture
+async def app_secret(http: httpx.AsyncClient) -> AsyncIterator[Any]:
+    """Resets the App Secret Token at e-conomic (as its owner can); set back afterwards."""
+
+    async def reset(token: str | None) -> None:
+        await http.post(f"{SANDBOX}/_sandbox/economic/app-secret", json={"token": token})
+
+    try:
+        yield reset
+    finally:
+        await reset(None)
+
+
+async def readiness(http: httpx.AsyncClient) -> httpx.Response:
+    return await http.get(f"{ECON_AUTH}/readyz")
+
+
+async def test_a_wave_of_401s_is_our_secret_not_every_merchant_revoking(
+    http, stack: dict[str, Service], app_secret
+) -> None:
+    merchants = [await connected_merchant(http) for _ in range(MERCHANTS)]
+    await app_secret("reset-at-e-conomic-by-its-owner")
+    log_start = stack["econ-auth"].log_path.stat().st_size
+
+    # Far more rounds than the strikes that revoke one grant (3).
+    results = [await check(http, account) for _ in range(4) for account, _ in merchants]
+    assert {r["state"] for r in results} == {"connected"}
+    assert {r["result"] for r in results[-MERCHANTS:]} == {"withheld"}
+    assert max(r["revocation_strikes"] for r in results) < 3
+    for account, _ in merchants:
+        doc = await wait_for(http, account, lambda d: True)
+        assert doc["economic"]["state"] == "connected"
+
+    ready = await readiness(http)
+    assert ready.status_code == 503 and ready.json()["checks"]["economic_credentials"] is False
+    metrics = (await http.get(f"{ECON_AUTH}/metrics")).text
+    assert "kobling_economic_credentials_suspect 1.0" in metrics
+    log = stack["econ-auth"].log_path.read_bytes()[log_start:].decode()
+    assert "suspect ECONOMIC_APP_SECRET_TOKEN" in log and " ERROR " in log
+
+    # The secret is set right again: grants are accepted, the wave ends, strikes start over.
+    await app_secret(None)
+    deadline = time.monotonic() + 30
+    while (await readiness(http)).status_code != 200:
+        assert time.monotonic() < deadline, "the wave never ended"
+        for account, _ in merchants:
+            assert (await check(http, account))["result"] == "valid"
+        await asyncio.sleep(0)
+    assert (await readiness(http)).json()["checks"]["economic_credentials"] is True
+    assert (
+        "kobling_economic_credentials_suspect 0.0" in (await http.get(f"{ECON_AUTH}/metrics")).text
+    )
+    assert {(await check(http, a))["revocation_strikes"] for a, _ in merchants} == {0}
+
+
+async def test_a_403_is_a_missing_role_never_a_revocation(http) -> None:
+    account, agreement = await connected_merchant(http)
+    forbid = await http.post(
+        f"{SANDBOX}/_sandbox/economic/forbid", json={"agreement_number": agreement}
+    )
+    assert forbid.json()["forbidden"] == 1
+    for _ in range(4):
+        answer = await check(http, account)
+        assert (answer["result"], answer["state"], answer["revocation_strikes"]) == (
+            "forbidden",
+            "connected",
+            0,
+        )
+
+
+async def test_a_user_without_administrator_rights_is_refused_at_e_conomic(http) -> None:
+    """e-conomic's own page refuses them, and no callback ever comes back."""
+    account = new_account()
+    await install(http, account)
+    grant_url = await grant_page(http, await connect_link(http, account))
+    page = await http.get(grant_url)
+    flow = page.text.split('name="flow" value="')[1].split('"')[0]
+    await http.post(
+        f"{SANDBOX}/economic/login/email", data={"flow": flow, "email": "bookkeeper@acme.test"}
+    )
+    refused = await http.post(
+        f"{SANDBOX}/economic/login/password", data={"flow": flow, "password": "secret"}
+    )
+    assert refused.status_code == 403 and "administrator rights" in refused.text
+    assert "Add app" not in refused.text
