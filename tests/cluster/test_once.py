@@ -1,6 +1,6 @@
-"""Work that must happen once, with two instances of each service: the periodic grant check is
-spread by the installs partitions each econ-auth instance holds, and each grant is presented to
-e-conomic once a round, whichever instance holds it."""
+"""Work that must happen once, with two instances of each service: a connect completes once
+whichever instance e-conomic's callbacks reach, and the periodic grant check is spread by the
+installs partitions each econ-auth instance holds, each grant presented to e-conomic once a round."""
 
 import asyncio
 import re
@@ -9,8 +9,11 @@ import time
 import httpx
 import pytest
 
+from kobling_shared.events import CONNECTIONS_TOPIC
 from tests.cluster.conftest import ROUND_SECONDS
-from tests.merchant import SANDBOX, add_app, connect_link, grant_page, install, wait_for
+from tests.infra import Infra
+from tests.kafka_topics import events_for
+from tests.merchant import ECON_AUTH, SANDBOX, add_app, connect_link, grant_page, install, wait_for
 from tests.stack import Service
 from tests.stripe_signing import new_account
 
@@ -66,3 +69,22 @@ async def test_two_econ_auth_instances_check_each_grant_once_a_round(
     # Spread, not done by one: each instance presented some of the grants.
     done = [await checks_by(http, stack[f"econ-auth-{n}"]) for n in (1, 2)]
     assert all(d > 0 for d in done), done
+
+
+async def test_one_callback_at_both_econ_auth_instances_connects_once(
+    http: httpx.AsyncClient, infra: Infra, stack: dict[str, Service]
+) -> None:
+    """e-conomic's callback for one state, fired 10 times at each instance at once: one connects."""
+    account = new_account()
+    await install(http, account)
+    await wait_for(http, account, lambda d: d["stripe"]["installed"], timeout=60)
+    async with httpx.AsyncClient(timeout=30, follow_redirects=False) as browser:
+        grant = await add_app(
+            browser, await grant_page(browser, await connect_link(browser, account))
+        )
+        at = [grant.callback.replace(ECON_AUTH, stack[f"econ-auth-{n}"].url) for n in (1, 2)]
+        answers = await asyncio.gather(*(browser.get(url) for url in at * 10))
+    assert sorted(r.status_code for r in answers) == [303] + [400] * 19
+    await wait_for(http, account, lambda d: d["economic"]["state"] == "connected", timeout=60)
+    held = await events_for(infra.kafka, CONNECTIONS_TOPIC, account)
+    assert [e["type"] for e in held] == ["com.kobling.economic.connected.v1"]
