@@ -18,7 +18,7 @@ endif
 export KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:9092
 export MONGODB_URL ?= mongodb://127.0.0.1:27017
 
-.PHONY: help setup infra infra-stop run test test-stripe-app test-faults test-cluster test-unit lint bench bench-smoke clean
+.PHONY: help setup infra infra-stop run test test-stripe-app test-faults test-cluster cluster-run test-unit lint bench bench-smoke clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
