@@ -6,10 +6,19 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 INFRA := deploy/local/infra.sh
 # Local infrastructure unless the environment names its own broker and database.
+# KOBLING_CLUSTER=1 (`make test-cluster` sets it; `KOBLING_CLUSTER=1 make run` too): three Kafka
+# nodes and two instances of every service behind one balancer per public port.
+export KOBLING_CLUSTER ?= 0
+CLUSTER_KAFKA := 127.0.0.1:9092,127.0.0.1:9192,127.0.0.1:9292
+ifeq ($(KOBLING_CLUSTER),1)
+export KAFKA_BOOTSTRAP_SERVERS ?= $(CLUSTER_KAFKA)
+export KAFKA_REPLICATION_FACTOR ?= 3
+export KAFKA_MIN_INSYNC_REPLICAS ?= 2
+endif
 export KAFKA_BOOTSTRAP_SERVERS ?= 127.0.0.1:9092
 export MONGODB_URL ?= mongodb://127.0.0.1:27017
 
-.PHONY: help setup infra infra-stop run test test-stripe-app test-faults test-unit lint bench bench-smoke clean
+.PHONY: help setup infra infra-stop run test test-stripe-app test-faults test-cluster cluster-run test-unit lint bench bench-smoke clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -46,6 +55,20 @@ bench-smoke:  ## every step of the benchmark for a second or two, so the harness
 
 test-faults: infra  ## the slow fault scenarios: broker and database stopped, services killed
 	$(UV) run pytest -p no:cacheprovider tests/faults
+
+test-cluster: setup  ## three Kafka nodes, two instances of each service, brokers and services SIGKILLed
+	@# The single broker listens where the cluster's first node does: stop it for the run.
+	KOBLING_CLUSTER=0 KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 $(INFRA) stop
+	$(MAKE) --no-print-directory cluster-run KOBLING_CLUSTER=1 KAFKA_BOOTSTRAP_SERVERS=$(CLUSTER_KAFKA) \
+	  MONGODB_URL=mongodb://127.0.0.1:27017
+
+# Its own Kafka nodes and FerretDB, fresh each run, under .run/cluster.
+cluster-run: export KOBLING_RUN_DIR := $(CURDIR)/.run/cluster
+cluster-run:
+	$(INFRA) stop
+	rm -rf $(KOBLING_RUN_DIR)
+	$(INFRA) start
+	$(UV) run pytest -p no:cacheprovider tests/cluster; status=$$?; $(INFRA) stop; exit $$status
 
 test-unit: setup  ## unit tests only (no infrastructure)
 	$(UV) run pytest tests/unit

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import httpx
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
 
 
 @dataclass
@@ -21,6 +22,8 @@ class Service:
     port: int
     process: subprocess.Popen[bytes] | None = None
     log_path: Path = field(default_factory=Path)
+    env: dict[str, str] = field(default_factory=dict)  # its own settings, e.g. an instance's PORT
+    argv: list[str] = field(default_factory=list)  # a command, instead of `python -m module`
 
     @property
     def url(self) -> str:
@@ -33,6 +36,36 @@ SERVICES = {
     "status": Service("status", "kobling_status", 8003),
     "sandbox": Service("sandbox", "kobling_sandbox", 8010),
 }
+OURS = ("install", "econ-auth", "status")
+
+
+def instances(name: str, count: int = 2) -> list[Service]:
+    """`count` instances of one of our services on ports of their own: 8101, 8201 for 8001."""
+    base = SERVICES[name]
+    return [
+        Service(
+            f"{name}-{n}", base.module, base.port + 100 * n, env={"PORT": str(base.port + 100 * n)}
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def balancer(name: str, behind: list[Service]) -> Service:
+    """The service's public port, answered by any of the instances `behind` it."""
+    port = SERVICES[name].port
+    argv = [sys.executable, str(ROOT / "deploy/local/balancer.py"), str(port)]
+    return Service(f"{name}-balancer", "", port, argv=argv + [str(s.port) for s in behind])
+
+
+def cluster(count: int = 2) -> dict[str, Service]:
+    """`count` instances of each of our services, a balancer on each public port, the sandbox."""
+    found = {}
+    for name in OURS:
+        behind = instances(name, count)
+        found |= {s.name: s for s in behind}
+        found[name] = balancer(name, behind)
+    found["sandbox"] = SERVICES["sandbox"]
+    return found
 
 
 def _port_taken(port: int) -> bool:
@@ -57,8 +90,8 @@ def start(service: Service, env: dict[str, str]) -> None:
     service.log_path = ARTIFACTS / "logs" / f"{service.name}.log"
     log = service.log_path.open("ab")
     service.process = subprocess.Popen(
-        [sys.executable, "-m", service.module],
-        env={**os.environ, **env},
+        service.argv or [sys.executable, "-m", service.module],
+        env={**os.environ, **env, **service.env},
         stdout=log,
         stderr=subprocess.STDOUT,
     )

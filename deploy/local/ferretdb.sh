@@ -54,4 +54,7 @@ start() {
   wait_started port_open 30
 }
 
+stop() { stop_one; }
+status() { status_one; }
+
 "${1:-status}"

@@ -6,7 +6,13 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 action=${1:-status}
 
-local_kafka() { [ "${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}" = "127.0.0.1:9092" ]; }
+# KOBLING_CLUSTER=1: three local Kafka nodes (kafka.sh) instead of one.
+local_kafka() {
+  case "${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}" in
+    127.0.0.1:9092 | 127.0.0.1:9092,127.0.0.1:9192,127.0.0.1:9292) true ;;
+    *) false ;;
+  esac
+}
 local_mongo() { [ "${MONGODB_URL:-mongodb://127.0.0.1:27017}" = "mongodb://127.0.0.1:27017" ]; }
 
 if local_kafka; then "$here/kafka.sh" "$action"; else echo "kafka: using $KAFKA_BOOTSTRAP_SERVERS" >&2; fi

@@ -17,10 +17,10 @@ wait_started() {
   log "not ready after $seconds s:"; tail -30 "$LOG" >&2; exit 1
 }
 
-stop() {
+stop_one() {
   if ! running; then log "not running"; rm -f "$PIDFILE"; return 0; fi
   local pid; pid=$(cat "$PIDFILE")
-  kill "$pid"
+  kill "$pid" 2>/dev/null || true
   for _ in $(seq 1 60); do
     kill -0 "$pid" 2>/dev/null || { rm -f "$PIDFILE"; log "stopped"; return 0; }
     sleep 0.5
@@ -28,4 +28,4 @@ stop() {
   kill -9 "$pid" 2>/dev/null || true; rm -f "$PIDFILE"; log "killed after 30 s"
 }
 
-status() { if running; then log "running (pid $(cat "$PIDFILE"))"; else log "not running"; return 1; fi; }
+status_one() { if running; then log "running (pid $(cat "$PIDFILE"))"; else log "not running"; return 1; fi; }

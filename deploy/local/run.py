@@ -1,4 +1,5 @@
-"""`make run`: the three services and the sandbox on their ports, until Ctrl-C.
+"""`make run`: the three services and the sandbox on their ports, until Ctrl-C. With
+KOBLING_CLUSTER=1, two instances of each service behind a balancer on its port (tests/stack.py).
 
 The process handling is the test suite's own (tests/stack.py), so the demo runs the system
 exactly as the tests do.
@@ -11,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.stack import SERVICES, start, stop_all, wait_ready
+from tests.stack import SERVICES, cluster, start, stop_all, wait_ready
 
 
 def main() -> None:
@@ -19,7 +20,8 @@ def main() -> None:
         "KAFKA_BOOTSTRAP_SERVERS": os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
         "MONGODB_URL": os.environ.get("MONGODB_URL", "mongodb://127.0.0.1:27017"),
     }
-    services = list(SERVICES.values())
+    several = os.environ.get("KOBLING_CLUSTER") == "1"
+    services = list((cluster() if several else SERVICES).values())
     try:
         for service in services:
             start(service, env)

@@ -1,6 +1,8 @@
 """econ-auth's store and e-conomic client in memory, with the semantics of store.py and
 economic.py."""
 
+from collections.abc import AsyncIterator
+
 from kobling_econ_auth.connection import Agreement, Connection, new_connection
 from kobling_econ_auth.economic import EconomicUnavailable, GrantRejected, PermissionRefused
 from kobling_econ_auth.store import Change, PendingState
@@ -61,6 +63,10 @@ class FakeConnections:
 
     async def connected(self) -> list[Connection]:
         return [conn for conn in self.connections.values() if conn.state == "connected"]
+
+    async def connected_accounts(self) -> AsyncIterator[tuple[str, bool]]:
+        for conn in await self.connected():
+            yield conn.account_id, conn.livemode
 
     async def with_outbox(self) -> list[Connection]:
         found = [self.connections[key] for key in sorted(self.pending)]

@@ -115,6 +115,15 @@ def test_checks_stop_when_the_day_s_budget_is_spent() -> None:
     assert tomorrow is not None and tomorrow.checks_today == 1
 
 
+def test_a_grant_is_checked_once_a_round_whoever_asks() -> None:
+    first = domain.may_check(connected(), "2026-11-23", daily_limit=48, round_=7)
+    assert first is not None and first.checked_round == 7
+    # Another instance holding the same account in round 7 (a rebalance moved it) checks nothing.
+    assert domain.may_check(first, "2026-11-23", daily_limit=48, round_=7) is None
+    later = domain.may_check(first, "2026-11-23", daily_limit=48, round_=8)
+    assert later is not None and later.checks_today == 2
+
+
 def test_a_shared_agreement_is_announced() -> None:
     conn = domain.agreement_shared(connected(), ["acct_other"])
     assert types(conn) == ["connected", "agreement_shared"]

@@ -15,7 +15,14 @@ from kobling_econ_auth.settings import EconAuthSettings
 from kobling_econ_auth.store import PendingState
 from kobling_shared.arrivals import Arrivals
 from kobling_shared.crypto import Unreadable
-from kobling_shared.events import InstallData, StripeAppInstalled, StripeAppUninstalled, now
+from kobling_shared.events import (
+    INSTALLS_TOPIC,
+    InstallData,
+    StripeAppInstalled,
+    StripeAppUninstalled,
+    now,
+)
+from kobling_shared.ownership import Owned
 from tests.fakes.econ_auth import DatabaseDown, FakeConnections, FakeEconomic, FakeGrants
 from tests.fakes.kafka import FakeTopic
 from tests.stripe_signing import new_account
@@ -62,6 +69,14 @@ class World:
 
     def types(self) -> list[str]:
         return [event.type.split(".")[-2] for event in self.topic.events]
+
+
+def everything() -> Owned:
+    """One instance holding every partition of the installs topic."""
+    owned = Owned(INSTALLS_TOPIC)
+    owned.count_with(lambda: set(range(6)))
+    owned.held = frozenset(range(6))
+    return owned
 
 
 @pytest.fixture
@@ -208,8 +223,8 @@ async def left_by_a_crash(world: World, account: str, age: float = 60) -> str:
 
 async def test_a_relay_after_a_crash_publishes_the_event_once(world) -> None:
     event_id = await left_by_a_crash(world, new_account())
-    await relay_all(world.deps)
-    await relay_all(world.deps)
+    await relay_all(world.deps, everything())
+    await relay_all(world.deps, everything())
     assert world.topic.ids == [event_id]
     assert world.store.pending == set()
 
@@ -217,7 +232,7 @@ async def test_a_relay_after_a_crash_publishes_the_event_once(world) -> None:
 async def test_the_relay_leaves_a_fresh_event_to_the_request_that_wrote_it(world) -> None:
     account = new_account()
     await left_by_a_crash(world, account, age=0)
-    await relay_all(world.deps)
+    await relay_all(world.deps, everything())
     assert world.topic.events == []
     conn = await world.store.get(account, False)
     assert conn is not None and len(conn.outbox) == 1
@@ -226,9 +241,9 @@ async def test_the_relay_leaves_a_fresh_event_to_the_request_that_wrote_it(world
 async def test_a_relay_that_cannot_publish_keeps_the_event_for_the_next_one(world) -> None:
     event_id = await left_by_a_crash(world, new_account())
     world.topic.down = True
-    await relay_all(world.deps)
+    await relay_all(world.deps, everything())
     world.topic.down = False
-    await relay_all(world.deps)
+    await relay_all(world.deps, everything())
     assert world.topic.ids == [event_id]
 
 
@@ -241,10 +256,10 @@ async def test_the_relay_publishes_in_order_and_stops_at_the_first_failure(world
     assert conn is not None
     second = str(conn.outbox[1]["id"])
     world.topic.failing.add(first)
-    await relay_all(world.deps)
+    await relay_all(world.deps, everything())
     assert world.topic.events == []  # the second waits for the first: consumers see them in order
     world.topic.failing.clear()
-    await relay_all(world.deps)
+    await relay_all(world.deps, everything())
     assert world.topic.ids == [first, second]
 
 
@@ -254,10 +269,10 @@ async def test_a_crash_after_publishing_republishes_under_the_same_id(world) -> 
     event_id = await left_by_a_crash(world, new_account())
     world.store.fail_sent = True
     with pytest.raises(DatabaseDown):
-        await relay_all(world.deps)
+        await relay_all(world.deps, everything())
     world.store.fail_sent = False
-    await relay_all(world.deps)
-    await relay_all(world.deps)
+    await relay_all(world.deps, everything())
+    await relay_all(world.deps, everything())
     assert world.topic.ids == [event_id, event_id]
 
 
@@ -273,9 +288,7 @@ async def connected(world: World) -> str:
 
 
 async def check(world: World, account: str) -> str | None:
-    conn = await world.store.get(account, False)
-    assert conn is not None
-    return await handlers.check_grant(conn, world.deps)
+    return await handlers.check_grant(account, False, world.deps)
 
 
 async def test_a_valid_grant_stays_connected_and_clears_strikes(world) -> None:
@@ -353,7 +366,7 @@ async def test_a_grant_no_key_opens_is_never_sent_to_e_conomic(world) -> None:
     assert conn is not None
     await world.grants.destroy(account, False)  # as an uninstall does; the row came back
     calls = world.economic.calls
-    assert await handlers.check_grant(conn, world.deps) == "unreadable"
+    assert await handlers.check_grant(account, False, world.deps) == "unreadable"
     assert world.economic.calls == calls
 
 
@@ -371,5 +384,5 @@ async def test_checking_all_grants_checks_each_connected_one(world) -> None:
     accounts = [await connected(world) for _ in range(3)]
     await world.installed(new_account())  # installed, never connected: nothing to check
     calls = world.economic.calls
-    await handlers.check_all_grants(world.deps)
+    await handlers.check_all_grants(world.deps, everything(), round_=1)
     assert world.economic.calls == calls + len(accounts)

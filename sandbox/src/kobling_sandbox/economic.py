@@ -1,6 +1,7 @@
 """The pretend Visma e-conomic: the grant page (login, company, "Add app") and GET /self."""
 
 import asyncio
+import time
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
@@ -158,6 +159,7 @@ async def self_endpoint(
         return _error(401, "Token does not correspond to a valid grant.", errorCode="E02250")
     if grant.forbidden:
         return _error(403, "You do not have access to this resource.")
+    state.self_calls_by_agreement.setdefault(grant.agreement_number, []).append(time.time())
     return JSONResponse(self_body(grant, config.economic_app_public_token, config.economic_api_url))
 
 
@@ -210,8 +212,9 @@ async def grants() -> dict[str, list[str]]:
 
 
 @router.get("/_sandbox/economic/calls")
-async def calls() -> dict[str, int]:
-    return {"self_calls": state.self_calls}
+async def calls() -> dict[str, Any]:
+    """Every call to /self, and when each agreement's valid grant was presented."""
+    return {"self_calls": state.self_calls, "by_agreement": state.self_calls_by_agreement}
 
 
 @router.post("/_sandbox/reset")

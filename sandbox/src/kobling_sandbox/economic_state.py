@@ -96,6 +96,8 @@ class EconomicState:
     flows: dict[str, Flow] = field(default_factory=dict)
     behaviour: Behaviour = field(default_factory=Behaviour)
     self_calls: int = 0
+    # When each agreement's grant was presented to /self (unix seconds): how often we check it.
+    self_calls_by_agreement: dict[int, list[float]] = field(default_factory=dict)
     # The App Secret Token e-conomic accepts now: its owner can reset it (None: the configured).
     app_secret: str | None = None
 

@@ -1,4 +1,4 @@
-"""The Kafka plumbing every service shares: one broker, our topics, publishing, dead letters."""
+"""The Kafka plumbing every service shares: the broker, our topics, publishing, dead letters."""
 
 import asyncio
 import json
@@ -30,6 +30,7 @@ from kobling_shared.events import (
     topic_of,
 )
 from kobling_shared.mongo import WriteConflict
+from kobling_shared.ownership import Owned
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,28 @@ class TopicSpec:
     retention_ms: int  # -1 keeps forever: the read model is rebuilt from these topics
 
 
-TOPICS = (
-    TopicSpec(INSTALLS_TOPIC, partitions=6, retention_ms=-1),
-    TopicSpec(CONNECTIONS_TOPIC, partitions=6, retention_ms=-1),
-    TopicSpec(DEAD_LETTER_TOPIC, partitions=1, retention_ms=30 * 24 * 3600 * 1000),
-)
+# Each consumer group's instances share an event topic's partitions: more instances than
+# partitions sit idle. docs/scaling.md derives the production figure; 6 serves local runs.
+EVENT_PARTITIONS = 6
+
+
+def topic_specs(partitions: int = EVENT_PARTITIONS) -> tuple[TopicSpec, ...]:
+    return (
+        TopicSpec(INSTALLS_TOPIC, partitions=partitions, retention_ms=-1),
+        TopicSpec(CONNECTIONS_TOPIC, partitions=partitions, retention_ms=-1),
+        TopicSpec(DEAD_LETTER_TOPIC, partitions=1, retention_ms=30 * 24 * 3600 * 1000),
+    )
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How our topics are created: KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR and
+    KAFKA_MIN_INSYNC_REPLICAS. A cluster wants 3 copies with 2 in sync: with acks=all a write is
+    acknowledged once 2 brokers hold it, and one broker lost refuses nothing."""
+
+    partitions: int = EVENT_PARTITIONS
+    replication_factor: int = 1
+    min_insync_replicas: int = 1
 
 
 SASL = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
@@ -73,7 +91,8 @@ def make_broker(
 ) -> KafkaBroker:
     # acks=all with idempotence: a 2xx to Stripe means the event is on every in-sync replica.
     return KafkaBroker(
-        bootstrap_servers,
+        # FastStream takes one string as one host; several (a cluster) are comma-separated.
+        [host.strip() for host in bootstrap_servers.split(",")],
         security=auth,
         client_id=client_id,
         acks="all",
@@ -88,8 +107,11 @@ def make_broker(
     )
 
 
-async def ensure_topics(bootstrap_servers: str, auth: BaseSecurity | None = None) -> None:
-    """Creates our topics with the partitions and retention we chose; existing ones are left be."""
+async def ensure_topics(
+    bootstrap_servers: str, auth: BaseSecurity | None = None, layout: Layout = Layout()
+) -> None:
+    """Creates our topics with the partitions, copies and retention we chose; existing ones are
+    left be (adding partitions moves keys to other partitions: an operator's decision)."""
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap_servers, client_id="kobling-admin", **parse_security(auth)
     )
@@ -100,10 +122,13 @@ async def ensure_topics(bootstrap_servers: str, auth: BaseSecurity | None = None
             NewTopic(
                 spec.name,
                 num_partitions=spec.partitions,
-                replication_factor=1,
-                topic_configs={"retention.ms": str(spec.retention_ms)},
+                replication_factor=layout.replication_factor,
+                topic_configs={
+                    "retention.ms": str(spec.retention_ms),
+                    "min.insync.replicas": str(layout.min_insync_replicas),
+                },
             )
-            for spec in TOPICS
+            for spec in topic_specs(layout.partitions)
             if spec.name not in existing
         ]
         if missing:
@@ -199,12 +224,14 @@ def subscribe_events(
     handle: Callable[[list[AnyEvent]], Awaitable[None]],
     accepts: tuple[type, ...] = (),
     retries: Retries = Retries(),
+    owned: Owned | None = None,
 ) -> None:
     """Every consumer's shape: the events of one poll, handled together. At least once: the
     offsets are committed only after `handle` has applied the whole batch (an error rewinds every
     partition in it), so `handle` must be idempotent. A message that is not one of our events
     goes to the dead-letter topic with why, and the consumer goes on; so does an event `handle`
-    failed on `retries.attempts` times (see Retries)."""
+    failed on `retries.attempts` times (see Retries). `owned`, if given, learns which partitions
+    of `topics[0]` this instance holds as the group rebalances."""
     failures: OrderedDict[str, int] = OrderedDict()  # by event id, for this consumer
     outage = [0]  # consecutive batches lost to an outage
 
@@ -242,7 +269,7 @@ def subscribe_events(
             else:
                 failures.pop(event.id, None)
 
-    @broker.subscriber(
+    subscriber = broker.subscriber(
         *topics,
         group_id=group_id,
         auto_offset_reset="earliest",
@@ -253,7 +280,18 @@ def subscribe_events(
         batch_timeout_ms=5,
         # An idle partition otherwise holds a fetch for 500 ms: latency the merchant would see.
         fetch_max_wait_ms=20,
+        listener=owned,
     )
+    if owned is not None:
+        owned.count_with(
+            lambda: (
+                subscriber.consumer.partitions_for_topic(owned.topic)
+                if subscriber.consumer
+                else None
+            )
+        )
+
+    @subscriber
     async def on_events(message: KafkaMessage) -> None:
         records = cast("tuple[ConsumerRecord[bytes, bytes], ...]", message.raw_message)
         events, poison, raw = [], [], {}

@@ -4,6 +4,7 @@ import asyncio
 import logging
 import re
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -155,3 +156,15 @@ async def every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
             await job()
         except Exception:
             log.exception("background job failed; retrying in %ss", seconds)
+
+
+async def every_round(seconds: float, job: Callable[[int], Awaitable[object]]) -> None:
+    """Runs `job(round)` at each multiple of `seconds` of the wall clock, so every instance starts
+    round n at the same moment and can tell, by its number, work another did in it already."""
+    while True:
+        number = int(time.time() // seconds) + 1
+        await asyncio.sleep(max(0.0, number * seconds - time.time()))
+        try:
+            await job(number)
+        except Exception:
+            log.exception("round %s failed; the next one still runs", number)

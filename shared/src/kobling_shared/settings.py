@@ -16,7 +16,7 @@ from faststream.security import BaseSecurity
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from kobling_shared.kafka import security
+from kobling_shared.kafka import EVENT_PARTITIONS, Layout, security
 
 SANDBOX_URL = "http://127.0.0.1:8010"
 
@@ -110,6 +110,8 @@ class Settings(BaseSettings):
 
     kobling_env: str = "development"
     bind_host: str = "127.0.0.1"
+    # PORT: where this instance listens, when several run on one machine; 0: the service's own.
+    port: int = 0
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     # Production's broker wants authentication and TLS (README, "Production"); local runs neither.
@@ -117,6 +119,10 @@ class Settings(BaseSettings):
     kafka_username: str = ""
     kafka_password: str = ""
     kafka_tls: bool = False
+    # How topics are created when missing (kobling_shared.kafka.Layout); a cluster: 3 and 2.
+    kafka_partitions: int = EVENT_PARTITIONS
+    kafka_replication_factor: int = 1
+    kafka_min_insync_replicas: int = 1
     # Credentials and TLS ride in the URL: mongodb://user:pass@host/?authSource=admin&tls=true
     mongodb_url: str = "mongodb://127.0.0.1:27017"
 
@@ -154,6 +160,12 @@ class Settings(BaseSettings):
     def kafka_security(self) -> BaseSecurity | None:
         return security(
             self.kafka_sasl_mechanism, self.kafka_username, self.kafka_password, self.kafka_tls
+        )
+
+    @property
+    def kafka_layout(self) -> Layout:
+        return Layout(
+            self.kafka_partitions, self.kafka_replication_factor, self.kafka_min_insync_replicas
         )
 
     @property

@@ -27,6 +27,7 @@ from kobling_shared.ops import (
     configure_logging,
     dependency_checks,
     every,
+    every_round,
     ops_router,
 )
 
@@ -58,22 +59,25 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     deps = Deps(
         settings, store, kafka.KafkaPublisher(broker), grants, economic, Arrivals(), rejections
     )
-    consumers.subscribe(broker, deps)
+    owned = consumers.subscribe(broker, deps)
 
     async def housekeeping() -> None:
-        await handlers.relay_all(deps)
+        await handlers.relay_all(deps, owned)
         await store.forget_expired(now())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await store.create_indexes()
-        await kafka.ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_security)
+        await kafka.ensure_topics(
+            settings.kafka_bootstrap_servers, settings.kafka_security, settings.kafka_layout
+        )
         await broker.start()
         tasks = [
             asyncio.create_task(every(OUTBOX_RELAY_SECONDS, housekeeping)),
             asyncio.create_task(
-                every(
-                    settings.grant_check_interval_seconds, lambda: handlers.check_all_grants(deps)
+                every_round(
+                    settings.grant_check_interval_seconds,
+                    lambda round_: handlers.check_all_grants(deps, owned, round_),
                 )
             ),
         ]

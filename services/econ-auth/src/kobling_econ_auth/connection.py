@@ -57,6 +57,8 @@ class Connection(BaseModel):
     revocation_strikes: int = 0
     checks_day: str | None = None
     checks_today: int = 0
+    # The grant check round (kobling_shared.ops.every_round) that checked this grant last.
+    checked_round: int | None = None
     outbox: list[dict[str, Any]] = []
 
     def _next(self) -> int:
@@ -182,9 +184,15 @@ def after_check(conn: Connection, result: CheckResult, strikes_to_revoke: int) -
     return disconnect(conn, "grant_revoked")
 
 
-def may_check(conn: Connection, today: str, daily_limit: int) -> Connection | None:
-    """Counts one /self call against the agreement's daily budget; None when it is spent."""
+def may_check(
+    conn: Connection, today: str, daily_limit: int, round_: int | None = None
+) -> Connection | None:
+    """Counts one /self call against the agreement's daily budget and claims the check round;
+    None when the budget is spent or another instance has checked this grant in this round."""
     count = conn.checks_today if conn.checks_day == today else 0
-    if count >= daily_limit:
+    if count >= daily_limit or (round_ is not None and conn.checked_round == round_):
         return None
-    return conn.model_copy(update={"checks_day": today, "checks_today": count + 1})
+    update: dict[str, object] = {"checks_day": today, "checks_today": count + 1}
+    if round_ is not None:
+        update["checked_round"] = round_
+    return conn.model_copy(update=update)

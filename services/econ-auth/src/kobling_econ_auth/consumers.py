@@ -6,11 +6,16 @@ from kobling_econ_auth import handlers
 from kobling_econ_auth.handlers import Deps
 from kobling_shared.events import INSTALLS_TOPIC, AnyEvent, StripeAppInstalled, StripeAppUninstalled
 from kobling_shared.kafka import subscribe_events
+from kobling_shared.ownership import Owned
 
 GROUP_ID = "kobling-econ-auth"
 
 
-def subscribe(broker: KafkaBroker, deps: Deps) -> None:
+def subscribe(broker: KafkaBroker, deps: Deps) -> Owned:
+    """Answers which accounts' partitions this instance holds: the grant checks and the outbox
+    relay are spread by them."""
+    owned = Owned(INSTALLS_TOPIC)
+
     async def on_install_events(events: list[AnyEvent]) -> None:
         installs = [e for e in events if isinstance(e, StripeAppInstalled | StripeAppUninstalled)]
         await handlers.on_install_events(installs, deps)
@@ -22,4 +27,6 @@ def subscribe(broker: KafkaBroker, deps: Deps) -> None:
         GROUP_ID,
         on_install_events,
         accepts=(StripeAppInstalled, StripeAppUninstalled),
+        owned=owned,
     )
+    return owned

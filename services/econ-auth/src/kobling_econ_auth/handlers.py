@@ -1,5 +1,6 @@
 """What econ-auth does: each handler takes its message and the dependencies it needs."""
 
+import asyncio
 import json
 import logging
 import secrets
@@ -40,6 +41,7 @@ from kobling_shared.links import (
     LinkSigner,
     connect_url,
 )
+from kobling_shared.ownership import Owned
 
 log = logging.getLogger(__name__)
 
@@ -312,21 +314,22 @@ async def disconnect(account_id: str, livemode: bool, deps: Deps) -> Connection 
 
 
 async def check_grant(
-    conn: Connection, deps: Deps
+    account_id: str, livemode: bool, deps: Deps, round_: int | None = None
 ) -> domain.CheckResult | Literal["unreadable"] | None:
-    """Calls /self for one connected grant, within the agreement's daily budget. A grant no key
-    opens (restored from before an uninstall, or moved from another account) is never sent."""
+    """Calls /self for one connected grant, within the agreement's daily budget and at most once
+    in a round. A grant no key opens (restored from before an uninstall, or moved from another
+    account) is never sent."""
     today = now().date().isoformat()
     limit = deps.settings.grant_checks_per_agreement_per_day
     counted = await deps.store.change(
-        conn.account_id, conn.livemode, lambda c: domain.may_check(c, today, limit)
+        account_id, livemode, lambda c: domain.may_check(c, today, limit, round_)
     )
     if counted is None or counted.grant_ciphertext is None:
         return None
     try:
-        grant = await deps.grants.open(conn.account_id, conn.livemode, counted.grant_ciphertext)
+        grant = await deps.grants.open(account_id, livemode, counted.grant_ciphertext)
     except Unreadable:
-        log.warning("the grant of %s opens with no key we hold", conn.account_id)
+        log.warning("the grant of %s opens with no key we hold", account_id)
         CHECKS.labels("unreadable").inc()
         return "unreadable"
     result: domain.CheckResult
@@ -342,9 +345,7 @@ async def check_grant(
         result = "unavailable"
     CHECKS.labels(result).inc()
     strikes = deps.settings.revocation_strikes
-    await _change(
-        deps, conn.account_id, conn.livemode, lambda c: domain.after_check(c, result, strikes)
-    )
+    await _change(deps, account_id, livemode, lambda c: domain.after_check(c, result, strikes))
     return result
 
 
@@ -374,9 +375,31 @@ def noted(change: WaveChange | None) -> None:
         log.warning("e-conomic accepts grants again: revocation strikes count again")
 
 
-async def check_all_grants(deps: Deps) -> None:
-    for conn in await deps.store.connected():
-        await check_grant(conn, deps)
+# Grants checked at once by one instance: each waits on e-conomic, whose /self answers in
+# hundreds of ms; one at a time, a million grants would not fit a round (docs/scaling.md).
+CHECKS_AT_ONCE = 16
+
+
+async def check_all_grants(deps: Deps, owned: Owned, round_: int) -> None:
+    """One round: the grants of the accounts whose partition this instance holds. The round is
+    claimed per grant in the database, so a grant whose partition moved to another instance
+    mid-round (a rebalance) is still checked once."""
+    # The checkers share one stream of the connected accounts, so a round over a million holds
+    # the driver's batch of keys in memory, not a million documents; each key goes to one checker.
+    keys, turn = deps.store.connected_accounts(), asyncio.Lock()
+
+    async def mine() -> tuple[str, bool] | None:
+        async with turn:  # an async generator serves one caller at a time
+            async for account_id, livemode in keys:
+                if owned.owns(account_id):
+                    return account_id, livemode
+            return None
+
+    async def checker() -> None:
+        while (key := await mine()) is not None:
+            await check_grant(*key, deps, round_)
+
+    await asyncio.gather(*(checker() for _ in range(CHECKS_AT_ONCE)))
 
 
 # --- the outbox ---------------------------------------------------------------------------------
@@ -407,8 +430,10 @@ async def relay(conn: Connection, deps: Deps) -> None:
 RELAY_GRACE = timedelta(seconds=5)
 
 
-async def relay_all(deps: Deps) -> None:
+async def relay_all(deps: Deps, owned: Owned) -> None:
+    """What the writers left behind, for the accounts this instance owns: two instances do not
+    publish one outbox twice (consumers would drop the repeat by id, but it is work for nothing)."""
     for conn in await deps.store.with_outbox():
         oldest = datetime.fromisoformat(conn.outbox[0]["time"])
-        if now() - oldest > RELAY_GRACE:
+        if now() - oldest > RELAY_GRACE and owned.owns(conn.account_id):
             await relay(conn, deps)

@@ -3,6 +3,7 @@ grants.py's GrantVault, economic.py's EconomicClient and kobling_shared.kafka's 
 real ones (mypy checks app.py wires them in), and tests/fakes holds in-memory ones for the unit
 tests."""
 
+from collections.abc import AsyncIterator
 from typing import Protocol
 
 from kobling_econ_auth.connection import Agreement, Connection
@@ -25,6 +26,8 @@ class Connections(Protocol):
     ) -> list[tuple[str, bool]]: ...
 
     async def connected(self) -> list[Connection]: ...
+
+    def connected_accounts(self) -> AsyncIterator[tuple[str, bool]]: ...
 
     async def with_outbox(self) -> list[Connection]: ...
 

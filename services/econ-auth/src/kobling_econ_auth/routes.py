@@ -292,7 +292,7 @@ async def check_grant_now(body: CheckRequest, deps: DepsDep) -> JSONResponse:
             ).model_dump(),
             status_code=404,
         )
-    result = await handlers.check_grant(conn, deps)
+    result = await handlers.check_grant(conn.account_id, conn.livemode, deps)
     after = await deps.store.get(body.account_id, body.livemode)
     return JSONResponse(
         {

@@ -1,7 +1,7 @@
 """econ-auth's MongoDB: connections (with their outbox), one-time states and used links."""
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -138,6 +138,13 @@ class ConnectionStore:
     async def connected(self) -> list[Connection]:
         docs = await self._connections.find({"state": "connected"}).to_list()
         return [Connection.model_validate(d) for d in docs]
+
+    async def connected_accounts(self) -> AsyncIterator[tuple[str, bool]]:
+        """(account, livemode) of each connected connection, streamed in the driver's batches:
+        the grant check round reads keys, not a million documents at once."""
+        cursor = self._connections.find({"state": "connected"}, {"account_id": 1, "livemode": 1})
+        async for doc in cursor:
+            yield doc["account_id"], doc["livemode"]
 
     async def with_outbox(self) -> list[Connection]:
         pending = []

@@ -64,7 +64,9 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for store in (oauth.states, ledger):
             await store.create_indexes()
-        await kafka.ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_security)
+        await kafka.ensure_topics(
+            settings.kafka_bootstrap_servers, settings.kafka_security, settings.kafka_layout
+        )
         await broker.start()
         cleanup = [
             asyncio.create_task(

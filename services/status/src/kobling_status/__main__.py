@@ -5,6 +5,6 @@ settings = StatusSettings()
 serve(
     "kobling_status.app:create_app",
     settings.bind_host,
-    settings.status_port,
+    settings.port or settings.status_port,
     not settings.production,
 )

@@ -29,7 +29,9 @@ def create_app(settings: StatusSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await store.create_indexes()
-        await kafka.ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_security)
+        await kafka.ensure_topics(
+            settings.kafka_bootstrap_servers, settings.kafka_security, settings.kafka_layout
+        )
         await broker.start()
         try:
             yield
