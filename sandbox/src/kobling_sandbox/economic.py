@@ -138,6 +138,7 @@ async def self_endpoint(
     x_agreementgranttoken: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     state.self_calls += 1
+    state.api_calls += 1
     behaviour = state.next_behaviour()
     if behaviour.mode == "slow":
         await asyncio.sleep(behaviour.delay_seconds)
@@ -211,7 +212,7 @@ async def grants() -> dict[str, list[str]]:
 
 @router.get("/_sandbox/economic/calls")
 async def calls() -> dict[str, int]:
-    return {"self_calls": state.self_calls}
+    return {"self_calls": state.self_calls, "api_calls": state.api_calls}
 
 
 @router.post("/_sandbox/reset")

@@ -96,6 +96,7 @@ class EconomicState:
     flows: dict[str, Flow] = field(default_factory=dict)
     behaviour: Behaviour = field(default_factory=Behaviour)
     self_calls: int = 0
+    api_calls: int = 0  # every request to the REST API, /self included: "calls nothing" tests
     # The App Secret Token e-conomic accepts now: its owner can reset it (None: the configured).
     app_secret: str | None = None
 

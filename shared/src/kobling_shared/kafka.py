@@ -23,6 +23,7 @@ from kobling_shared.delivery import renewed_when_desynchronised, send_once
 from kobling_shared.events import (
     CONNECTIONS_TOPIC,
     DEAD_LETTER_TOPIC,
+    GRANT_USES_TOPIC,
     INSTALLS_TOPIC,
     AnyEvent,
     parse_event,
@@ -49,6 +50,8 @@ class TopicSpec:
 TOPICS = (
     TopicSpec(INSTALLS_TOPIC, partitions=6, retention_ms=-1),
     TopicSpec(CONNECTIONS_TOPIC, partitions=6, retention_ms=-1),
+    # The audit of every grant use: kept a year, as long as anyone would ask who read the books.
+    TopicSpec(GRANT_USES_TOPIC, partitions=6, retention_ms=365 * 24 * 3600 * 1000),
     TopicSpec(DEAD_LETTER_TOPIC, partitions=1, retention_ms=30 * 24 * 3600 * 1000),
 )
 

@@ -9,13 +9,15 @@ import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from kobling_econ_auth import consumers, handlers
+from kobling_econ_auth import broker_api, consumers, handlers
+from kobling_econ_auth.broker import Broker
+from kobling_econ_auth.budget import DailyBudget
 from kobling_econ_auth.economic import EconomicClient
 from kobling_econ_auth.grants import KEYS_DATABASE, GrantVault
 from kobling_econ_auth.handlers import Deps
 from kobling_econ_auth.rejections import RejectionWave
 from kobling_econ_auth.routes import router
-from kobling_econ_auth.settings import EconAuthSettings
+from kobling_econ_auth.settings import EconAuthSettings, broker_callers
 from kobling_econ_auth.store import ConnectionStore
 from kobling_shared import kafka, mongo
 from kobling_shared.arrivals import Arrivals
@@ -57,10 +59,15 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     )
     deps = Deps(settings, store, broker, grants, economic, Arrivals(), rejections)
     consumers.subscribe(broker, deps)
+    db = mongo.database(client, "kobling_econ_auth")
+    budget = DailyBudget(db["broker_budgets"], settings.economic_daily_budget)
+    lender = Broker(deps, budget, http, db["grant_uses_unsent"])
 
     async def housekeeping() -> None:
         await handlers.relay_all(deps)
+        await lender.relay_unsent()
         await store.forget_expired(now(), USED_ONCE_KEPT)
+        await budget.forget_before(now().date() - timedelta(days=1))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -87,6 +94,8 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     app = FastAPI(title="Kobling econ-auth", lifespan=lifespan)
     app.state.deps = deps
     app.state.settings = settings
+    app.state.broker = lender
+    app.state.broker_callers = broker_callers(settings.economic_broker_tokens)
     # The Stripe App view runs with a null origin; it is authenticated by signature, not cookies.
     app.add_middleware(
         CORSMiddleware,
@@ -95,6 +104,7 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
         allow_headers=["Stripe-Signature", "Content-Type"],
     )
     app.include_router(router)
+    app.include_router(broker_api.router)
     checks = dependency_checks(broker, client)
 
     async def economic_credentials() -> bool:
