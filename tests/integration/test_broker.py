@@ -1,13 +1,26 @@
 """econ-auth's e-conomic broker (issue 14): our services use a merchant's grant through it and
 never hold it. Real econ-auth, Kafka, database and the sandbox's e-conomic, over HTTP."""
 
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from kobling_shared.settings import DEV_SECRETS
-from tests.merchant import ECON_AUTH, SANDBOX, connected, install
+from tests.infra import Infra
+from tests.merchant import (
+    ECON_AUTH,
+    SANDBOX,
+    connected,
+    install,
+    view_headers,
+    view_json,
+    wait_for,
+)
+from tests.stack import Service, start, stop_all, wait_ready
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -117,3 +130,161 @@ async def test_a_method_e_conomic_does_not_serve_is_refused(http, account) -> No
     answer = await through_broker(http, account, "/self", method="TRACE")
     assert (answer.status_code, answer.json()["error"]) == (400, "not_a_rest_path")
     assert await api_calls(http) == before
+
+
+async def test_an_unknown_account_is_404_and_calls_nothing(http, account) -> None:
+    before = await api_calls(http)
+    answer = await through_broker(http, account, "/self")
+    assert (answer.status_code, answer.json()["error"]) == (404, "unknown_account")
+    assert await api_calls(http) == before
+
+
+async def test_an_installed_account_never_connected_is_409(http, account) -> None:
+    await install(http, account)
+    await wait_for(http, account, lambda d: d["stripe"]["installed"])
+    before = await api_calls(http)
+    answer = await through_broker(http, account, "/self")
+    assert (answer.status_code, answer.json()["error"]) == (409, "not_connected")
+    assert await api_calls(http) == before
+
+
+async def test_a_disconnected_account_is_409_and_calls_nothing(http, account) -> None:
+    await install(http, account)
+    await connected(http, account)
+    await http.post(
+        f"{ECON_AUTH}/api/disconnect",
+        json=view_json(account, "disconnect"),
+        headers=view_headers(account, "disconnect"),
+    )
+    before = await api_calls(http)
+    answer = await through_broker(http, account, "/self")
+    assert (answer.status_code, answer.json()["error"]) == (409, "disconnected")
+    assert await api_calls(http) == before
+
+
+async def test_an_uninstalled_account_is_409_and_calls_nothing(http, account) -> None:
+    await install(http, account)
+    await connected(http, account)
+    await http.post(
+        f"{SANDBOX}/_sandbox/stripe/webhooks",
+        json={"type": "account.application.deauthorized", "account": account, "livemode": False},
+    )
+    deadline = time.monotonic() + 60
+    while (await through_broker(http, account, "/self")).status_code != 409:
+        assert time.monotonic() < deadline, "econ-auth never applied the uninstall"
+        await asyncio.sleep(0.2)
+    before = await api_calls(http)
+    answer = await through_broker(http, account, "/self")
+    assert (answer.status_code, answer.json()["error"]) == (409, "uninstalled")
+    assert await api_calls(http) == before
+
+
+async def test_a_revoked_grant_is_409_once_the_revocation_is_known(http, account) -> None:
+    await install(http, account)
+    grant = await connected(http, account)
+    await http.post(
+        f"{SANDBOX}/_sandbox/economic/revoke", json={"agreement_number": grant.agreement}
+    )
+    for _ in range(3):  # REVOCATION_STRIKES: each 401 through the broker is one
+        answer = await through_broker(http, account, "/self")
+        assert answer.json()["status"] == 401
+    before = await api_calls(http)
+    answer = await through_broker(http, account, "/self")
+    assert (answer.status_code, answer.json()["error"]) == (409, "disconnected")
+    assert await api_calls(http) == before
+    doc = await wait_for(http, account, lambda d: d["economic"]["state"] == "disconnected")
+    assert doc["economic"]["reason"] == "grant_revoked"
+
+
+@pytest.fixture
+async def economic_behaviour(http: httpx.AsyncClient) -> AsyncIterator[Any]:
+    async def behave(**behaviour: Any) -> None:
+        await http.post(f"{SANDBOX}/_sandbox/economic/self-behaviour", json=behaviour)
+
+    try:
+        yield behave
+    finally:
+        await behave(mode="ok")
+
+
+async def test_a_429_is_retried_after_what_retry_after_says(
+    http, account, economic_behaviour
+) -> None:
+    await install(http, account)
+    await connected(http, account)
+    await economic_behaviour(mode="rate_limited", times=2, retry_after=1)
+    before, started = await api_calls(http), time.monotonic()
+
+    answer = await through_broker(http, account, "/self")
+
+    assert answer.json()["status"] == 200
+    assert time.monotonic() - started >= 2.0  # two waits of Retry-After: 1
+    assert await api_calls(http) == before + 3
+
+
+async def test_a_long_retry_after_goes_back_to_the_caller(
+    http, account, economic_behaviour
+) -> None:
+    await install(http, account)
+    await connected(http, account)
+    await economic_behaviour(mode="rate_limited", times=5, retry_after=3600)
+    before = await api_calls(http)
+
+    answer = await through_broker(http, account, "/self")
+
+    assert (answer.json()["status"], answer.json()["headers"]["retry-after"]) == (429, "3600")
+    assert await api_calls(http) == before + 1
+
+
+async def test_5xx_is_retried_a_bounded_number_of_times(http, account, economic_behaviour) -> None:
+    await install(http, account)
+    await connected(http, account)
+    await economic_behaviour(mode="error500", times=10)
+    before = await api_calls(http)
+
+    answer = await through_broker(http, account, "/self")
+
+    assert answer.json()["status"] == 500
+    assert await api_calls(http) == before + 3
+
+
+BUDGET = 5
+
+
+@pytest.fixture
+def two_econ_auths(infra: Infra) -> Iterator[list[Service]]:
+    """Two more econ-auth processes on their own ports, sharing the database, each allowed
+    BUDGET calls a day per agreement."""
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka,
+        "MONGODB_URL": infra.mongodb,
+        "ECONOMIC_DAILY_BUDGET": str(BUDGET),
+    }
+    extra = [Service(f"econ-auth-{port}", "kobling_econ_auth", port) for port in (8012, 8013)]
+    try:
+        for service in extra:
+            start(service, {**env, "ECON_AUTH_PORT": str(service.port)})
+        for service in extra:
+            wait_ready(service)
+        yield extra
+    finally:
+        stop_all(extra)
+
+
+async def test_the_daily_budget_holds_across_two_econ_auth_instances(
+    http, account, two_econ_auths
+) -> None:
+    await install(http, account)
+    await connected(http, account)
+    before = await api_calls(http)
+    urls = [service.url for service in two_econ_auths] * 4
+
+    answers = await asyncio.gather(*(through_broker(http, account, "/self", url=u) for u in urls))
+
+    served = [a for a in answers if a.status_code == 200]
+    refused = [a for a in answers if a.status_code != 200]
+    assert len(served) == BUDGET
+    assert sorted(int(a.headers["Kobling-Budget-Remaining"]) for a in served) == [0, 1, 2, 3, 4]
+    assert {(a.status_code, a.json()["error"]) for a in refused} == {(429, "budget_spent")}
+    assert {a.headers["Kobling-Budget-Remaining"] for a in refused} == {"0"}
+    assert await api_calls(http) == before + BUDGET
