@@ -288,3 +288,47 @@ async def test_the_daily_budget_holds_across_two_econ_auth_instances(
     assert {(a.status_code, a.json()["error"]) for a in refused} == {(429, "budget_spent")}
     assert {a.headers["Kobling-Budget-Remaining"] for a in refused} == {"0"}
     assert await api_calls(http) == before + BUDGET
+
+
+MERCHANTS = 6
+
+
+@pytest.fixture
+async def app_secret(http: httpx.AsyncClient) -> AsyncIterator[Any]:
+    """Resets the App Secret Token at e-conomic (as its owner can); set back afterwards."""
+
+    async def reset(token: str | None) -> None:
+        await http.post(f"{SANDBOX}/_sandbox/economic/app-secret", json={"token": token})
+
+    try:
+        yield reset
+    finally:
+        await reset(None)
+
+
+async def test_a_wave_of_401s_through_the_broker_revokes_nobody(http, app_secret) -> None:
+    """The same logic as the grant check's: most answers 401 at once is our secret."""
+    merchants = [f"acct_wave{i}{time.time_ns() % 10**9}" for i in range(MERCHANTS)]
+    for merchant in merchants:
+        await install(http, merchant)
+        await connected(http, merchant)
+    await app_secret("reset-at-e-conomic-by-its-owner")
+
+    for _ in range(4):  # more rounds than the strikes that revoke one grant (3)
+        for merchant in merchants:
+            assert (await through_broker(http, merchant, "/self")).json()["status"] == 401
+
+    ready = await http.get(f"{ECON_AUTH}/readyz")
+    assert ready.status_code == 503 and ready.json()["checks"]["economic_credentials"] is False
+    for merchant in merchants:
+        doc = await wait_for(http, merchant, lambda d: True)
+        assert doc["economic"]["state"] == "connected"
+
+    await app_secret(None)
+    deadline = time.monotonic() + 60
+    while (await http.get(f"{ECON_AUTH}/readyz")).status_code != 200:
+        assert time.monotonic() < deadline, "the wave never ended"
+        for merchant in merchants:
+            assert (await through_broker(http, merchant, "/self")).json()["status"] == 200
+    for merchant in merchants:
+        assert (await through_broker(http, merchant, "/self")).json()["status"] == 200
