@@ -9,11 +9,15 @@ from typing import Any
 import httpx
 import pytest
 
+from kobling_shared.events import GRANT_USES_TOPIC
 from kobling_shared.settings import DEV_SECRETS
 from tests.infra import Infra
+from tests.kafka_topics import events_for
 from tests.merchant import (
     ECON_AUTH,
+    INTERNAL,
     SANDBOX,
+    STATUS,
     connected,
     install,
     view_headers,
@@ -26,6 +30,7 @@ pytestmark = pytest.mark.usefixtures("stack")
 
 TOKENS = dict(pair.split(":") for pair in DEV_SECRETS["economic_broker_tokens"].split(","))
 SYNC = {"Authorization": f"Bearer {TOKENS['sync']}"}
+BENCH = {"Authorization": f"Bearer {TOKENS['bench']}"}
 
 
 async def through_broker(
@@ -332,3 +337,34 @@ async def test_a_wave_of_401s_through_the_broker_revokes_nobody(http, app_secret
             assert (await through_broker(http, merchant, "/self")).json()["status"] == 200
     for merchant in merchants:
         assert (await through_broker(http, merchant, "/self")).json()["status"] == 200
+
+
+async def test_every_use_is_audited_on_its_topic_and_in_status(http, account, infra: Infra) -> None:
+    await install(http, account)
+    grant = await connected(http, account)
+    await through_broker(http, account, "/self?with=query")
+    await through_broker(http, account, "/self", auth=BENCH)
+
+    deadline = time.monotonic() + 30
+    while len(uses := await events_for(infra.kafka, GRANT_USES_TOPIC, account)) < 2:
+        assert time.monotonic() < deadline, "the uses never reached economic.grant-uses.v1"
+        await asyncio.sleep(0.2)
+    assert [(u["data"]["caller"], u["data"]["method"], u["data"]["path"]) for u in uses] == [
+        ("sync", "GET", "/self"),
+        ("bench", "GET", "/self"),
+    ]
+    assert {u["data"]["status"] for u in uses} == {200}
+    assert all(u["data"]["duration_ms"] >= 0 for u in uses)
+    assert {u["type"] for u in uses} == {"com.kobling.economic.grant_used.v1"}
+    assert "body" not in str(uses) and grant.token not in str(uses)
+
+    doc = await wait_for(http, account, lambda d: d["grant_uses"]["count"] == 2, timeout=30)
+    assert doc["grant_uses"]["count"] == 2
+    assert doc["grant_uses"]["last_use"]["caller"] == "bench"
+    assert doc["grant_uses"]["last_used_at"] is not None
+    timeline = await http.get(f"{STATUS}/v1/accounts/{account}/timeline", headers=INTERNAL)
+    used = [e for e in timeline.json()["events"] if e["what"] == "grant_used"]
+    assert [(e["use"]["caller"], e["use"]["status"]) for e in used] == [
+        ("sync", 200),
+        ("bench", 200),
+    ]

@@ -60,7 +60,7 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     deps = Deps(settings, store, broker, grants, economic, Arrivals(), rejections)
     consumers.subscribe(broker, deps)
     db = mongo.database(client, "kobling_econ_auth")
-    budget = DailyBudget(db["broker_budgets"], settings.economic_daily_budget)
+    budget = DailyBudget(db["broker_budget_tickets"], settings.economic_daily_budget)
     lender = Broker(deps, budget, http, db["grant_uses_unsent"])
 
     async def housekeeping() -> None:
@@ -72,6 +72,7 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await store.create_indexes()
+        await budget.create_indexes()
         await kafka.ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_security)
         await broker.start()
         tasks = [
