@@ -368,3 +368,79 @@ async def test_every_use_is_audited_on_its_topic_and_in_status(http, account, in
         ("sync", 200),
         ("bench", 200),
     ]
+
+
+CUSTOMER = {
+    "name": "Hygge Kaffe ApS",
+    "currency": "DKK",
+    "customerGroup": {"customerGroupNumber": 1},
+    "paymentTerms": {"paymentTermsNumber": 1},
+    "vatZone": {"vatZoneNumber": 1},
+}
+
+
+def draft_invoice(customer_number: int) -> dict[str, Any]:
+    return {
+        "date": "2026-11-30",
+        "currency": "DKK",
+        "customer": {"customerNumber": customer_number},
+        "recipient": {"name": "Hygge Kaffe ApS", "vatZone": {"vatZoneNumber": 1}},
+        "layout": {"layoutNumber": 19},
+        "paymentTerms": {"paymentTermsNumber": 1},
+        "lines": [{"description": "Stripe payout po_1", "quantity": 2, "unitNetPrice": 100.0}],
+    }
+
+
+async def test_a_draft_invoice_created_through_the_broker_reads_back(http, account) -> None:
+    await install(http, account)
+    await connected(http, account)
+
+    customer = await through_broker(http, account, "/customers", "POST", CUSTOMER)
+    assert customer.json()["status"] == 201, customer.text
+    number = customer.json()["body"]["customerNumber"]
+    created = await through_broker(http, account, "/invoices/drafts", "POST", draft_invoice(number))
+    assert created.json()["status"] == 201, created.text
+    draft = created.json()["body"]
+    assert (draft["netAmount"], draft["vatAmount"], draft["grossAmount"]) == (200.0, 50.0, 250.0)
+
+    read = await through_broker(http, account, f"/invoices/drafts/{draft['draftInvoiceNumber']}")
+    assert read.json()["status"] == 200
+    assert read.json()["body"]["customer"]["customerNumber"] == number
+    assert read.json()["body"]["lines"][0]["description"] == "Stripe payout po_1"
+    listed = await through_broker(http, account, "/invoices/drafts?skippages=0&pagesize=1")
+    page = listed.json()["body"]
+    assert [d["draftInvoiceNumber"] for d in page["collection"]] == [draft["draftInvoiceNumber"]]
+    assert page["pagination"]["results"] == 1 and page["pagination"]["pageSize"] == 1
+
+
+async def test_one_merchant_s_books_are_not_another_s(http, account) -> None:
+    other = account.replace("acct_", "acct_o")
+    for merchant in (account, other):
+        await install(http, merchant)
+        await connected(http, merchant)
+    await through_broker(http, account, "/customers", "POST", CUSTOMER)
+
+    theirs = await through_broker(http, other, "/customers")
+
+    assert theirs.json()["body"]["collection"] == []
+    mine = await through_broker(http, account, "/customers")
+    assert [c["name"] for c in mine.json()["body"]["collection"]] == ["Hygge Kaffe ApS"]
+
+
+async def test_e_conomic_s_validation_errors_reach_the_caller(http, account) -> None:
+    await install(http, account)
+    await connected(http, account)
+    answer = await through_broker(http, account, "/invoices/drafts", "POST", {"currency": "DKK"})
+    assert answer.status_code == 200
+    refusal = answer.json()
+    assert (refusal["status"], refusal["body"]["errorCode"]) == (400, "E04300")
+    assert "customer.customerNumber" in refusal["body"]["errors"]
+
+
+async def test_journals_are_listed_in_e_conomic_s_collection_shape(http, account) -> None:
+    await install(http, account)
+    await connected(http, account)
+    answer = await through_broker(http, account, "/journals")
+    body = answer.json()["body"]
+    assert [j["journalNumber"] for j in body["collection"]] == [1, 2]
+    assert body["pagination"]["results"] == 2 and "self" in body
