@@ -237,11 +237,18 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
   } else if (economic.state === 'connected') {
     body = (
       <Column>
-        <Badge type="positive">{words.connected}</Badge>
+        {economic.developer_agreement ? (
+          <Badge type="warning">{words.connectedDeveloper}</Badge>
+        ) : (
+          <Badge type="positive">{words.connected}</Badge>
+        )}
         <PropertyList>
           <PropertyListItem label={words.company} value={economic.company_name ?? ''} />
           <PropertyListItem label={words.agreement} value={String(economic.agreement_number)} />
         </PropertyList>
+        {economic.developer_agreement ? (
+          <Banner type="caution" title={words.developerWarning} />
+        ) : null}
         {economic.warning === 'agreement_shared' ? (
           <Banner type="caution" title={words.sharedWarning(economic.shared_with_count)} />
         ) : null}

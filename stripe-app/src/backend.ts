@@ -30,6 +30,7 @@ export type AccountStatus = {
     reason: string | null;
     warning: string | null;
     shared_with_count: number;
+    developer_agreement: boolean;
   };
 };
 
@@ -71,6 +72,7 @@ export const isAccountStatus = object({
     reason: nullable(string),
     warning: nullable(string),
     shared_with_count: (v) => typeof v === 'number',
+    developer_agreement: boolean,
   }),
 }) as (value: unknown) => value is AccountStatus;
 

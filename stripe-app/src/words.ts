@@ -19,6 +19,10 @@ const EN = {
     'Finish in the tab that opened: confirm, log in to e-conomic and press "Add app". ' +
     'This view shows the result as soon as you are done.',
   connected: 'Connected',
+  connectedDeveloper: 'Connected to a developer agreement',
+  developerWarning:
+    'This is an e-conomic developer agreement: it holds no bookkeeping, so Kobling cannot ' +
+    "sync anything to it. Connect your company's own agreement instead.",
   company: 'Company',
   agreement: 'Agreement number',
   connectOther: 'Connect another company',
@@ -78,6 +82,10 @@ const DA: Words = {
     'Gør det færdigt i fanen, der åbnede: bekræft, log ind i e-conomic og tilføj appen. ' +
     'Visningen viser resultatet, så snart du er færdig.',
   connected: 'Forbundet',
+  connectedDeveloper: 'Forbundet til en udvikleraftale',
+  developerWarning:
+    'Dette er en e-conomic-udvikleraftale: den har intet regnskab, så Kobling kan ikke ' +
+    'synkronisere noget til den. Forbind din virksomheds egen aftale i stedet.',
   company: 'Virksomhed',
   agreement: 'Aftalenummer',
   connectOther: 'Forbind en anden virksomhed',

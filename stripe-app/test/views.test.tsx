@@ -196,6 +196,21 @@ test('shared agreement: a warning that the company is connected to another Strip
   expect(buttons(view)).toContain('Connect another company');
 });
 
+test('developer agreement: connected, but warned that nothing can sync to it', async () => {
+  serve('developer_agreement');
+  const view = show(<App {...context()} />);
+  await until(view, 'Developer ApS');
+
+  expect(view.wrapper).toContainComponent(Badge, {type: 'warning'});
+  expect(view.wrapper).toContainComponent(Banner, {
+    type: 'caution',
+    title:
+      'This is an e-conomic developer agreement: it holds no bookkeeping, so Kobling cannot ' +
+      "sync anything to it. Connect your company's own agreement instead.",
+  });
+  expect(buttons(view)).toContain('Connect another company');
+});
+
 test('disconnected by the merchant: says so, where to remove the app in e-conomic, "Reconnect"', async () => {
   serve('disconnected');
   const view = show(<App {...context()} />);

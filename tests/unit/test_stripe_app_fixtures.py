@@ -67,6 +67,18 @@ def _backend_answers() -> dict[str, Any]:
     statuses = {
         "not_connected": _status(INSTALLED),
         "connected": _status(INSTALLED, CONNECTED),
+        "developer_agreement": _status(
+            INSTALLED,
+            EconomicConnected(
+                **_envelope(1),
+                data=ConnectedData(
+                    sequence=1,
+                    agreement_number=654321,
+                    company_name="Developer ApS",
+                    developer_agreement=True,
+                ),
+            ),
+        ),
         "agreement_shared": _status(
             INSTALLED,
             CONNECTED,
