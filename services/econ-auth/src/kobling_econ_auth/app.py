@@ -19,10 +19,10 @@ from kobling_econ_auth.rejections import RejectionWave
 from kobling_econ_auth.routes import router
 from kobling_econ_auth.settings import EconAuthSettings, broker_callers
 from kobling_econ_auth.store import ConnectionStore
-from kobling_shared import kafka, mongo
+from kobling_shared import asyncapi, kafka, mongo
 from kobling_shared.arrivals import Arrivals
 from kobling_shared.crypto import MasterKeys, TokenCipher
-from kobling_shared.events import now
+from kobling_shared.events import CONNECTIONS_TOPIC, GRANT_USES_TOPIC, now
 from kobling_shared.hardening import harden
 from kobling_shared.ops import (
     BodyLimit,
@@ -114,6 +114,9 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     # Not ready while e-conomic refuses most grants at once: nothing here can work then.
     checks["economic_credentials"] = economic_credentials
     app.include_router(ops_router(checks))
+    app.include_router(
+        asyncapi.router(asyncapi.document(broker, SERVICE, (CONNECTIONS_TOPIC, GRANT_USES_TOPIC)))
+    )
     app.add_middleware(BodyLimit)
     harden(app)
     return app

@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from kobling_shared import kafka, mongo
+from kobling_shared import asyncapi, kafka, mongo
 from kobling_shared.arrivals import Arrivals
 from kobling_shared.hardening import harden
 from kobling_shared.ops import BodyLimit, configure_logging, dependency_checks, ops_router
@@ -55,6 +55,7 @@ def create_app(settings: StatusSettings | None = None) -> FastAPI:
     app.include_router(internal_api.router)
     app.include_router(pages.router)
     app.include_router(ops_router(dependency_checks(broker, client)))
+    app.include_router(asyncapi.router(asyncapi.document(broker, SERVICE, ())))
     app.add_middleware(BodyLimit)
     harden(app)
     return app
