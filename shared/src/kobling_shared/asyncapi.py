@@ -47,7 +47,7 @@ def document(broker: KafkaBroker, service: str, publishes: tuple[str, ...]) -> d
 
 
 def router(doc: dict[str, Any]) -> APIRouter:
-    served = APIRouter(tags=["ops"])
+    served = APIRouter(include_in_schema=False)  # an ops route, as /healthz
 
     @served.get("/asyncapi.json", summary="The topics and events of this service (AsyncAPI 3.0)")
     async def asyncapi() -> dict[str, Any]:

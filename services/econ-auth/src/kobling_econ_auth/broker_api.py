@@ -13,7 +13,7 @@ from kobling_econ_auth.broker import Broker, Refused
 from kobling_econ_auth.rest_paths import METHODS, NotARestPath, parse
 from kobling_shared import openapi
 from kobling_shared.app_view import ACCOUNT_ID
-from kobling_shared.openapi import BEARER, Problem
+from kobling_shared.openapi import BEARER, Detail, Problem
 
 BUDGET_HEADER = "Kobling-Budget-Remaining"
 
@@ -56,7 +56,11 @@ class BrokerAnswer(BaseModel):
     "/internal/economic",
     responses={
         200: {"model": BrokerAnswer, "description": "What e-conomic answered (any status)"},
-        400: openapi.problem("`not_a_rest_path`: the request could leave e-conomic's REST API"),
+        400: {
+            "model": Problem | Detail,
+            "description": "`not_a_rest_path`: the request could leave e-conomic's REST API; or"
+            " the body is not JSON",
+        },
         404: openapi.problem("`unknown_account`: no install of this account in this mode"),
         409: openapi.problem("`uninstalled`, `disconnected`, `not_connected`, `failed`"),
         429: openapi.problem("`budget_spent`: the agreement's daily budget is spent"),
