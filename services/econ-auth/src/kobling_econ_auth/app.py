@@ -44,7 +44,7 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     configure_logging(SERVICE, access_log=not settings.production)
     broker = kafka.make_broker(settings.kafka_bootstrap_servers, SERVICE, settings.kafka_security)
     client = mongo.make_client(settings.mongodb_url)
-    store = ConnectionStore(mongo.database(client, "kobling_econ_auth"))
+    store = ConnectionStore(mongo.database(client, "kobling_econ_auth"), used_for=USED_ONCE_KEPT)
     http = httpx.AsyncClient()
     economic = EconomicClient(settings.economic_api_url, settings.economic_app_secret_token, http)
     rejections = RejectionWave(
@@ -57,7 +57,9 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
         MasterKeys(settings.token_encryption_keys),
         TokenCipher(settings.token_encryption_keys),
     )
-    deps = Deps(settings, store, broker, grants, economic, Arrivals(), rejections)
+    deps = Deps(
+        settings, store, kafka.KafkaPublisher(broker), grants, economic, Arrivals(), rejections
+    )
     consumers.subscribe(broker, deps)
     db = mongo.database(client, "kobling_econ_auth")
     budget = DailyBudget(db["broker_budget_tickets"], settings.economic_daily_budget)
@@ -66,7 +68,7 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     async def housekeeping() -> None:
         await handlers.relay_all(deps)
         await lender.relay_unsent()
-        await store.forget_expired(now(), USED_ONCE_KEPT)
+        await store.forget_expired(now())
         await budget.forget_before(now().date() - timedelta(days=1))
 
     @asynccontextmanager

@@ -23,7 +23,6 @@ from kobling_econ_auth.handlers import Deps, _change, heard
 from kobling_econ_auth.rest_paths import RestRequest, url_under
 from kobling_shared.crypto import Unreadable
 from kobling_shared.events import EconomicGrantUsed, GrantUseData, now, parse_event
-from kobling_shared.kafka import publish
 from kobling_shared.mongo import Document
 
 log = logging.getLogger(__name__)
@@ -169,14 +168,14 @@ class Broker:
             ),
         )
         try:
-            await publish(self.deps.broker, event)
+            await self.deps.publisher.publish(event)
         except Exception as error:
             log.warning("grant use %s kept for later: %s", event.id, type(error).__name__)
             await self.unsent.insert_one({"_id": event.id, "event": event.model_dump_json()})
 
     async def relay_unsent(self) -> None:
         for doc in await self.unsent.find().to_list(500):
-            await publish(self.deps.broker, parse_event(doc["event"]))
+            await self.deps.publisher.publish(parse_event(doc["event"]))
             await self.unsent.delete_one({"_id": doc["_id"]})
 
 
