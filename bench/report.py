@@ -4,6 +4,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.broker import lines as broker_lines
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -78,6 +80,8 @@ def render(report: dict[str, Any], summary: Callable[[list[float]], str]) -> str
         "",
         "The sandbox's `/self` answers at once, so this is our own cost: the state check, `/self`,",
         "encrypting and storing the grant, publishing, and the page waiting for the projection.",
+        "",
+        *(broker_lines(report["broker"]) if "broker" in report else []),
         "",
         "## Rebuilding the read model from the topics",
         "",

@@ -28,6 +28,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.broker import broker_vs_direct  # noqa: E402
 from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC, InstallData, StripeAppInstalled  # noqa: E402
 from kobling_shared.settings import DEV_SECRETS  # noqa: E402
 from kobling_shared.signatures import app_view_payload  # noqa: E402
@@ -47,6 +48,7 @@ SECRETS["STRIPE_APP_SECRET"] = "absec_" + secrets.token_hex(16)
 # Production refuses the development ids: the bench's app has its own, and its events name it.
 BENCH_APP = "ca_bench_" + secrets.token_hex(8)
 SECRETS["STRIPE_APPLICATION_IDS"] = f"{BENCH_APP},app_bench"
+SECRETS["ECONOMIC_BROKER_TOKENS"] = f"bench:{secrets.token_urlsafe(32)}"
 # Production mode with the sandbox standing in for Stripe and e-conomic.
 ENV = {
     "KOBLING_ENV": "production",
@@ -164,8 +166,11 @@ async def e2e_probe(http: httpx.AsyncClient) -> float:
         await asyncio.sleep(0.001)
 
 
-async def connect_probe(http: httpx.AsyncClient) -> float:
-    """e-conomic's callback received → the merchant's page showing "Connected", in ms."""
+async def connect_probe(
+    http: httpx.AsyncClient, connected: list[tuple[str, str]] | None = None
+) -> float:
+    """e-conomic's callback received → the merchant's page showing "Connected", in ms; the
+    account and its grant go into `connected` for the broker's row."""
     account = new_account()
     body = body_of(install_event(account, app=BENCH_APP))
     await http.post(
@@ -192,6 +197,8 @@ async def connect_probe(http: httpx.AsyncClient) -> float:
     page = await http.get(back.headers["location"])
     elapsed = (time.perf_counter() - started) * 1000
     assert "Connected" in page.text, page.text[:500]
+    if connected is not None:
+        connected.append((account, grant.token))
     return elapsed
 
 
@@ -409,7 +416,18 @@ async def main() -> None:
             await wait_caught_up("kobling-status", 900)
             await wait_caught_up("kobling-econ-auth", 900, (INSTALLS_TOPIC,))
             say("connect callback")
-            report["connect"] = [await connect_probe(http) for _ in range(probes // 2 or 1)]
+            accounts: list[tuple[str, str]] = []
+            report["connect"] = [
+                await connect_probe(http, accounts) for _ in range(probes // 2 or 1)
+            ]
+            say("e-conomic direct and through the broker")
+            report["broker"] = await broker_vs_direct(
+                http,
+                *accounts[0],
+                SECRETS["ECONOMIC_APP_SECRET_TOKEN"],
+                SECRETS["ECONOMIC_BROKER_TOKENS"].split(":", 1)[1],
+                20 if opts.smoke else 2000,
+            )
         report["rebuild"] = [await rebuild(n) for n in rebuilds]
     finally:
         stop_all(services)

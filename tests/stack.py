@@ -97,7 +97,7 @@ def start(service: Service, env: dict[str, str]) -> None:
     )
 
 
-def wait_ready(service: Service, timeout: float = 60.0) -> None:
+def wait_ready(service: Service, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert service.process is not None

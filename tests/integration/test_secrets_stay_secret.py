@@ -10,12 +10,25 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from kobling_shared.events import CONNECTIONS_TOPIC, DEAD_LETTER_TOPIC, INSTALLS_TOPIC
+from kobling_shared.events import (
+    CONNECTIONS_TOPIC,
+    DEAD_LETTER_TOPIC,
+    GRANT_USES_TOPIC,
+    INSTALLS_TOPIC,
+)
 from kobling_shared.settings import DEV_SECRETS
 from tests.infra import Infra
-from tests.kafka_topics import records_on
-from tests.merchant import SANDBOX, add_app, connect_link, grant_page, install, wait_for
-from tests.stack import Service
+from tests.kafka_topics import events_for, records_on
+from tests.merchant import (
+    ECON_AUTH,
+    SANDBOX,
+    add_app,
+    connect_link,
+    grant_page,
+    install,
+    wait_for,
+)
+from tests.stack import ARTIFACTS, Service
 
 pytestmark = [pytest.mark.usefixtures("stack"), pytest.mark.audit]
 
@@ -28,12 +41,15 @@ SECRET_SETTINGS = (
     "link_signing_key",
     "internal_api_token",
 )
+BROKER_TOKENS = [p.split(":")[1] for p in DEV_SECRETS["economic_broker_tokens"].split(",")]
+# What a service sends through the broker is the merchant's books: never audited, never logged.
+BOOKS = "Invoice for a customer that only the books may know about"
 
 
 async def everything_on_kafka(bootstrap: str) -> str:
     """Each topic read from its start to its end offsets (one poll may return only part)."""
     values = []
-    for topic in (INSTALLS_TOPIC, CONNECTIONS_TOPIC, DEAD_LETTER_TOPIC):
+    for topic in (INSTALLS_TOPIC, CONNECTIONS_TOPIC, DEAD_LETTER_TOPIC, GRANT_USES_TOPIC):
         values += [r.value.decode("utf-8", "replace") for r in await records_on(bootstrap, topic)]
     return "\n".join(values)
 
@@ -60,6 +76,20 @@ async def test_no_secret_is_stored_published_or_logged_in_plaintext(
         )
         await browser.get(grant.callback)
     await wait_for(http, account, lambda d: d["economic"]["state"] == "connected")
+    # And a use of it through the broker, with a body, so the audit topic has this account too.
+    used = await http.post(
+        f"{ECON_AUTH}/internal/economic",
+        json={
+            "account_id": account,
+            "livemode": False,
+            "method": "POST",
+            "path": "/self",
+            "body": {"heading": BOOKS},
+        },
+        headers={"Authorization": f"Bearer {BROKER_TOKENS[0]}"},
+    )
+    assert used.status_code == 200, used.text
+    audit = await events_for(infra.kafka, GRANT_USES_TOPIC, account)
 
     grants = (await http.get(f"{SANDBOX}/_sandbox/economic/grants")).json()["tokens"]
     stripe_tokens = (await http.get(f"{SANDBOX}/_sandbox/stripe/tokens")).json()["tokens"]
@@ -68,12 +98,22 @@ async def test_no_secret_is_stored_published_or_logged_in_plaintext(
 
     kafka = await everything_on_kafka(infra.kafka)
     database = await everything_in_the_database(infra.mongodb)
+    # Every service's log, the extra econ-auth instances' of the broker's tests too.
     logs = {
-        s.name: s.log_path.read_text(errors="replace")
-        for s in stack.values()
-        if s.name != "sandbox"
+        path.stem: path.read_text(errors="replace")
+        for path in (ARTIFACTS / "logs").glob("*.log")
+        if path.stem != "sandbox"
     }
+    assert {"install", "econ-auth", "status"} <= set(logs)
     assert account in kafka and account in database  # we are looking in the right places
+    assert audit and account in str(audit)
+    assert BOOKS not in kafka and BOOKS not in database
+    for service, text in logs.items():
+        assert BOOKS not in text, f"a broker body in {service}'s log"
+    for token in BROKER_TOKENS:
+        assert token not in kafka and token not in database, "a broker token stored"
+        for service, text in logs.items():
+            assert token not in text, f"a broker token in {service}'s log"
     for token in grants + stripe_tokens:
         assert token not in kafka, "a token on Kafka"
         assert token not in database, "a token in the database"

@@ -16,6 +16,7 @@ def strong_env() -> dict[str, str]:
     """What an operator sets: a long random value for every secret econ-auth needs."""
     env = {name.upper(): secrets.token_urlsafe(32) for name in EconAuthSettings.required_secrets}
     env["TOKEN_ENCRYPTION_KEYS"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    env["ECONOMIC_BROKER_TOKENS"] = f"sync:{secrets.token_urlsafe(32)}"
     return env
 
 
@@ -129,3 +130,20 @@ def test_a_service_started_with_a_development_key_in_its_list_refuses_to_start()
     assert ran.returncode != 0
     assert "development values: TOKEN_ENCRYPTION_KEYS" in ran.stderr
     assert "Uvicorn running" not in ran.stderr
+
+
+def test_production_refuses_the_development_broker_tokens(production: pytest.MonkeyPatch) -> None:
+    production.setenv(
+        "ECONOMIC_BROKER_TOKENS", f"sync:{secrets.token_urlsafe(32)},bench:kobling-dev-broker-bench"
+    )
+    with pytest.raises(ValidationError, match="development values: ECONOMIC_BROKER_TOKENS"):
+        EconAuthSettings()
+
+
+@pytest.mark.parametrize("value", ["no-caller-name", "Sync:x" * 5, "sync:a,sync:a", ":token"])
+def test_broker_tokens_must_name_each_caller_once(
+    production: pytest.MonkeyPatch, value: str
+) -> None:
+    production.setenv("ECONOMIC_BROKER_TOKENS", value.replace("x", secrets.token_urlsafe(32)))
+    with pytest.raises(ValidationError, match="ECONOMIC_BROKER_TOKENS"):
+        EconAuthSettings()

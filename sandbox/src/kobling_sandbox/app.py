@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from kobling_sandbox import economic, stripe
+from kobling_sandbox import economic, economic_books, stripe
 from kobling_sandbox.config import settings
 from kobling_shared.ops import configure_logging, ops_router
 
@@ -13,5 +13,6 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Kobling sandbox (pretend Stripe and e-conomic)")
     app.include_router(stripe.router)
     app.include_router(economic.router)
+    app.include_router(economic_books.router)
     app.include_router(ops_router({}))
     return app

@@ -14,6 +14,7 @@ from kobling_sandbox.economic_state import (
     COMPANIES,
     Behaviour,
     EconomicState,
+    Grant,
     Mode,
     User,
     self_body,
@@ -139,6 +140,7 @@ async def self_endpoint(
     x_agreementgranttoken: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     state.self_calls += 1
+    state.api_calls += 1
     behaviour = state.next_behaviour()
     if behaviour.mode == "slow":
         await asyncio.sleep(behaviour.delay_seconds)
@@ -148,19 +150,27 @@ async def self_endpoint(
         response = _error(429, "Too many requests.")
         response.headers["Retry-After"] = str(behaviour.retry_after)
         return response
-    if not x_appsecrettoken and not x_agreementgranttoken:
-        return _error(401, "Unauthorized access (Unauthorized).")
+    grant = granted(x_appsecrettoken, x_agreementgranttoken)
+    if isinstance(grant, JSONResponse):
+        return grant
+    state.self_calls_by_agreement.setdefault(grant.agreement_number, []).append(time.time())
     config = settings()
-    if x_appsecrettoken != (state.app_secret or config.economic_app_secret_token):
+    return JSONResponse(self_body(grant, config.economic_app_public_token, config.economic_api_url))
+
+
+def granted(app_secret: str | None, grant_token: str | None) -> Grant | JSONResponse:
+    """The grant both headers open, or e-conomic's refusal (every REST endpoint asks this)."""
+    if not app_secret and not grant_token:
+        return _error(401, "Unauthorized access (Unauthorized).")
+    if app_secret != (state.app_secret or settings().economic_app_secret_token):
         # A wrong or reset app secret is a 401 too (its exact body is unverified).
         return _error(401, "Unauthorized access (Unauthorized).")
-    grant = state.grants.get(x_agreementgranttoken or "")
+    grant = state.grants.get(grant_token or "")
     if grant is None or grant.revoked:
         return _error(401, "Token does not correspond to a valid grant.", errorCode="E02250")
     if grant.forbidden:
         return _error(403, "You do not have access to this resource.")
-    state.self_calls_by_agreement.setdefault(grant.agreement_number, []).append(time.time())
-    return JSONResponse(self_body(grant, config.economic_app_public_token, config.economic_api_url))
+    return grant
 
 
 # --- controls for tests and the demo ------------------------------------------------------------
@@ -213,8 +223,13 @@ async def grants() -> dict[str, list[str]]:
 
 @router.get("/_sandbox/economic/calls")
 async def calls() -> dict[str, Any]:
-    """Every call to /self, and when each agreement's valid grant was presented."""
-    return {"self_calls": state.self_calls, "by_agreement": state.self_calls_by_agreement}
+    """Every call to /self and to the REST API, and when each agreement's valid grant was
+    presented to /self."""
+    return {
+        "self_calls": state.self_calls,
+        "api_calls": state.api_calls,
+        "by_agreement": state.self_calls_by_agreement,
+    }
 
 
 @router.post("/_sandbox/reset")

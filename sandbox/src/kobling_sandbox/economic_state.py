@@ -98,6 +98,7 @@ class EconomicState:
     self_calls: int = 0
     # When each agreement's grant was presented to /self (unix seconds): how often we check it.
     self_calls_by_agreement: dict[int, list[float]] = field(default_factory=dict)
+    api_calls: int = 0  # every request to the REST API, /self included: "calls nothing" tests
     # The App Secret Token e-conomic accepts now: its owner can reset it (None: the configured).
     app_secret: str | None = None
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 INSTALLS_TOPIC = "stripe.app-installs.v1"
 CONNECTIONS_TOPIC = "economic.connections.v1"
+GRANT_USES_TOPIC = "economic.grant-uses.v1"
 DEAD_LETTER_TOPIC = "kobling.dead-letter.v1"
 
 
@@ -139,13 +140,33 @@ ConnectionEvent = Annotated[
     Field(discriminator="type"),
 ]
 
+# --- economic.grant-uses.v1 -------------------------------------------------------------------
+# One per call a service made through econ-auth's broker: who used whose grant for what. Never the
+# body nor any token: the path is the REST path alone, its query left out.
+
+
+class GrantUseData(_Model):
+    caller: str
+    method: str
+    path: str
+    status: int = Field(description="e-conomic's status, or 0 when it never answered")
+    duration_ms: int
+    agreement_number: int
+
+
+class EconomicGrantUsed(_Envelope):
+    type: Literal["com.kobling.economic.grant_used.v1"] = "com.kobling.economic.grant_used.v1"
+    data: GrantUseData
+
+
 AnyEvent = Annotated[
     StripeAppInstalled
     | StripeAppUninstalled
     | EconomicConnected
     | EconomicConnectionFailed
     | EconomicDisconnected
-    | EconomicAgreementShared,
+    | EconomicAgreementShared
+    | EconomicGrantUsed,
     Field(discriminator="type"),
 ]
 
@@ -159,4 +180,6 @@ def parse_event(raw: bytes | str) -> AnyEvent:
 def topic_of(event: AnyEvent) -> str:
     if isinstance(event, StripeAppInstalled | StripeAppUninstalled):
         return INSTALLS_TOPIC
+    if isinstance(event, EconomicGrantUsed):
+        return GRANT_USES_TOPIC
     return CONNECTIONS_TOPIC

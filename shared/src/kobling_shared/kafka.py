@@ -24,6 +24,7 @@ from kobling_shared.delivery import renewed_when_desynchronised, send_once
 from kobling_shared.events import (
     CONNECTIONS_TOPIC,
     DEAD_LETTER_TOPIC,
+    GRANT_USES_TOPIC,
     INSTALLS_TOPIC,
     AnyEvent,
     parse_event,
@@ -58,6 +59,8 @@ def topic_specs(partitions: int = EVENT_PARTITIONS) -> tuple[TopicSpec, ...]:
     return (
         TopicSpec(INSTALLS_TOPIC, partitions=partitions, retention_ms=-1),
         TopicSpec(CONNECTIONS_TOPIC, partitions=partitions, retention_ms=-1),
+        # The audit of every grant use: kept a year, as long as anyone would ask who read the books.
+        TopicSpec(GRANT_USES_TOPIC, partitions=partitions, retention_ms=365 * 24 * 3600 * 1000),
         TopicSpec(DEAD_LETTER_TOPIC, partitions=1, retention_ms=30 * 24 * 3600 * 1000),
     )
 

@@ -46,6 +46,8 @@ DEV_SECRETS: dict[str, str] = {
     "token_encryption_keys": "ZGV2LWtleS1rb2JsaW5nLWRldi1rZXktMDAwMDAwMDA=",
     "link_signing_key": "kobling-dev-link-signing-key",
     "internal_api_token": "kobling-dev-internal-token",
+    # caller:token pairs for econ-auth's e-conomic broker, one token per calling service.
+    "economic_broker_tokens": "sync:kobling-dev-broker-sync,bench:kobling-dev-broker-bench",
 }
 
 
@@ -97,9 +99,12 @@ def weak_encryption_keys(value: str) -> str | None:
     return None
 
 
+_DEV_PARTS = frozenset(part.strip() for v in DEV_SECRETS.values() for part in v.split(","))
+
+
 def _is_dev_value(value: str) -> bool:
-    """Any development value, in any setting and any place of a list."""
-    return any(part.strip() in DEV_SECRETS.values() for part in value.split(","))
+    """Any development value, in any setting and any place of a list (a list of ours too)."""
+    return any(part.strip() in _DEV_PARTS for part in value.split(","))
 
 
 class Settings(BaseSettings):
@@ -151,6 +156,7 @@ class Settings(BaseSettings):
     token_encryption_keys: str = ""
     link_signing_key: str = ""
     internal_api_token: str = ""
+    economic_broker_tokens: str = ""
 
     install_public_url: str = "http://127.0.0.1:8001"
     econ_auth_public_url: str = "http://127.0.0.1:8002"

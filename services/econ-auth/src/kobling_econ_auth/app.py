@@ -9,18 +9,20 @@ import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from kobling_econ_auth import consumers, handlers
+from kobling_econ_auth import broker_api, consumers, handlers
+from kobling_econ_auth.broker import Broker
+from kobling_econ_auth.budget import DailyBudget
 from kobling_econ_auth.economic import EconomicClient
 from kobling_econ_auth.grants import KEYS_DATABASE, GrantVault
 from kobling_econ_auth.handlers import Deps
 from kobling_econ_auth.rejections import RejectionWave
 from kobling_econ_auth.routes import router
-from kobling_econ_auth.settings import EconAuthSettings
+from kobling_econ_auth.settings import EconAuthSettings, broker_callers
 from kobling_econ_auth.store import ConnectionStore
-from kobling_shared import kafka, mongo
+from kobling_shared import asyncapi, kafka, mongo
 from kobling_shared.arrivals import Arrivals
 from kobling_shared.crypto import MasterKeys, TokenCipher
-from kobling_shared.events import now
+from kobling_shared.events import CONNECTIONS_TOPIC, GRANT_USES_TOPIC, now
 from kobling_shared.hardening import harden
 from kobling_shared.ops import (
     BodyLimit,
@@ -60,14 +62,20 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
         settings, store, kafka.KafkaPublisher(broker), grants, economic, Arrivals(), rejections
     )
     owned = consumers.subscribe(broker, deps)
+    db = mongo.database(client, "kobling_econ_auth")
+    budget = DailyBudget(db["broker_budget_tickets"], settings.economic_daily_budget)
+    lender = Broker(deps, budget, http, db["grant_uses_unsent"])
 
     async def housekeeping() -> None:
         await handlers.relay_all(deps, owned)
+        await lender.relay_unsent()
         await store.forget_expired(now())
+        await budget.forget_before(now().date() - timedelta(days=1))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await store.create_indexes()
+        await budget.create_indexes()
         await kafka.ensure_topics(
             settings.kafka_bootstrap_servers, settings.kafka_security, settings.kafka_layout
         )
@@ -93,6 +101,8 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     app = FastAPI(title="Kobling econ-auth", lifespan=lifespan)
     app.state.deps = deps
     app.state.settings = settings
+    app.state.broker = lender
+    app.state.broker_callers = broker_callers(settings.economic_broker_tokens)
     # The Stripe App view runs with a null origin; it is authenticated by signature, not cookies.
     app.add_middleware(
         CORSMiddleware,
@@ -101,6 +111,7 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
         allow_headers=["Stripe-Signature", "Content-Type"],
     )
     app.include_router(router)
+    app.include_router(broker_api.router)
     checks = dependency_checks(broker, client)
 
     async def economic_credentials() -> bool:
@@ -109,6 +120,9 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     # Not ready while e-conomic refuses most grants at once: nothing here can work then.
     checks["economic_credentials"] = economic_credentials
     app.include_router(ops_router(checks))
+    app.include_router(
+        asyncapi.router(asyncapi.document(broker, SERVICE, (CONNECTIONS_TOPIC, GRANT_USES_TOPIC)))
+    )
     app.add_middleware(BodyLimit)
     harden(app)
     return app

@@ -1,8 +1,23 @@
+import re
 from typing import ClassVar
 
-from kobling_shared.settings import Settings
+from pydantic import model_validator
+
+from kobling_shared.settings import Settings, secret_list
 
 PORT = 8002
+CALLER = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+
+
+def broker_callers(setting: str) -> dict[str, str]:
+    """ECONOMIC_BROKER_TOKENS (`caller:token,…`) as {token: caller}."""
+    tokens: dict[str, str] = {}
+    for entry in secret_list(setting):
+        caller, _, token = entry.partition(":")
+        if not CALLER.match(caller) or not token or token in tokens:
+            raise ValueError("ECONOMIC_BROKER_TOKENS takes caller:token pairs, each token once")
+        tokens[token] = caller
+    return tokens
 
 
 class EconAuthSettings(Settings):
@@ -13,6 +28,7 @@ class EconAuthSettings(Settings):
         "token_encryption_keys",
         "link_signing_key",
         "internal_api_token",
+        "economic_broker_tokens",
     )
 
     state_ttl_seconds: int = 600
@@ -25,3 +41,11 @@ class EconAuthSettings(Settings):
     rejection_wave_share: float = 0.5
     rejection_wave_min_answers: int = 5
     rejection_wave_window_seconds: int = 3600
+    # e-conomic allows 50,000 calls a day per agreement; the broker lends at most this many,
+    # counted across every econ-auth instance, leaving room for the grant checks and slack.
+    economic_daily_budget: int = 45_000
+
+    @model_validator(mode="after")
+    def _broker_callers_readable(self) -> "EconAuthSettings":
+        broker_callers(self.economic_broker_tokens)
+        return self

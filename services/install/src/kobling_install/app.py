@@ -14,10 +14,10 @@ from kobling_install.routes import WebhookSecrets, router
 from kobling_install.settings import InstallSettings
 from kobling_install.store import Installs, OAuthStates, TokenVault, WebhookLedger
 from kobling_install.stripe_oauth import StripeOAuth
-from kobling_shared import kafka, mongo
+from kobling_shared import asyncapi, kafka, mongo
 from kobling_shared.batching import GroupCommit
 from kobling_shared.crypto import TokenCipher
-from kobling_shared.events import now
+from kobling_shared.events import INSTALLS_TOPIC, now
 from kobling_shared.hardening import harden
 from kobling_shared.ops import (
     BodyLimit,
@@ -101,6 +101,7 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
     app.state.oauth = oauth
     app.include_router(router)
     app.include_router(ops_router(dependency_checks(broker, client)))
+    app.include_router(asyncapi.router(asyncapi.document(broker, SERVICE, (INSTALLS_TOPIC,))))
     app.add_middleware(BodyLimit)
     harden(app)
     return app

@@ -6,11 +6,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from kobling_shared import kafka, mongo
+from kobling_shared import asyncapi, kafka, mongo
 from kobling_shared.arrivals import Arrivals
 from kobling_shared.hardening import harden
 from kobling_shared.ops import BodyLimit, configure_logging, dependency_checks, ops_router
 from kobling_status import consumers, internal_api, pages
+from kobling_status.grant_uses import GrantUses
 from kobling_status.settings import StatusSettings
 from kobling_status.store import StatusStore
 
@@ -24,7 +25,9 @@ def create_app(settings: StatusSettings | None = None) -> FastAPI:
     client = mongo.make_client(settings.mongodb_url)
     store = StatusStore(mongo.database(client, settings.status_database))
     arrivals = Arrivals()
-    consumers.subscribe(broker, store, settings.status_group_id, arrivals)
+    db = mongo.database(client, settings.status_database)
+    uses = GrantUses(db["timeline"])
+    consumers.subscribe(broker, store, uses, settings.status_group_id, arrivals)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -42,6 +45,7 @@ def create_app(settings: StatusSettings | None = None) -> FastAPI:
     app = FastAPI(title="Kobling status", lifespan=lifespan)
     app.state.settings = settings
     app.state.store = store
+    app.state.grant_uses = uses
     app.state.arrivals = arrivals
     # The Stripe App view runs with a null origin; it is authenticated by signature, not cookies.
     app.add_middleware(
@@ -53,6 +57,7 @@ def create_app(settings: StatusSettings | None = None) -> FastAPI:
     app.include_router(internal_api.router)
     app.include_router(pages.router)
     app.include_router(ops_router(dependency_checks(broker, client)))
+    app.include_router(asyncapi.router(asyncapi.document(broker, SERVICE, ())))
     app.add_middleware(BodyLimit)
     harden(app)
     return app

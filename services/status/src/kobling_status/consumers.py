@@ -4,14 +4,23 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import Counter
 
 from kobling_shared.arrivals import Arrivals
-from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC, AnyEvent
+from kobling_shared.events import (
+    CONNECTIONS_TOPIC,
+    GRANT_USES_TOPIC,
+    INSTALLS_TOPIC,
+    AnyEvent,
+    EconomicGrantUsed,
+)
 from kobling_shared.kafka import subscribe_events
+from kobling_status.grant_uses import GrantUses
 from kobling_status.store import StatusStore
 
 PROJECTED = Counter("kobling_events_projected_total", "Events applied to the read model", ["type"])
 
 
-def subscribe(broker: KafkaBroker, store: StatusStore, group_id: str, arrivals: Arrivals) -> None:
+def subscribe(
+    broker: KafkaBroker, store: StatusStore, uses: GrantUses, group_id: str, arrivals: Arrivals
+) -> None:
     async def project(events: list[AnyEvent]) -> None:
         await store.apply(events)
         arrivals.arrived(event.id for event in events)  # pages waiting for these
@@ -19,3 +28,13 @@ def subscribe(broker: KafkaBroker, store: StatusStore, group_id: str, arrivals: 
             PROJECTED.labels(event.type).inc()
 
     subscribe_events(broker, (INSTALLS_TOPIC, CONNECTIONS_TOPIC), group_id, project)
+
+    async def audit(events: list[AnyEvent]) -> None:
+        await uses.record([e for e in events if isinstance(e, EconomicGrantUsed)])
+        for event in events:
+            PROJECTED.labels(event.type).inc()
+
+    # Its own group: a busy audit never holds up an account's onboarding status.
+    subscribe_events(
+        broker, (GRANT_USES_TOPIC,), f"{group_id}.grant-uses", audit, accepts=(EconomicGrantUsed,)
+    )

@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kobling_shared.events import now
 from kobling_shared.openapi import BEARER, detail
+from kobling_status.grant_uses import GrantUses
 from kobling_status.projection import AccountStatus, EconomicState
 from kobling_status.store import AccountFilter, BadCursor, StatusStore
 
@@ -36,6 +37,14 @@ async def get_store(request: Request) -> StatusStore:
 
 
 StoreDep = Annotated[StatusStore, Depends(get_store)]
+
+
+async def get_grant_uses(request: Request) -> GrantUses:
+    uses: GrantUses = request.app.state.grant_uses
+    return uses
+
+
+UsesDep = Annotated[GrantUses, Depends(get_grant_uses)]
 router = APIRouter(
     prefix="/v1", dependencies=[Depends(require_token)], tags=["internal"], responses=BEARER
 )
@@ -59,15 +68,17 @@ def merchant_view(status: AccountStatus) -> dict[str, Any]:
 @router.get("/accounts/{account_id}", responses={404: detail("No install of this account")})
 async def get_account(
     store: StoreDep,
+    uses: UsesDep,
     account_id: Annotated[str, Path(pattern=ACCOUNT_ID)],
     livemode: bool | None = None,
 ) -> dict[str, Any]:
-    """One install. Without `livemode`, the live install if there is one, else the test one."""
+    """One install. Without `livemode`, the live install if there is one, else the test one.
+    `grant_uses`: how often our services used its e-conomic grant, and the last use."""
     modes = [livemode] if livemode is not None else [True, False]
     for mode in modes:
         status = await store.get(account_id, mode)
         if status is not None:
-            return public_view(status)
+            return {**public_view(status), "grant_uses": await uses.summary(account_id, mode)}
     raise HTTPException(404, "no such account")
 
 
@@ -102,6 +113,7 @@ MILESTONES = {
     "com.kobling.economic.connection_failed.v1": "failed",
     "com.kobling.economic.disconnected.v1": "disconnected",
     "com.kobling.economic.agreement_shared.v1": "agreement_shared",
+    "com.kobling.economic.grant_used.v1": "grant_used",
 }
 
 
@@ -120,7 +132,12 @@ async def timeline(
         "account_id": account_id,
         "livemode": livemode,
         "events": [
-            {"event_id": e["_id"], "what": MILESTONES.get(e["type"], e["type"]), "time": e["time"]}
+            {
+                "event_id": e["_id"],
+                "what": MILESTONES.get(e["type"], e["type"]),
+                "time": e["time"],
+                **({"use": e["use"]} if "use" in e else {}),
+            }
             for e in entries
         ],
     }

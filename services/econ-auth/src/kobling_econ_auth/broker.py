@@ -1,0 +1,199 @@
+"""The e-conomic broker: lends the use of a merchant's grant to our own services, never the grant.
+
+A caller names an account, a mode and a REST request; econ-auth adds the app secret token and the
+account's grant, within the agreement's daily budget, and answers what e-conomic answered. Every
+use is published on economic.grant-uses.v1 (who, whose, what, the status; no body, no token).
+"""
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from prometheus_client import Counter, Histogram
+from pymongo.asynchronous.collection import AsyncCollection
+
+from kobling_econ_auth import connection as domain
+from kobling_econ_auth.budget import DailyBudget
+from kobling_econ_auth.economic import TIMEOUT
+from kobling_econ_auth.handlers import Deps, _change, heard
+from kobling_econ_auth.rest_paths import RestRequest, url_under
+from kobling_shared.crypto import Unreadable
+from kobling_shared.events import EconomicGrantUsed, GrantUseData, now, parse_event
+from kobling_shared.mongo import Document
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 3
+BACKOFF_SECONDS = 0.25
+# A caller is a service, not a merchant at a page: it may wait this long for e-conomic's
+# Retry-After; a longer one is handed to the caller with e-conomic's 429.
+MAX_RETRY_AFTER_SECONDS = 10.0
+# A 5xx to a POST may have created the draft all the same: only these are safe to send again.
+IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})
+# What the caller needs of e-conomic's headers (the body carries e-conomic's own pagination).
+PASSED_HEADERS = ("retry-after", "location", "link", "content-type")
+GRANT_REDACTED = "[grant]"
+
+USES = Counter(
+    "kobling_broker_calls_total", "Broker calls by caller and outcome", ["caller", "outcome"]
+)
+LATENCY = Histogram("kobling_broker_seconds", "Broker calls, e-conomic's time included")
+
+
+class Refused(Exception):
+    """The broker calls nothing: `status` and `error` say why, for the caller."""
+
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: Any
+    budget_left: int
+
+
+@dataclass
+class Broker:
+    deps: Deps
+    budget: DailyBudget
+    http: httpx.AsyncClient
+    # Audit events whose publish failed, relayed later: a use is never unaudited.
+    unsent: AsyncCollection[Document]
+
+    async def use(
+        self, caller: str, account_id: str, livemode: bool, request: RestRequest, body: Any
+    ) -> Answer:
+        conn = await self.deps.store.get(account_id, livemode)
+        if conn is None:
+            raise Refused(404, "unknown_account", "no install of this account in this mode")
+        if not conn.installed:
+            raise Refused(409, "uninstalled", "the app is uninstalled from this account")
+        if conn.state != "connected" or conn.agreement is None or conn.grant_ciphertext is None:
+            raise Refused(409, conn.state, f"e-conomic is {conn.state.replace('_', ' ')}")
+        try:
+            grant = await self.deps.grants.open(account_id, livemode, conn.grant_ciphertext)
+        except Unreadable:
+            raise Refused(409, "grant_unreadable", "the grant opens with no key we hold") from None
+        started = time.monotonic()
+        status, headers, content, left = await self._send(conn.agreement, request, body, grant)
+        elapsed = time.monotonic() - started
+        LATENCY.observe(elapsed)
+        USES.labels(caller, str(status)).inc()
+        await self._after(conn, status)
+        await self._audit(caller, conn, request, status, elapsed)
+        return Answer(status, headers, _body(content, grant), left)
+
+    async def _send(
+        self, agreement: domain.Agreement, request: RestRequest, body: Any, grant: str
+    ) -> tuple[int, dict[str, str], bytes, int]:
+        url = url_under(self.deps.settings.economic_api_url, request)
+        headers = {
+            "X-AppSecretToken": self.deps.settings.economic_app_secret_token,
+            "X-AgreementGrantToken": grant,
+        }
+        left = 0
+        for attempt in range(1, ATTEMPTS + 1):
+            taken = await self.budget.take(agreement.agreement_number, now().date())
+            if taken is None:
+                raise Refused(429, "budget_spent", "this agreement's daily budget is spent")
+            left = taken
+            try:
+                response = await self.http.request(
+                    request.method,
+                    url,
+                    headers=headers,
+                    json=body if request.method in ("POST", "PUT", "PATCH") else None,
+                    timeout=TIMEOUT,
+                )
+            except httpx.HTTPError as error:
+                log.warning("broker %s %s: %s", request.method, request.path, type(error).__name__)
+                if request.method not in IDEMPOTENT or attempt == ATTEMPTS:
+                    raise Refused(504, "economic_unavailable", "e-conomic did not answer") from None
+                await asyncio.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+                continue
+            delay = _retry_delay(request.method, response, attempt)
+            if delay is None or attempt == ATTEMPTS:
+                kept = {k: v for k, v in response.headers.items() if k.lower() in PASSED_HEADERS}
+                return response.status_code, kept, response.content, left
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _after(self, conn: domain.Connection, status: int) -> None:
+        """A 401 through the broker is the same evidence as one to the grant check."""
+        if status == 401:
+            result: domain.CheckResult = "withheld" if heard(self.deps, True) else "revoked"
+        elif 200 <= status < 300:
+            heard(self.deps, False)
+            if not conn.revocation_strikes:
+                return
+            result = "valid"
+        else:
+            return
+        strikes = self.deps.settings.revocation_strikes
+        await _change(
+            self.deps,
+            conn.account_id,
+            conn.livemode,
+            lambda c: domain.after_check(c, result, strikes),
+        )
+
+    async def _audit(
+        self,
+        caller: str,
+        conn: domain.Connection,
+        request: RestRequest,
+        status: int,
+        elapsed: float,
+    ) -> None:
+        assert conn.agreement is not None
+        event = EconomicGrantUsed(
+            source=domain.SOURCE,
+            subject=conn.account_id,
+            livemode=conn.livemode,
+            data=GrantUseData(
+                caller=caller,
+                method=request.method,
+                path=request.path,
+                status=status,
+                duration_ms=round(elapsed * 1000),
+                agreement_number=conn.agreement.agreement_number,
+            ),
+        )
+        try:
+            await self.deps.publisher.publish(event)
+        except Exception as error:
+            log.warning("grant use %s kept for later: %s", event.id, type(error).__name__)
+            await self.unsent.insert_one({"_id": event.id, "event": event.model_dump_json()})
+
+    async def relay_unsent(self) -> None:
+        for doc in await self.unsent.find().to_list(500):
+            await self.deps.publisher.publish(parse_event(doc["event"]))
+            await self.unsent.delete_one({"_id": doc["_id"]})
+
+
+def _retry_delay(method: str, response: httpx.Response, attempt: int) -> float | None:
+    """How long to wait before sending again, or None to answer this response."""
+    status = response.status_code
+    if status != 429 and not (status >= 500 and method in IDEMPOTENT):
+        return None
+    after = response.headers.get("Retry-After", "")
+    delay = float(after) if after.isdigit() else BACKOFF_SECONDS * 2 ** (attempt - 1)
+    return delay if delay <= MAX_RETRY_AFTER_SECONDS else None
+
+
+def _body(content: bytes, grant: str) -> Any:
+    """e-conomic's body as JSON (text when it is not), with the grant blanked should any answer
+    ever echo it."""
+    text = content.decode("utf-8", "replace").replace(grant, GRANT_REDACTED)
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return text

@@ -1,0 +1,93 @@
+"""The broker's HTTP entrypoint: `POST /internal/economic`, one bearer token per calling service
+(ECONOMIC_BROKER_TOKENS, `caller:token,…`), so the audit says which service used a grant."""
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from kobling_econ_auth.broker import Broker, Refused
+from kobling_econ_auth.rest_paths import METHODS, NotARestPath, parse
+from kobling_shared import openapi
+from kobling_shared.app_view import ACCOUNT_ID
+from kobling_shared.openapi import BEARER, Detail, Problem
+
+BUDGET_HEADER = "Kobling-Budget-Remaining"
+
+router = APIRouter()
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def calling_service(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    given = (credentials.credentials if credentials else "").encode()
+    known: dict[str, str] = request.app.state.broker_callers
+    caller = None
+    for token, name in known.items():  # every token compared, in constant time each
+        if hmac.compare_digest(given, token.encode()):
+            caller = name
+    if caller is None:
+        raise HTTPException(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
+    return caller
+
+
+class BrokerRequest(BaseModel):
+    account_id: str = Field(pattern=ACCOUNT_ID)
+    livemode: bool
+    method: str = Field(description=f"One of {', '.join(sorted(METHODS))}")
+    path: str = Field(
+        description="An e-conomic REST path, `/customers?pagesize=100`", max_length=1024
+    )
+    body: Any = None
+
+
+class BrokerAnswer(BaseModel):
+    status: int = Field(description="e-conomic's status")
+    headers: dict[str, str] = Field(description="Retry-After, Location, Link, Content-Type")
+    body: Any = Field(description="e-conomic's body")
+
+
+@router.post(
+    "/internal/economic",
+    responses={
+        200: {"model": BrokerAnswer, "description": "What e-conomic answered (any status)"},
+        400: {
+            "model": Problem | Detail,
+            "description": "`not_a_rest_path`: the request could leave e-conomic's REST API; or"
+            " the body is not JSON",
+        },
+        404: openapi.problem("`unknown_account`: no install of this account in this mode"),
+        409: openapi.problem("`uninstalled`, `disconnected`, `not_connected`, `failed`"),
+        429: openapi.problem("`budget_spent`: the agreement's daily budget is spent"),
+        504: openapi.problem("`economic_unavailable`: e-conomic did not answer"),
+        **BEARER,
+    },
+)
+async def call_economic(
+    body: BrokerRequest, request: Request, caller: Annotated[str, Depends(calling_service)]
+) -> JSONResponse:
+    broker: Broker = request.app.state.broker
+    try:
+        rest = parse(body.method.upper(), body.path)
+        answer = await broker.use(caller, body.account_id, body.livemode, rest, body.body)
+    except NotARestPath as refused:
+        return _problem(400, "not_a_rest_path", f"not an e-conomic REST request ({refused})")
+    except Refused as refused:
+        spent = {BUDGET_HEADER: "0"} if refused.error == "budget_spent" else {}
+        return _problem(refused.status, refused.error, refused.message, spent)
+    return JSONResponse(
+        BrokerAnswer(status=answer.status, headers=answer.headers, body=answer.body).model_dump(),
+        headers={BUDGET_HEADER: str(answer.budget_left)},
+    )
+
+
+def _problem(
+    status: int, error: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = Problem(error=error, message=message).model_dump()
+    return JSONResponse(body, status_code=status, headers=headers)

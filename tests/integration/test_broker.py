@@ -1,0 +1,446 @@
+"""econ-auth's e-conomic broker (issue 14): our services use a merchant's grant through it and
+never hold it. Real econ-auth, Kafka, database and the sandbox's e-conomic, over HTTP."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from kobling_shared.events import GRANT_USES_TOPIC
+from kobling_shared.settings import DEV_SECRETS
+from tests.infra import Infra
+from tests.kafka_topics import events_for
+from tests.merchant import (
+    ECON_AUTH,
+    INTERNAL,
+    SANDBOX,
+    STATUS,
+    connected,
+    install,
+    view_headers,
+    view_json,
+    wait_for,
+)
+from tests.stack import Service, start, stop_all, wait_ready
+
+pytestmark = pytest.mark.usefixtures("stack")
+
+TOKENS = dict(pair.split(":") for pair in DEV_SECRETS["economic_broker_tokens"].split(","))
+SYNC = {"Authorization": f"Bearer {TOKENS['sync']}"}
+BENCH = {"Authorization": f"Bearer {TOKENS['bench']}"}
+
+
+async def through_broker(
+    http: httpx.AsyncClient,
+    account: str,
+    path: str,
+    method: str = "GET",
+    body: Any = None,
+    auth: dict[str, str] = SYNC,
+    url: str = ECON_AUTH,
+) -> httpx.Response:
+    request = {"account_id": account, "livemode": False, "method": method, "path": path}
+    return await http.post(f"{url}/internal/economic", json={**request, "body": body}, headers=auth)
+
+
+async def api_calls(http: httpx.AsyncClient) -> int:
+    return int((await http.get(f"{SANDBOX}/_sandbox/economic/calls")).json()["api_calls"])
+
+
+async def test_a_service_reads_self_through_the_broker_and_never_holds_the_grant(
+    http, account
+) -> None:
+    await install(http, account)
+    grant = await connected(http, account)
+
+    answer = await through_broker(http, account, "/self")
+
+    assert answer.status_code == 200, answer.text
+    reply = answer.json()
+    assert reply["status"] == 200
+    assert reply["body"]["agreementNumber"] == grant.agreement
+    assert int(answer.headers["Kobling-Budget-Remaining"]) > 0
+    assert grant.token not in answer.text and grant.token not in str(answer.headers)
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": f"Bearer {DEV_SECRETS['internal_api_token']}"},
+        {"Authorization": f"Bearer {TOKENS['sync']}x"},
+        {"Authorization": f"Basic {TOKENS['sync']}"},
+    ],
+    ids=["none", "empty", "status-token", "near-miss", "basic"],
+)
+async def test_no_caller_token_no_call(http, account, auth) -> None:
+    await install(http, account)
+    await connected(http, account)
+    before = await api_calls(http)
+
+    answer = await through_broker(http, account, "/self", auth=auth)
+
+    assert answer.status_code == 401
+    assert await api_calls(http) == before
+
+
+# Each is a way a caller could try to send the grant somewhere other than e-conomic's REST API.
+ATTACKS = [
+    "https://evil.test/self",
+    "http://127.0.0.1:8010/economic/api/self",
+    "//evil.test/self",
+    "/../self",
+    "/customers/../../_sandbox/economic/grants",
+    "/customers/%2e%2e/%2e%2e/_sandbox/economic/grants",
+    "/customers/..%2f..%2f_sandbox",
+    "/customers\\..\\..\\_sandbox",
+    "/@evil.test/self",
+    "/self@evil.test",
+    "/self#fragment",
+    "self",
+    "/self\r\nHost: evil.test",
+    "/self?x=1#y",
+    "/./self",
+    "/customers//evil.test",
+    "javascript:alert(1)",
+    "/self?redirect=%0d%0aHost:evil",
+    "",
+]
+
+
+@pytest.mark.parametrize("path", ATTACKS)
+async def test_a_path_that_could_leave_e_conomic_is_refused_and_calls_nothing(
+    http, account, path
+) -> None:
+    await install(http, account)
+    grant = await connected(http, account)
+    before = await api_calls(http)
+
+    answer = await through_broker(http, account, path)
+
+    assert answer.status_code in (400, 422), answer.text
+    assert answer.status_code == 422 or answer.json()["error"] == "not_a_rest_path"
+    assert await api_calls(http) == before
+    assert grant.token not in answer.text
+
+
+async def test_a_method_e_conomic_does_not_serve_is_refused(http, account) -> None:
+    await install(http, account)
+    await connected(http, account)
+    before = await api_calls(http)
+    answer = await through_broker(http, account, "/self", method="TRACE")
+    assert (answer.status_code, answer.json()["error"]) == (400, "not_a_rest_path")
+    assert await api_calls(http) == before
+
+
+async def test_an_unknown_account_is_404_and_calls_nothing(http, account) -> None:
+    before = await api_calls(http)
+    answer = await through_broker(http, account, "/self")
+    assert (answer.status_code, answer.json()["error"]) == (404, "unknown_account")
+    assert await api_calls(http) == before
+
+
+async def test_an_installed_account_never_connected_is_409(http, account) -> None:
+    await install(http, account)
+    await wait_for(http, account, lambda d: d["stripe"]["installed"])
+    before = await api_calls(http)
+    answer = await through_broker(http, account, "/self")
+    assert (answer.status_code, answer.json()["error"]) == (409, "not_connected")
+    assert await api_calls(http) == before
+
+
+async def test_a_disconnected_account_is_409_and_calls_nothing(http, account) -> None:
+    await install(http, account)
+    await connected(http, account)
+    await http.post(
+        f"{ECON_AUTH}/api/disconnect",
+        json=view_json(account, "disconnect"),
+        headers=view_headers(account, "disconnect"),
+    )
+    before = await api_calls(http)
+    answer = await through_broker(http, account, "/self")
+    assert (answer.status_code, answer.json()["error"]) == (409, "disconnected")
+    assert await api_calls(http) == before
+
+
+async def test_an_uninstalled_account_is_409_and_calls_nothing(http, account) -> None:
+    await install(http, account)
+    await connected(http, account)
+    await http.post(
+        f"{SANDBOX}/_sandbox/stripe/webhooks",
+        json={"type": "account.application.deauthorized", "account": account, "livemode": False},
+    )
+    deadline = time.monotonic() + 60
+    while (await through_broker(http, account, "/self")).status_code != 409:
+        assert time.monotonic() < deadline, "econ-auth never applied the uninstall"
+        await asyncio.sleep(0.2)
+    before = await api_calls(http)
+    answer = await through_broker(http, account, "/self")
+    assert (answer.status_code, answer.json()["error"]) == (409, "uninstalled")
+    assert await api_calls(http) == before
+
+
+async def test_a_revoked_grant_is_409_once_the_revocation_is_known(http, account) -> None:
+    await install(http, account)
+    grant = await connected(http, account)
+    await http.post(
+        f"{SANDBOX}/_sandbox/economic/revoke", json={"agreement_number": grant.agreement}
+    )
+    for _ in range(3):  # REVOCATION_STRIKES: each 401 through the broker is one
+        answer = await through_broker(http, account, "/self")
+        assert answer.json()["status"] == 401
+    before = await api_calls(http)
+    answer = await through_broker(http, account, "/self")
+    assert (answer.status_code, answer.json()["error"]) == (409, "disconnected")
+    assert await api_calls(http) == before
+    doc = await wait_for(http, account, lambda d: d["economic"]["state"] == "disconnected")
+    assert doc["economic"]["reason"] == "grant_revoked"
+
+
+@pytest.fixture
+async def economic_behaviour(http: httpx.AsyncClient) -> AsyncIterator[Any]:
+    async def behave(**behaviour: Any) -> None:
+        await http.post(f"{SANDBOX}/_sandbox/economic/self-behaviour", json=behaviour)
+
+    try:
+        yield behave
+    finally:
+        await behave(mode="ok")
+
+
+async def test_a_429_is_retried_after_what_retry_after_says(
+    http, account, economic_behaviour
+) -> None:
+    await install(http, account)
+    await connected(http, account)
+    await economic_behaviour(mode="rate_limited", times=2, retry_after=1)
+    before, started = await api_calls(http), time.monotonic()
+
+    answer = await through_broker(http, account, "/self")
+
+    assert answer.json()["status"] == 200
+    assert time.monotonic() - started >= 2.0  # two waits of Retry-After: 1
+    assert await api_calls(http) == before + 3
+
+
+async def test_a_long_retry_after_goes_back_to_the_caller(
+    http, account, economic_behaviour
+) -> None:
+    await install(http, account)
+    await connected(http, account)
+    await economic_behaviour(mode="rate_limited", times=5, retry_after=3600)
+    before = await api_calls(http)
+
+    answer = await through_broker(http, account, "/self")
+
+    assert (answer.json()["status"], answer.json()["headers"]["retry-after"]) == (429, "3600")
+    assert await api_calls(http) == before + 1
+
+
+async def test_5xx_is_retried_a_bounded_number_of_times(http, account, economic_behaviour) -> None:
+    await install(http, account)
+    await connected(http, account)
+    await economic_behaviour(mode="error500", times=10)
+    before = await api_calls(http)
+
+    answer = await through_broker(http, account, "/self")
+
+    assert answer.json()["status"] == 500
+    assert await api_calls(http) == before + 3
+
+
+BUDGET = 5
+
+
+@pytest.fixture
+def two_econ_auths(infra: Infra) -> Iterator[list[Service]]:
+    """Two more econ-auth processes on their own ports, sharing the database, each allowed
+    BUDGET calls a day per agreement."""
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka,
+        "MONGODB_URL": infra.mongodb,
+        "ECONOMIC_DAILY_BUDGET": str(BUDGET),
+    }
+    extra = [Service(f"econ-auth-{port}", "kobling_econ_auth", port) for port in (8012, 8013)]
+    try:
+        for service in extra:
+            start(service, {**env, "PORT": str(service.port)})
+        for service in extra:
+            wait_ready(service)
+        yield extra
+    finally:
+        stop_all(extra)
+
+
+async def test_the_daily_budget_holds_across_two_econ_auth_instances(
+    http, account, two_econ_auths
+) -> None:
+    await install(http, account)
+    await connected(http, account)
+    before = await api_calls(http)
+    urls = [service.url for service in two_econ_auths] * 4
+
+    answers = await asyncio.gather(*(through_broker(http, account, "/self", url=u) for u in urls))
+
+    served = [a for a in answers if a.status_code == 200]
+    refused = [a for a in answers if a.status_code != 200]
+    assert len(served) == BUDGET
+    assert sorted(int(a.headers["Kobling-Budget-Remaining"]) for a in served) == [0, 1, 2, 3, 4]
+    assert {(a.status_code, a.json()["error"]) for a in refused} == {(429, "budget_spent")}
+    assert {a.headers["Kobling-Budget-Remaining"] for a in refused} == {"0"}
+    assert await api_calls(http) == before + BUDGET
+
+
+MERCHANTS = 6
+
+
+@pytest.fixture
+async def app_secret(http: httpx.AsyncClient) -> AsyncIterator[Any]:
+    """Resets the App Secret Token at e-conomic (as its owner can); set back afterwards."""
+
+    async def reset(token: str | None) -> None:
+        await http.post(f"{SANDBOX}/_sandbox/economic/app-secret", json={"token": token})
+
+    try:
+        yield reset
+    finally:
+        await reset(None)
+
+
+async def test_a_wave_of_401s_through_the_broker_revokes_nobody(http, app_secret) -> None:
+    """The same logic as the grant check's: most answers 401 at once is our secret."""
+    merchants = [f"acct_wave{i}{time.time_ns() % 10**9}" for i in range(MERCHANTS)]
+    for merchant in merchants:
+        await install(http, merchant)
+        await connected(http, merchant)
+    await app_secret("reset-at-e-conomic-by-its-owner")
+
+    for _ in range(4):  # more rounds than the strikes that revoke one grant (3)
+        for merchant in merchants:
+            assert (await through_broker(http, merchant, "/self")).json()["status"] == 401
+
+    ready = await http.get(f"{ECON_AUTH}/readyz")
+    assert ready.status_code == 503 and ready.json()["checks"]["economic_credentials"] is False
+    for merchant in merchants:
+        doc = await wait_for(http, merchant, lambda d: True)
+        assert doc["economic"]["state"] == "connected"
+
+    await app_secret(None)
+    deadline = time.monotonic() + 60
+    while (await http.get(f"{ECON_AUTH}/readyz")).status_code != 200:
+        assert time.monotonic() < deadline, "the wave never ended"
+        for merchant in merchants:
+            assert (await through_broker(http, merchant, "/self")).json()["status"] == 200
+    for merchant in merchants:
+        assert (await through_broker(http, merchant, "/self")).json()["status"] == 200
+
+
+async def test_every_use_is_audited_on_its_topic_and_in_status(http, account, infra: Infra) -> None:
+    await install(http, account)
+    grant = await connected(http, account)
+    await through_broker(http, account, "/self?with=query")
+    await through_broker(http, account, "/self", auth=BENCH)
+
+    deadline = time.monotonic() + 30
+    while len(uses := await events_for(infra.kafka, GRANT_USES_TOPIC, account)) < 2:
+        assert time.monotonic() < deadline, "the uses never reached economic.grant-uses.v1"
+        await asyncio.sleep(0.2)
+    assert [(u["data"]["caller"], u["data"]["method"], u["data"]["path"]) for u in uses] == [
+        ("sync", "GET", "/self"),
+        ("bench", "GET", "/self"),
+    ]
+    assert {u["data"]["status"] for u in uses} == {200}
+    assert all(u["data"]["duration_ms"] >= 0 for u in uses)
+    assert {u["type"] for u in uses} == {"com.kobling.economic.grant_used.v1"}
+    assert "body" not in str(uses) and grant.token not in str(uses)
+
+    doc = await wait_for(http, account, lambda d: d["grant_uses"]["count"] == 2, timeout=30)
+    assert doc["grant_uses"]["count"] == 2
+    assert doc["grant_uses"]["last_use"]["caller"] == "bench"
+    assert doc["grant_uses"]["last_used_at"] is not None
+    timeline = await http.get(f"{STATUS}/v1/accounts/{account}/timeline", headers=INTERNAL)
+    used = [e for e in timeline.json()["events"] if e["what"] == "grant_used"]
+    assert [(e["use"]["caller"], e["use"]["status"]) for e in used] == [
+        ("sync", 200),
+        ("bench", 200),
+    ]
+
+
+CUSTOMER = {
+    "name": "Hygge Kaffe ApS",
+    "currency": "DKK",
+    "customerGroup": {"customerGroupNumber": 1},
+    "paymentTerms": {"paymentTermsNumber": 1},
+    "vatZone": {"vatZoneNumber": 1},
+}
+
+
+def draft_invoice(customer_number: int) -> dict[str, Any]:
+    return {
+        "date": "2026-11-30",
+        "currency": "DKK",
+        "customer": {"customerNumber": customer_number},
+        "recipient": {"name": "Hygge Kaffe ApS", "vatZone": {"vatZoneNumber": 1}},
+        "layout": {"layoutNumber": 19},
+        "paymentTerms": {"paymentTermsNumber": 1},
+        "lines": [{"description": "Stripe payout po_1", "quantity": 2, "unitNetPrice": 100.0}],
+    }
+
+
+async def test_a_draft_invoice_created_through_the_broker_reads_back(http, account) -> None:
+    await install(http, account)
+    await connected(http, account)
+
+    customer = await through_broker(http, account, "/customers", "POST", CUSTOMER)
+    assert customer.json()["status"] == 201, customer.text
+    number = customer.json()["body"]["customerNumber"]
+    created = await through_broker(http, account, "/invoices/drafts", "POST", draft_invoice(number))
+    assert created.json()["status"] == 201, created.text
+    draft = created.json()["body"]
+    assert (draft["netAmount"], draft["vatAmount"], draft["grossAmount"]) == (200.0, 50.0, 250.0)
+
+    read = await through_broker(http, account, f"/invoices/drafts/{draft['draftInvoiceNumber']}")
+    assert read.json()["status"] == 200
+    assert read.json()["body"]["customer"]["customerNumber"] == number
+    assert read.json()["body"]["lines"][0]["description"] == "Stripe payout po_1"
+    listed = await through_broker(http, account, "/invoices/drafts?skippages=0&pagesize=1")
+    page = listed.json()["body"]
+    assert [d["draftInvoiceNumber"] for d in page["collection"]] == [draft["draftInvoiceNumber"]]
+    assert page["pagination"]["results"] == 1 and page["pagination"]["pageSize"] == 1
+
+
+async def test_one_merchant_s_books_are_not_another_s(http, account) -> None:
+    other = account.replace("acct_", "acct_o")
+    for merchant in (account, other):
+        await install(http, merchant)
+        await connected(http, merchant)
+    await through_broker(http, account, "/customers", "POST", CUSTOMER)
+
+    theirs = await through_broker(http, other, "/customers")
+
+    assert theirs.json()["body"]["collection"] == []
+    mine = await through_broker(http, account, "/customers")
+    assert [c["name"] for c in mine.json()["body"]["collection"]] == ["Hygge Kaffe ApS"]
+
+
+async def test_e_conomic_s_validation_errors_reach_the_caller(http, account) -> None:
+    await install(http, account)
+    await connected(http, account)
+    answer = await through_broker(http, account, "/invoices/drafts", "POST", {"currency": "DKK"})
+    assert answer.status_code == 200
+    refusal = answer.json()
+    assert (refusal["status"], refusal["body"]["errorCode"]) == (400, "E04300")
+    assert "customer.customerNumber" in refusal["body"]["errors"]
+
+
+async def test_journals_are_listed_in_e_conomic_s_collection_shape(http, account) -> None:
+    await install(http, account)
+    await connected(http, account)
+    answer = await through_broker(http, account, "/journals")
+    body = answer.json()["body"]
+    assert [j["journalNumber"] for j in body["collection"]] == [1, 2]
+    assert body["pagination"]["results"] == 2 and "self" in body
