@@ -134,10 +134,16 @@ async def cancel_at_economic(http: httpx.AsyncClient, grant_url: str) -> httpx.R
 
 
 async def status(http: httpx.AsyncClient, account: str, livemode: bool = False) -> dict[str, Any]:
-    response = await http.get(
+    """The account's status from the internal API; anything but a 200 fails the test."""
+    response = await _get_status(http, account, livemode)
+    assert response.status_code == 200, f"{account}: {response.status_code} {response.text}"
+    return dict(response.json())
+
+
+async def _get_status(http: httpx.AsyncClient, account: str, livemode: bool) -> httpx.Response:
+    return await http.get(
         f"{STATUS}/v1/accounts/{account}", params={"livemode": livemode}, headers=INTERNAL
     )
-    return response.json() if response.status_code == 200 else {}
 
 
 async def wait_for(
@@ -147,15 +153,24 @@ async def wait_for(
     livemode: bool = False,
     timeout: float = 10.0,
 ) -> dict[str, Any]:
-    """Polls the internal status API until `check(status)` holds; answers the last status."""
+    """Polls the internal status API until `check(status)` holds and answers that status; at the
+    deadline, fails the test with the last thing it saw."""
     deadline = time.monotonic() + timeout
-    while True:
-        current = await status(http, account, livemode)
-        if current and check(current):
-            return current
-        if time.monotonic() > deadline:
-            return current
+    seen: object = "nothing yet"
+    while time.monotonic() < deadline:
+        try:
+            response = await _get_status(http, account, livemode)
+        except httpx.HTTPError as error:  # a service restarting in a fault test
+            seen = repr(error)
+        else:
+            if response.status_code != 200:
+                seen = (response.status_code, response.text)
+            elif check(current := response.json()):
+                return dict(current)
+            else:
+                seen = current
         await asyncio.sleep(0.05)
+    raise AssertionError(f"{account} not as expected within {timeout}s; last seen: {seen}")
 
 
 async def connected(http: httpx.AsyncClient, account: str, **login: Any) -> Grant:

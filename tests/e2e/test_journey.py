@@ -2,6 +2,7 @@
 sandbox: Marketplace → authorize → Dashboard → Connect e-conomic → log in → Add app → Connected →
 Continue. A screenshot of each step lands in test-artifacts/journey/."""
 
+import re
 import time
 from urllib.parse import unquote
 
@@ -54,7 +55,8 @@ async def test_a_merchant_installs_connects_and_continues(page: Page) -> None:
     started = time.monotonic()
     await page.get_by_role("button", name="Add app").click()
 
-    await expect(page.get_by_text("Connected", exact=False).first).to_be_visible()
+    # The whole status line: "Not connected" must not pass for "Connected".
+    await expect(page.get_by_role("status")).to_have_text("✓ Connected")
     await expect(page.locator("dd", has_text="Acme ApS")).to_be_visible()
     elapsed_ms = (time.monotonic() - started) * 1000
     await expect(page.locator("dd", has_text="123456")).to_be_visible()
@@ -67,5 +69,7 @@ async def test_a_merchant_installs_connects_and_continues(page: Page) -> None:
     # Stripe's documented deep link: the account's test Dashboard with our app's drawer open.
     assert page.url.startswith(f"{SANDBOX}/dashboard/{account}/test/dashboard?apps")
     assert "[drawer]=stripe.dashboard.drawer.default" in unquote(page.url)
-    await expect(page.get_by_text("connected")).to_be_visible()
+    # The app's state as the Dashboard shows it, whole: "not connected" is not "connected".
+    state_line = page.locator("p").filter(has_text=re.compile(r"^e-conomic: "))
+    await expect(state_line).to_have_text("e-conomic: connected · Acme ApS")
     await shots.take("back-in-stripe")

@@ -11,15 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo import AsyncMongoClient
 
-from kobling_shared.events import INSTALLS_TOPIC
+from kobling_shared.events import INSTALLS_TOPIC, account_key
 from tests.faults.conftest import _infra
 from tests.faults.test_faults import StripeLikeSender, counts_on_kafka
 from tests.infra import Infra
-from tests.kafka_topics import records_on
+from tests.kafka_topics import STATUS_GROUP, committed_offsets, consumed, records_on
 from tests.merchant import INSTALL, INTERNAL, STATUS
 from tests.stack import Service, start, stop_all, wait_ready
 from tests.stripe_signing import install_event, new_account
@@ -102,10 +101,12 @@ async def under_load(http: httpx.AsyncClient, fault: Callable[[Load], Awaitable[
 async def all_installed_once(http: httpx.AsyncClient, infra: Infra, accounts: list[str]) -> None:
     """Each account on the installs topic exactly once, and installed in the read model."""
     assert await counts_on_kafka(infra, INSTALLS_TOPIC, set(accounts)) == dict.fromkeys(accounts, 1)
-    await installed_once_in_read_model(http, accounts)
+    await installed_once_in_read_model(http, infra, accounts)
 
 
-async def installed_once_in_read_model(http: httpx.AsyncClient, accounts: list[str]) -> None:
+async def installed_once_in_read_model(
+    http: httpx.AsyncClient, infra: Infra, accounts: list[str]
+) -> None:
     """Each account installed in the read model, with one applied event on its timeline."""
     deadline = time.monotonic() + 60
     missing = set(accounts)
@@ -116,9 +117,24 @@ async def installed_once_in_read_model(http: httpx.AsyncClient, accounts: list[s
                 missing.discard(account)
         await asyncio.sleep(0.2)
     assert not missing, f"{len(missing)} of {len(accounts)} never reached the read model"
-    for account in accounts:  # once: one applied event per install on its timeline
+    for account in accounts:  # one event per install on its timeline
         timeline = await http.get(f"{STATUS}/v1/accounts/{account}/timeline", headers=INTERNAL)
         assert [e["what"] for e in timeline.json()["events"]] == ["installed"], account
+    # And applied once. The timeline cannot tell (its _id is the event id: a repeat is swallowed);
+    # `rev` counts the writes that changed an account's document, so an install applied again
+    # on a redelivery would stand at 2.
+    assert await writes_per_account(infra, accounts) == dict.fromkeys(accounts, 1)
+
+
+async def writes_per_account(infra: Infra, accounts: list[str]) -> dict[str, int]:
+    client: AsyncMongoClient[Any] = AsyncMongoClient(infra.mongodb)
+    try:
+        found = client["kobling_status"]["accounts"].find(
+            {"_id": {"$in": [account_key(a, False) for a in accounts]}}, {"rev": 1, "account_id": 1}
+        )
+        return {doc["account_id"]: doc["rev"] async for doc in found}
+    finally:
+        await client.close()
 
 
 def env(infra: Infra) -> dict[str, str]:
@@ -153,20 +169,6 @@ async def test_sigterm_to_install_under_load_loses_and_duplicates_nothing(
         await all_installed_once(http, infra, load.accounts)
 
 
-async def committed_offsets(infra: Infra, group: str) -> dict[int, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    return {
-        tp.partition: meta.offset
-        for tp, meta in offsets.items()
-        if isinstance(tp, TopicPartition) and tp.topic == INSTALLS_TOPIC
-    }
-
-
 async def applied(infra: Infra, event_ids: list[str]) -> int:
     """How many of these events status's read model has applied (its timeline is by event id)."""
     client: AsyncMongoClient[Any] = AsyncMongoClient(infra.mongodb)
@@ -187,7 +189,7 @@ async def test_sigterm_to_status_while_consuming_commits_only_what_it_applied(
                 await asyncio.to_thread(stop_all, [stack["status"]])
                 # Stopped: every one of our events below its committed offset is in the read
                 # model (other tests' events on the topic may be dead letters, never applied).
-                committed = await committed_offsets(infra, "kobling-status")
+                committed = await committed_offsets(infra.kafka, STATUS_GROUP, INSTALLS_TOPIC)
                 ours = {account.encode() for account in load.accounts}
                 below = [
                     json.loads(r.value)["id"]
@@ -229,3 +231,48 @@ async def test_restarted_mid_stream_loses_and_duplicates_nothing(
         assert readiness == [503, False]  # /readyz said not ready while it was down
         assert load.sender.refused > 0  # webhooks were refused meanwhile, and retried
         await all_installed_once(http, infra, load.accounts)
+
+
+async def rewind(infra: Infra, group: str, to: dict[int, int]) -> None:
+    """Moves `group`'s committed offsets on the installs topic back to `to` (partition: offset),
+    as a consumer that died after applying but before committing would leave them."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=infra.kafka, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = {p: TopicPartition(INSTALLS_TOPIC, p) for p in to}
+        consumer.assign(list(partitions.values()))
+        await consumer.commit({partitions[p]: offset for p, offset in to.items()})
+    finally:
+        await consumer.stop()
+
+
+async def test_events_redelivered_to_status_are_applied_once(
+    http: httpx.AsyncClient, infra: Infra, stack: dict[str, Service]
+) -> None:
+    """A redelivery on purpose: status stopped, its committed offsets moved back before twenty
+    installs it has applied, started again. It reads them all a second time; each must change
+    nothing (`rev` stays 1), which the timeline alone could not show."""
+    accounts = [new_account() for _ in range(20)]
+    sender = StripeLikeSender(http)
+    for account in accounts:
+        await sender.deliver(install_event(account), time.monotonic() + 30)
+    for account in accounts:
+        await consumed(infra.kafka, STATUS_GROUP, INSTALLS_TOPIC, account)
+    assert await writes_per_account(infra, accounts) == dict.fromkeys(accounts, 1)
+    ours = {account.encode() for account in accounts}
+    first: dict[int, int] = {}
+    for record in await records_on(infra.kafka, INSTALLS_TOPIC):
+        if record.key in ours:
+            first[record.partition] = min(first.get(record.partition, record.offset), record.offset)
+    await asyncio.to_thread(stop_all, [stack["status"]])
+    try:
+        await rewind(infra, STATUS_GROUP, first)
+        rewound = await committed_offsets(infra.kafka, STATUS_GROUP, INSTALLS_TOPIC)
+        assert {p: rewound[p] for p in first} == first
+    finally:
+        await restart(stack["status"], infra)
+    for account in accounts:  # read again, to the end of each one's records
+        await consumed(infra.kafka, STATUS_GROUP, INSTALLS_TOPIC, account, timeout=60)
+    await all_installed_once(http, infra, accounts)

@@ -135,11 +135,11 @@ async def test_one_time_records_are_deleted_once_they_can_no_longer_be_used(
             econ_db["states"],
             {"account_id": account, "livemode": False, "expires_at": past, "locale": "en-GB"},
         ),
-        "used link": (econ_db["used_once"], {"at": hour_ago}),
+        "used link": (econ_db["used_once"], {"at": hour_ago, "expires_at": past}),
     }
     live = {
         "oauth state": (install_db["oauth_states"], {"livemode": False, "expires_at": later}),
-        "used link": (econ_db["used_once"], {"at": now()}),
+        "used link": (econ_db["used_once"], {"at": now(), "expires_at": later}),
     }
     for name, (collection, doc) in stale.items():
         await collection.insert_one({"_id": digest(f"stale {name} {account}"), **doc})

@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -10,7 +11,7 @@ import pytest
 from kobling_shared.events import INSTALLS_TOPIC
 from tests.conftest import ROLLED_WEBHOOK_SECRET, TEST_WEBHOOK_SECRET, WEBHOOK_SECRET
 from tests.infra import Infra
-from tests.kafka_topics import events_for
+from tests.kafka_topics import STATUS_GROUP, consumed, events_for
 from tests.stack import Service
 from tests.stripe_signing import body_of, install_event, sign
 
@@ -35,20 +36,21 @@ async def status_of(
     http: httpx.AsyncClient,
     auth: dict[str, str],
     account: str,
+    until: Callable[[dict[str, Any]], bool],
     livemode: bool = False,
-    until: Any = None,
     timeout: float = 10.0,
 ) -> httpx.Response:
-    """Polls the internal API until `until(json)` holds or the deadline passes."""
+    """Polls the internal API until `until(json)` holds; at the deadline, fails with what it saw."""
     deadline = time.monotonic() + timeout
     while True:
         response = await http.get(
             f"{STATUS}/v1/accounts/{account}", params={"livemode": livemode}, headers=auth
         )
-        if response.status_code == 200 and (until is None or until(response.json())):
+        if response.status_code == 200 and until(response.json()):
             return response
-        if time.monotonic() > deadline:
-            return response
+        assert time.monotonic() < deadline, (
+            f"{account} not as expected within {timeout}s: {response.status_code} {response.text}"
+        )
         await asyncio.sleep(0.05)
 
 
@@ -106,7 +108,9 @@ async def test_a_forged_webhook_is_refused_and_publishes_nothing(
     assert [r.status_code for r in (forged, stale, unsigned)] == [400, 400, 400]
     assert forged.json()["error"] == "invalid_signature"
     assert await events_for(infra.kafka, INSTALLS_TOPIC, account) == []
-    assert (await status_of(http, internal_auth, account, timeout=0.5)).status_code == 404
+    # Nothing reached Kafka, so nothing can reach the read model.
+    unknown = await http.get(f"{STATUS}/v1/accounts/{account}", headers=internal_auth)
+    assert unknown.status_code == 404
 
 
 async def test_live_and_test_endpoints_sign_with_their_own_secrets(
@@ -137,9 +141,11 @@ async def test_a_live_event_signed_with_the_test_secret_is_refused(
     smuggled["data"]["object"] = {"object": "apps.install", "account": account, "livemode": True}
     assert (await deliver(http, smuggled, secret=TEST_WEBHOOK_SECRET)).status_code == 400
     assert await events_for(infra.kafka, INSTALLS_TOPIC, account) == []
-    assert (
-        await status_of(http, internal_auth, account, livemode=True, timeout=0.5)
-    ).status_code == 404
+    # Nothing reached Kafka, so nothing can reach the read model.
+    unknown = await http.get(
+        f"{STATUS}/v1/accounts/{account}", params={"livemode": True}, headers=internal_auth
+    )
+    assert unknown.status_code == 404
 
 
 async def test_a_signed_body_that_is_not_an_event_is_refused(http, account, infra: Infra) -> None:
@@ -169,7 +175,7 @@ async def test_other_event_types_are_acknowledged_and_ignored(http, account, inf
 
 
 async def test_an_uninstall_delivered_before_its_install_ends_uninstalled(
-    http, internal_auth, account
+    http, internal_auth, account, infra: Infra
 ) -> None:
     now = int(time.time())
     uninstall = install_event(account, kind="account.application.deauthorized", created=now)
@@ -179,9 +185,10 @@ async def test_an_uninstall_delivered_before_its_install_ends_uninstalled(
     assert (await status_of(http, internal_auth, account, until=uninstalled)).json()["stripe"][
         "installed"
     ] is False
-    # The install is applied (or not) by now: the same consumer took it after the uninstall.
-    await asyncio.sleep(0.5)
-    assert (await status_of(http, internal_auth, account)).json()["stripe"]["installed"] is False
+    # status has committed past both events, so it has handled the late install too.
+    await consumed(infra.kafka, STATUS_GROUP, INSTALLS_TOPIC, account)
+    after = await http.get(f"{STATUS}/v1/accounts/{account}", headers=internal_auth)
+    assert after.json()["stripe"]["installed"] is False
 
 
 async def test_live_and_test_installs_of_one_account_are_two_records(
@@ -206,8 +213,19 @@ async def test_the_internal_api_wants_the_bearer_token(http, account) -> None:
     assert (await http.get(f"{STATUS}/v1/accounts", headers={})).status_code == 401
 
 
+def sample(metrics: str, name: str, **labels: str) -> float:
+    """One sample of a Prometheus text exposition; 0 when the series has not been used yet."""
+    wanted = name + (
+        "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}" if labels else ""
+    )
+    for line in metrics.splitlines():
+        if line.startswith(wanted + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 async def test_every_service_answers_health_readiness_and_metrics(
-    http, stack: dict[str, Service]
+    http, internal_auth, account, stack: dict[str, Service]
 ) -> None:
     for service in stack.values():
         assert (await http.get(f"{service.url}/healthz")).json() == {"status": "ok"}
@@ -218,8 +236,33 @@ async def test_every_service_answers_health_readiness_and_metrics(
             assert {checks.pop("kafka"), checks.pop("mongodb")} == {True}
             # econ-auth also trusts that e-conomic accepts our app secret (see test_economic_...).
             assert checks == ({"economic_credentials": True} if service.name == "econ-auth" else {})
-        metrics = await http.get(f"{service.url}/metrics")
-        assert "python_info" in metrics.text
+
+    # Kobling's own metrics move with what the services do, not only the default collectors.
+    async def metrics() -> dict[str, str]:
+        names = ("install", "econ-auth", "status")
+        return {name: (await http.get(f"{stack[name].url}/metrics")).text for name in names}
+
+    projected = "kobling_events_projected_total"
+    installed_type = "com.kobling.stripe.app_installed.v1"
+    before = await metrics()
+    assert (await deliver(http, install_event(account))).json()["outcome"] == "published"
+    await status_of(http, internal_auth, account, until=installed)
+    forged = await http.get(
+        f"{stack['econ-auth'].url}/economic/callback/made-up", params={"token": "x"}
+    )
+    assert forged.status_code == 400
+    after = await metrics()
+    webhooks = "kobling_webhooks_total"
+    callbacks = "kobling_grant_callbacks_total"
+    assert sample(after["install"], webhooks, outcome="published") == (
+        sample(before["install"], webhooks, outcome="published") + 1
+    )
+    assert sample(after["status"], projected, type=installed_type) >= (
+        sample(before["status"], projected, type=installed_type) + 1
+    )
+    assert sample(after["econ-auth"], callbacks, outcome="state_invalid") == (
+        sample(before["econ-auth"], callbacks, outcome="state_invalid") + 1
+    )
 
 
 async def test_an_oversized_body_is_refused_before_anything_reads_it(http, infra: Infra) -> None:

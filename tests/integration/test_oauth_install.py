@@ -1,5 +1,8 @@
 """The OAuth install through the sandbox's Stripe: our state, the code exchange, the redirects."""
 
+import asyncio
+import os
+import sys
 import time
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
@@ -8,12 +11,8 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from kobling_install.oauth import OAuthDeps, access_token
-from kobling_install.settings import InstallSettings
-from kobling_install.store import Installs, OAuthStates, TokenVault
-from kobling_install.stripe_oauth import StripeOAuth
 from kobling_shared.crypto import TokenCipher
-from kobling_shared.events import INSTALLS_TOPIC, account_key
+from kobling_shared.events import INSTALLS_TOPIC, account_key, now
 from kobling_shared.links import dashboard_app_url
 from kobling_shared.settings import DEV_SECRETS
 from tests.infra import Infra
@@ -136,47 +135,50 @@ async def test_a_replayed_code_or_state_installs_nothing_more(browser, account) 
 async def test_access_tokens_refresh_and_rotation_never_loses_the_refresh_token(
     browser, account, infra: Infra
 ) -> None:
-    """Two concurrent refreshes of one install: both get a working token, the vault keeps the
-    refresh token that Stripe still honours."""
-    import asyncio
-
-    from kobling_shared import events
-
+    """Two install processes refresh one install's expired token at once (each with its own
+    database client, so only the cross-process guard stands between them): both get a working
+    token, and the vault keeps the refresh token that Stripe still honours."""
     start = await browser.get(f"{INSTALL}/stripe/install")
     await authorize(browser, start.headers["location"], account)
-    settings = InstallSettings(mongodb_url=infra.mongodb)
     client: AsyncMongoClient = AsyncMongoClient(infra.mongodb, tz_aware=True)
-    db = client["kobling_install"]
-    async with httpx.AsyncClient() as http:
-        deps = OAuthDeps(
-            settings,
-            None,
-            OAuthStates(db),
-            Installs(db),
-            TokenVault(db),  # type: ignore[arg-type]
-            TokenCipher(settings.token_encryption_keys),
-            StripeOAuth(
-                settings.stripe_api_base,
-                {True: settings.stripe_secret_key, False: settings.stripe_test_secret_key},
-                http,
-            ),
-        )
-        key = account_key(account, False)
-        stored = await db["stripe_tokens"].find_one({"_id": key})
+    tokens = client["kobling_install"]["stripe_tokens"]
+    key = account_key(account, False)
+    try:
+        stored = await tokens.find_one({"_id": key})
         assert stored and not stored["refresh_token"].startswith("rt_")
-        await db["stripe_tokens"].update_one(
-            {"_id": key}, {"$set": {"access_expires_at": events.now()}}
-        )
-        first, second = await asyncio.gather(
-            access_token(account, False, deps), access_token(account, False, deps)
-        )
-        assert first.startswith("sk_test_") and first == second
+        await tokens.update_one({"_id": key}, {"$set": {"access_expires_at": now()}})
+        first, second = await race(account, infra, racers=2)
+        assert first.startswith("token sk_test_") and first == second, (first, second)
         # The refresh token kept is the live one: one more refresh still works.
-        await db["stripe_tokens"].update_one(
-            {"_id": key}, {"$set": {"access_expires_at": events.now()}}
+        await tokens.update_one({"_id": key}, {"$set": {"access_expires_at": now()}})
+        (third,) = await race(account, infra, racers=1)
+        assert third.startswith("token sk_test_") and third != first, third
+    finally:
+        await client.close()
+
+
+async def race(account: str, infra: Infra, racers: int) -> list[str]:
+    """`racers` processes ask for the access token together; answers what each printed."""
+    env = {**os.environ, "MONGODB_URL": infra.mongodb}
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.refresher",
+            account,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
         )
-        assert (await access_token(account, False, deps)).startswith("sk_test_")
-    await client.close()
+        for _ in range(racers)
+    ]
+    for process in processes:  # each has its clients open: start them together
+        assert process.stdout is not None
+        assert await asyncio.wait_for(process.stdout.readline(), 30) == b"ready\n"
+    answers = await asyncio.wait_for(
+        asyncio.gather(*(process.communicate(b"go\n") for process in processes)), 60
+    )
+    return [out.decode().strip() for out, _ in answers]
 
 
 async def stripe_tokens_of(infra: Infra, account: str, livemode: bool) -> dict | None:

@@ -8,12 +8,12 @@ import json
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient
 
 from kobling_shared.events import CONNECTIONS_TOPIC, DEAD_LETTER_TOPIC, INSTALLS_TOPIC
 from kobling_shared.settings import DEV_SECRETS
 from tests.infra import Infra
+from tests.kafka_topics import records_on
 from tests.merchant import SANDBOX, add_app, connect_link, grant_page, install, wait_for
 from tests.stack import Service
 
@@ -31,20 +31,11 @@ SECRET_SETTINGS = (
 
 
 async def everything_on_kafka(bootstrap: str) -> str:
-    consumer = AIOKafkaConsumer(
-        INSTALLS_TOPIC,
-        CONNECTIONS_TOPIC,
-        DEAD_LETTER_TOPIC,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    try:
-        batches = await consumer.getmany(timeout_ms=3000, max_records=1_000_000)
-        return "\n".join(r.value.decode("utf-8", "replace") for rs in batches.values() for r in rs)
-    finally:
-        await consumer.stop()
+    """Each topic read from its start to its end offsets (one poll may return only part)."""
+    values = []
+    for topic in (INSTALLS_TOPIC, CONNECTIONS_TOPIC, DEAD_LETTER_TOPIC):
+        values += [r.value.decode("utf-8", "replace") for r in await records_on(bootstrap, topic)]
+    return "\n".join(values)
 
 
 async def everything_in_the_database(url: str) -> str:

@@ -2,7 +2,10 @@
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 
+from kobling_shared.events import CONNECTIONS_TOPIC, ConnectedData, EconomicConnected, now
+from tests.infra import Infra
 from tests.merchant import (
     INTERNAL,
     STATUS,
@@ -88,25 +91,59 @@ async def listed(http: httpx.AsyncClient, **params: object) -> list[dict]:
             return found
 
 
-async def test_the_list_filters_by_state_and_pages_with_a_cursor(http, account) -> None:
+async def connected_on_kafka(infra: Infra, accounts: list[str]) -> None:
+    """EconomicConnected for each account, straight onto the topic status projects."""
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka)
+    await producer.start()
+    try:
+        for number, merchant in enumerate(accounts):
+            event = EconomicConnected(
+                source="test",
+                subject=merchant,
+                livemode=False,
+                data=ConnectedData(sequence=1, agreement_number=990000 + number, company_name="P"),
+            )
+            await producer.send_and_wait(
+                CONNECTIONS_TOPIC, event.model_dump_json().encode(), key=merchant.encode()
+            )
+    finally:
+        await producer.stop()
+
+
+async def test_the_list_filters_by_state_and_pages_with_a_cursor(
+    http, account, infra: Infra
+) -> None:
     waiting, linked = account, account.replace("acct_", "acct_z")
     for merchant in (waiting, linked):
         await install(http, merchant)
         await wait_for(http, merchant, lambda d: d["stripe"]["installed"])
     await connect(http, linked)
 
-    seen, cursor = [], None
-    for _ in range(5):  # five pages of two: each page starts after the last one ended
+    # Eleven accounts of its own, connected after `since`: six pages of two, each starting
+    # after the last one ended, and no cursor after the last.
+    started = now()
+    since = started.replace(microsecond=started.microsecond // 1000 * 1000)  # events hold ms
+    ours = sorted(account.replace("acct_", f"acct_p{i:02}") for i in range(11))
+    await connected_on_kafka(infra, ours)
+    for merchant in ours:
+        await wait_for(http, merchant, lambda d: d["economic"]["state"] == "connected")
+    pages, cursor = [], None
+    while True:
         page = await http.get(
             f"{STATUS}/v1/accounts",
-            params={"limit": 2, **({"cursor": cursor} if cursor else {})},
+            params={
+                "limit": 2,
+                "connected_since": since.isoformat(),
+                **({"cursor": cursor} if cursor else {}),
+            },
             headers=INTERNAL,
         )
-        seen += [(d["account_id"], d["livemode"]) for d in page.json()["data"]]
+        assert page.status_code == 200, page.text
+        pages.append([d["account_id"] for d in page.json()["data"]])
         cursor = page.json()["next_cursor"]
-        assert cursor is not None
-    keys = [f"{a}:{'live' if live else 'test'}" for a, live in seen]
-    assert len(seen) == 10 and keys == sorted(keys) and len(set(keys)) == 10
+        if cursor is None:
+            break
+    assert pages == [ours[i : i + 2] for i in range(0, 11, 2)]
 
     connected = {d["account_id"] for d in await listed(http, state="connected", limit=500)}
     assert linked in connected and waiting not in connected

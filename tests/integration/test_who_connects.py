@@ -15,7 +15,7 @@ import httpx
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC
+from kobling_shared.events import CONNECTIONS_TOPIC
 from kobling_shared.settings import DEV_SECRETS
 from tests.infra import Infra
 from tests.kafka_topics import events_for
@@ -138,8 +138,9 @@ async def test_an_oauth_install_url_sent_to_a_victim_installs_nothing(
     landed = await victim.get(lure)
     assert landed.status_code == 400 and START_AGAIN in landed.text
     assert "/accounts/" not in landed.text
-    # Nothing installed by the victim's visit: the attacker's own browser still completes it.
-    assert await events_for(infra.kafka, INSTALLS_TOPIC, account) == []
+    # The victim's visit exchanged nothing: Stripe's code is single use, and the attacker's own
+    # browser can still spend it. (Stripe's install webhook for the attacker's account may land
+    # on the topic meanwhile: that is the attacker's own install, not the victim's doing.)
     own = await attacker.get(lure)
     assert own.status_code == 303
     assert own.headers["location"].startswith(f"{STATUS}/accounts/{account}?")

@@ -62,7 +62,7 @@ def _forget(event_id: str, task: "asyncio.Task[None]") -> None:
 async def renewed_when_desynchronised(broker: KafkaBroker) -> AsyncIterator[None]:
     """Publishes inside the block; on OutOfOrderSequenceNumber, swaps in a fresh producer, then
     re-raises so the caller answers as for any failed publish."""
-    failed = _aiokafka_producer(broker)
+    failed = producer_of(broker)
     try:
         yield
     except OutOfOrderSequenceNumber:
@@ -70,18 +70,58 @@ async def renewed_when_desynchronised(broker: KafkaBroker) -> AsyncIterator[None
         raise
 
 
-def _aiokafka_producer(broker: KafkaBroker) -> Any:
-    # faststream keeps the aiokafka producer in a state object; None before the broker starts.
-    return getattr(getattr(broker.config.producer, "_producer", None), "producer", None)
-
-
-async def _renew(broker: KafkaBroker, failed: Any) -> None:
+async def _renew(broker: KafkaBroker, failed: AIOKafkaProducer | None) -> None:
     async with _renewing:
-        if failed is None or _aiokafka_producer(broker) is not failed:
+        if failed is None or producer_of(broker) is not failed:
             return  # another publish renewed it already
         log.warning("Kafka producer out of sequence with the broker; starting a fresh one")
-        wrapper: Any = broker.config.producer  # faststream's AioKafkaFastProducerImpl
-        with contextlib.suppress(Exception):  # its sender already died of the same error
-            await wrapper.disconnect()
-        fresh = AIOKafkaProducer(**broker._connection_kwargs)
-        await wrapper.connect(fresh, serializer=wrapper.serializer, codec=wrapper.codec)
+        await replace_producer(broker)
+
+
+# --- The one place that reaches into FastStream's and aiokafka's private parts ----------------
+# Neither offers a way to replace a broker's producer. What we rely on, as of faststream 0.7.8
+# and aiokafka 0.14.0: `broker.config.producer` is faststream's AioKafkaFastProducerImpl, which
+# keeps the aiokafka producer at `._producer.producer` once started and is (re)connected by
+# `connect(producer, serializer=, codec=)`; `broker._connection_kwargs` are the arguments the
+# broker built its own producer from. tests/integration/test_producer_internals.py checks each
+# against a running broker and replaces a producer for real: an upgrade that moves any of them
+# fails there, loudly, instead of leaving a producer that silently never recovers.
+
+
+class InternalsChanged(RuntimeError):
+    """FastStream or aiokafka no longer has what replacing a producer relies on."""
+
+
+def _wrapper(broker: KafkaBroker) -> Any:
+    wrapper = getattr(broker.config, "producer", None)
+    missing = [
+        name
+        for name in ("_producer", "connect", "disconnect", "serializer", "codec")
+        if not hasattr(wrapper, name)
+    ]
+    if missing or not isinstance(getattr(broker, "_connection_kwargs", None), dict):
+        raise InternalsChanged(
+            f"{type(wrapper).__name__} lacks {missing or ['broker._connection_kwargs']}"
+        )
+    return wrapper
+
+
+def producer_of(broker: KafkaBroker) -> AIOKafkaProducer | None:
+    """The aiokafka producer a started broker publishes with; None before it starts."""
+    state = _wrapper(broker)._producer
+    if not state:  # faststream's EmptyProducerState, before the broker connects
+        return None
+    producer = getattr(state, "producer", None)
+    if not isinstance(producer, AIOKafkaProducer):
+        raise InternalsChanged(f"{type(state).__name__} holds no AIOKafkaProducer")
+    return producer
+
+
+async def replace_producer(broker: KafkaBroker) -> AIOKafkaProducer:
+    """Stops the broker's producer and starts a fresh one in its place, as the broker would."""
+    wrapper = _wrapper(broker)
+    with contextlib.suppress(Exception):  # its sender may have died already (the reason we renew)
+        await wrapper.disconnect()
+    fresh = AIOKafkaProducer(**broker._connection_kwargs)
+    await wrapper.connect(fresh, serializer=wrapper.serializer, codec=wrapper.codec)
+    return fresh

@@ -3,13 +3,14 @@
 import asyncio
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from aiokafka import ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -28,6 +29,7 @@ from kobling_shared.events import (
     parse_event,
     topic_of,
 )
+from kobling_shared.mongo import WriteConflict
 from kobling_shared.ownership import Owned
 
 log = logging.getLogger(__name__)
@@ -138,6 +140,22 @@ async def ensure_topics(
         await admin.close()
 
 
+class Publisher(Protocol):
+    """Puts an event on its topic, returning once the broker has it; raises when it cannot."""
+
+    async def publish(self, event: AnyEvent) -> None: ...
+
+
+@dataclass(frozen=True)
+class KafkaPublisher:
+    """The Publisher the services run with: `publish` on their broker."""
+
+    broker: KafkaBroker
+
+    async def publish(self, event: AnyEvent) -> None:
+        await publish(self.broker, event)
+
+
 async def publish(broker: KafkaBroker, event: AnyEvent) -> None:
     """Publishes and waits for the broker's acknowledgement; raises on failure or timeout."""
 
@@ -170,6 +188,35 @@ async def publish_raw(broker: KafkaBroker, topic: str, value: bytes) -> None:
         await asyncio.wait_for(broker.publish(value, topic=topic), timeout=PUBLISH_TIMEOUT_SECONDS)
 
 
+@dataclass(frozen=True)
+class Retries:
+    """How a consumer retries a batch its handler could not apply.
+
+    An outage (the database or the broker away, a write that kept colliding) is retried for as
+    long as it lasts: parking every event of an outage would empty the topic into the dead
+    letters. Any other error is retried `attempts` times per event, then the event is parked on
+    the dead-letter topic and the partition goes on. Either way the consumer pauses before each
+    retry, growing from `first_pause` to `max_pause`, instead of re-reading the batch at once."""
+
+    attempts: int = 5
+    first_pause: float = 0.2
+    max_pause: float = 5.0
+
+    def pause(self, failures: int) -> float:
+        return float(min(self.first_pause * 2 ** max(failures - 1, 0), self.max_pause))
+
+
+# Errors that say the world is away, not that the event cannot be applied.
+OUTAGES: tuple[type[BaseException], ...] = (
+    PyMongoError,
+    KafkaError,
+    WriteConflict,
+    OSError,
+    TimeoutError,
+)
+FAILURES_KEPT = 10_000  # event ids with failed attempts one consumer remembers
+
+
 def subscribe_events(
     broker: KafkaBroker,
     topics: tuple[str, ...],
@@ -177,12 +224,50 @@ def subscribe_events(
     handle: Callable[[list[AnyEvent]], Awaitable[None]],
     accepts: tuple[type, ...] = (),
     owned: Owned | None = None,
+    retries: Retries = Retries(),
 ) -> None:
     """Every consumer's shape: the events of one poll, handled together. At least once: the
     offsets are committed only after `handle` has applied the whole batch (an error rewinds every
     partition in it), so `handle` must be idempotent. A message that is not one of our events
-    goes to the dead-letter topic with why, and the consumer goes on. `owned`, if given, learns
-    which partitions of `topics[0]` this instance holds as the group rebalances."""
+    goes to the dead-letter topic with why, and the consumer goes on; so does an event `handle`
+    failed on `retries.attempts` times (see Retries). `owned`, if given, learns which partitions
+    of `topics[0]` this instance holds as the group rebalances."""
+    failures: OrderedDict[str, int] = OrderedDict()  # by event id, for this consumer
+    outage = [0]  # consecutive batches lost to an outage
+
+    async def failed(event: AnyEvent, error: Exception, raw: dict[str, tuple[str, bytes]]) -> None:
+        """Counts a failed attempt at `event`: re-raises `error` after a pause while attempts
+        remain, else parks the event on the dead-letter topic."""
+        failures[event.id] = attempts = failures.pop(event.id, 0) + 1
+        while len(failures) > FAILURES_KEPT:
+            failures.popitem(last=False)
+        name = type(error).__name__  # not its message: that may quote what it was handling
+        if attempts < retries.attempts:
+            log.warning(
+                "event %s failed (%s, attempt %d of %d); retrying",
+                event.id,
+                name,
+                attempts,
+                retries.attempts,
+            )
+            await asyncio.sleep(retries.pause(attempts))
+            raise error
+        topic, value = raw[event.id]
+        await dead_letter(broker, topic, value, f"failed: {name} after {attempts} attempts")
+        del failures[event.id]
+
+    async def apply_one_by_one(events: list[AnyEvent], raw: dict[str, tuple[str, bytes]]) -> None:
+        # The batch failed and not for an outage: find the event that fails, in order, so the
+        # ones before it are applied (again: `handle` is idempotent) and it alone is counted.
+        for event in events:
+            try:
+                await handle([event])
+            except OUTAGES:
+                raise
+            except Exception as error:
+                await failed(event, error, raw)
+            else:
+                failures.pop(event.id, None)
 
     subscriber = broker.subscriber(
         *topics,
@@ -209,25 +294,38 @@ def subscribe_events(
     @subscriber
     async def on_events(message: KafkaMessage) -> None:
         records = cast("tuple[ConsumerRecord[bytes, bytes], ...]", message.raw_message)
-        events, poison = [], []
+        events, poison, raw = [], [], {}
         for record in records:
-            raw = record.value or b""
+            value = record.value or b""
             try:
-                event = parse_event(raw)
+                event = parse_event(value)
             except ValidationError as error:
-                poison.append((record.topic, raw, f"invalid: {error.errors()[0]['msg']}"))
+                poison.append((record.topic, value, f"invalid: {error.errors()[0]['msg']}"))
                 continue
             if accepts and not isinstance(event, accepts):
-                poison.append((record.topic, raw, f"unexpected: {event.type}"))
+                poison.append((record.topic, value, f"unexpected: {event.type}"))
                 continue
             events.append(event)
+            raw[event.id] = (record.topic, value)
         try:
             if events:
-                await handle(events)
-        except PyMongoError:
-            log.warning("database unavailable; %d events will be retried", len(events))
-            await asyncio.sleep(1.0)  # do not spin while the database is away
+                try:
+                    await handle(events)
+                    for event in events if failures else ():
+                        failures.pop(event.id, None)
+                except OUTAGES:
+                    raise
+                except Exception as error:
+                    if len(events) == 1:
+                        await failed(events[0], error, raw)
+                    else:
+                        await apply_one_by_one(events, raw)
+        except OUTAGES as error:
+            outage[0] += 1
+            log.warning("%s: %d events will be retried", type(error).__name__, len(events))
+            await asyncio.sleep(retries.pause(outage[0]))  # do not spin while it is away
             raise
+        outage[0] = 0
         # After the batch is applied, so a retried batch does not park its poison twice.
-        for topic, raw, reason in poison:
-            await dead_letter(broker, topic, raw, reason)
+        for topic, value, reason in poison:
+            await dead_letter(broker, topic, value, reason)

@@ -1,11 +1,11 @@
 """The MongoDB client every service shares (PyMongo's async API; motor's successor)."""
 
 import asyncio
-import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import timedelta
-from typing import Any
+import random
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
@@ -51,39 +51,227 @@ async def insert_new(collection: AsyncCollection[Document], docs: list[Document]
     return set()
 
 
-class LockTimeout(Exception):
-    pass
+class WriteConflict(Exception):
+    """A guarded write kept losing to other writers of the same document until its deadline."""
 
 
-class KeyLocks:
-    """Mutual exclusion per key, across processes, for a read-modify-write of one document.
+Path = Literal["auto", "mongodb", "ferretdb"]
+Change = Callable[[Document | None], Document | None]
+# Called with the stored document (None: absent) and the one about to replace it.
+Hook = Callable[[Document | None, Document], Awaitable[None]]
 
-    Taken by a unique insert, the one write that is atomic on MongoDB and FerretDB alike. A revision
-    guard (`replace_one({"_id": k, "rev": r})`) is neither there: FerretDB runs its query and its
-    update apart, and pushes down only a filter on `_id` alone, so the guard scanned the whole
-    collection on every write (seconds at 40,000 connections). Held locks are few, so releasing
-    by `_id` and token touches a small collection. A holder that died is overtaken after `lease`.
+
+async def is_ferretdb(client: AsyncMongoClient[Document]) -> bool:
+    """FerretDB names itself in buildInfo; MongoDB has no such field."""
+    info = await client.admin.command("buildInfo")
+    return "ferretdbVersion" in info
+
+
+class _Adapter:
+    """Picks, once, whether a collection lives on FerretDB, whose limits some writes and
+    lookups work around (each workaround names the behaviour); MongoDB takes the plain way."""
+
+    def __init__(self, collection: AsyncCollection[Document], path: Path = "auto") -> None:
+        self._docs, self._path = collection, path
+
+    @property
+    def docs(self) -> AsyncCollection[Document]:
+        return self._docs
+
+    async def _ferretdb(self) -> bool:
+        if self._path == "auto":
+            self._path = "ferretdb" if await is_ferretdb(self._docs.database.client) else "mongodb"
+        return self._path == "ferretdb"
+
+
+class VersionedDocs(_Adapter):
+    """Documents carrying a `rev`, changed by read-modify-write where each write is safe by itself:
+    it lands only if the document is still at the revision it was computed from, checked by the
+    database in the write itself, else the change is recomputed on the newer document. No lease,
+    so a writer stalled for any time between its read and its write cannot overwrite a newer
+    write (the lock this replaces could: its holder wrote unconditionally after its lease).
+
+    On MongoDB the check is the filter of one `replace_one({"_id": k, "rev": r})`. FerretDB 1.24
+    needs the other path (`path="ferretdb"`, chosen by `auto` from buildInfo); a MongoDB or replica
+    set deployment never takes it, and it can be deleted with FerretDB.
     """
 
-    def __init__(self, collection: AsyncCollection[Document], lease_seconds: float = 10.0) -> None:
-        self._locks, self._lease = collection, timedelta(seconds=lease_seconds)
+    # FerretDB: a claim older than this belongs to a writer that died between claiming and
+    # writing; it is removed so the document can be written again. A writer stalled longer than
+    # this inside those two steps is the one case the FerretDB path cannot fence.
+    ABANDONED_CLAIM = timedelta(seconds=30)
 
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        token = secrets.token_hex(8)
-        give_up = now() + self._lease * 1.5  # long enough to overtake a holder that died
-        attempt = 0
-        while await insert_new(
-            self._locks, [{"_id": key, "token": token, "until": now() + self._lease}]
-        ):
-            holder = await self._locks.find_one({"_id": key})
-            if holder is not None and holder["until"] < now():
-                await self._locks.delete_one({"_id": key, "token": holder["token"]})
-            if now() > give_up:
-                raise LockTimeout(key)
-            attempt += 1
-            await asyncio.sleep(min(0.001 * attempt, 0.05))
+    def __init__(
+        self,
+        collection: AsyncCollection[Document],
+        path: Path = "auto",
+        give_up_after: float = 10.0,
+    ) -> None:
+        super().__init__(collection, path)
+        self._give_up_after = give_up_after
+        self._claims = collection.database[f"{collection.name}_claims"]
+
+    async def get(self, key: str) -> Document | None:
+        return await self._docs.find_one({"_id": key})
+
+    async def write(self, key: str, rev: int | None, doc: Document) -> bool:
+        """Writes `doc` (its `rev` field set here to the next revision) if the stored document is
+        still at `rev`; `rev` None: only if there is no document yet. False when another write
+        came first."""
+        new = {**doc, "_id": key, "rev": (rev or 0) + 1}
+        if rev is None:  # a unique insert: atomic on MongoDB and FerretDB alike
+            return not await insert_new(self._docs, [new])
+        if await self._ferretdb():
+            return await self._write_claimed(key, rev, new)
+        result = await self._docs.replace_one({"_id": key, "rev": rev}, new)
+        return result.matched_count == 1
+
+    async def _write_claimed(self, key: str, rev: int, new: Document) -> bool:
+        # FerretDB 1.24 runs an update's query and its write as two steps with no lock between
+        # them (internal/handler/msg_update.go), and pushes a filter down to SQLite only when it
+        # is `_id` alone: `replace_one({"_id": k, "rev": r})` scans the collection and can still
+        # overwrite a write that landed between the two steps. Its one atomic check is a unique
+        # insert, so the writer first claims the next revision by inserting `<key>#<rev+1>`: of
+        # any number of writers from revision `rev`, one gets the claim. It then re-reads: a
+        # writer whose read was stale (the revision was written, and its claim removed, since)
+        # finds a newer `rev` and loses. Nobody else can write the document while the claim is
+        # held, so the winner's plain replace by `_id` cannot overwrite anything.
+        claim = f"{key}#{rev + 1}"
+        if await insert_new(self._claims, [{"_id": claim, "at": now()}]):
+            await self._remove_if_abandoned(claim)
+            return False
         try:
-            yield
+            stored = await self._docs.find_one({"_id": key}, {"rev": 1})
+            if stored is None or stored.get("rev") != rev:
+                return False
+            await self._docs.replace_one({"_id": key}, new)
+            return True
         finally:
-            await self._locks.delete_one({"_id": key, "token": token})
+            await self._claims.delete_one({"_id": claim})
+
+    async def _remove_if_abandoned(self, claim: str) -> None:
+        held = await self._claims.find_one({"_id": claim})
+        if held is not None and held["at"] < now() - self.ABANDONED_CLAIM:
+            await self._claims.delete_one({"_id": claim, "at": held["at"]})
+
+    async def change(
+        self, key: str, change: Change, before: Hook | None = None, after: Hook | None = None
+    ) -> Document | None:
+        """Applies `change` to the document as stored (None: absent) and writes what it answers,
+        recomputing it on the newer document whenever another writer came first. Answers the
+        document written, or None when `change` answered None (nothing to write). `before` runs
+        ahead of each attempt's write, `after` once the write landed."""
+        give_up = time.monotonic() + self._give_up_after
+        attempt = 0
+        while True:
+            current = await self.get(key)
+            updated = change(current)
+            if updated is None:
+                return None
+            rev = None if current is None else int(current["rev"])
+            if before is not None:
+                await before(current, updated)
+            if await self.write(key, rev, updated):
+                if after is not None:
+                    await after(current, updated)
+                return {**updated, "_id": key, "rev": (rev or 0) + 1}
+            if time.monotonic() > give_up:
+                raise WriteConflict(key)
+            attempt += 1
+            # Jittered, growing pauses: writers that keep colliding stop colliding.
+            await asyncio.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.1)))
+
+    async def forget_abandoned_claims(self) -> int:
+        """Removes claims left by writers that died (FerretDB's path); a small collection."""
+        result = await self._claims.delete_many({"at": {"$lt": now() - self.ABANDONED_CLAIM}})
+        return result.deleted_count
+
+
+class Expiring(_Adapter):
+    """One-time records that are deleted once past the deadline each holds in `expires_at`.
+
+    On MongoDB a TTL index deletes them by itself, and the same index serves `forget_expired`.
+    FerretDB 1.24 has no TTL index, and a filter on `expires_at` reads every document (it pushes
+    down only a filter on `_id` alone). For a collection that stays small (records that live
+    minutes: `small=True`) that read is cheap and `forget_expired` deletes by the filter. For a
+    large one it reads the oldest records through the one query FerretDB does push down, a
+    limit with no filter and no sort (insertion order, which is deadline order for records kept a
+    fixed time), deletes the expired ones by `_id` and stops at the first batch with none expired.
+    A record written out of deadline order behind that batch waits for the ones ahead of it:
+    readers check a record's deadline themselves, so the sweep bounds only how long it is kept.
+    """
+
+    SWEEP_BATCH = 1000
+
+    def __init__(
+        self, collection: AsyncCollection[Document], path: Path = "auto", small: bool = True
+    ) -> None:
+        super().__init__(collection, path)
+        self._small = small
+
+    async def create_index(self) -> None:
+        if not await self._ferretdb():
+            await self._docs.create_index("expires_at", expireAfterSeconds=0)
+
+    async def forget_expired(self, before: datetime) -> int:
+        if self._small or not await self._ferretdb():
+            return (await self._docs.delete_many({"expires_at": {"$lt": before}})).deleted_count
+        forgotten = 0
+        while True:
+            oldest = await self._docs.find({}, {"expires_at": 1}).limit(self.SWEEP_BATCH).to_list()
+            # A record from before deadlines were stored has none: expired here (FerretDB only
+            # serves development); on MongoDB the TTL index passes it by.
+            expired = [doc["_id"] for doc in oldest if doc.get("expires_at", before) <= before]
+            for key in expired:
+                await self._docs.delete_one({"_id": key})
+            forgotten += len(expired)
+            if len(expired) < max(len(oldest), 1) or not expired:
+                return forgotten
+
+
+class Subset(_Adapter):
+    """The keys of the documents of a collection that match `where`, found without reading the
+    rest, optionally by the value of one `field`.
+
+    On MongoDB that is a partial index over `where`, and `keys` queries the collection itself.
+    FerretDB 1.24 has no partial index and reads every document for a filter that is not `_id`
+    alone, so there the writer keeps a small side collection by hand: `add` before the write
+    that makes a document match, `remove` after the write that makes it stop; a mark left by a
+    crash between the two is harmless, since readers check the document itself.
+    """
+
+    def __init__(
+        self,
+        collection: AsyncCollection[Document],
+        side: str,
+        where: Document,
+        field: str | None = None,
+        path: Path = "auto",
+    ) -> None:
+        super().__init__(collection, path)
+        self._side, self._where, self._field = collection.database[side], where, field
+
+    async def create_index(self) -> None:
+        if await self._ferretdb():
+            if self._field:
+                await self._side.create_index("value")
+        else:
+            await self._docs.create_index(
+                self._field or next(iter(self._where)), partialFilterExpression=self._where
+            )
+
+    async def add(self, key: str, value: Any = None) -> None:
+        if await self._ferretdb():
+            mark = {"_id": key, "value": value, "at": now()}
+            await self._side.replace_one({"_id": key}, mark, upsert=True)
+
+    async def remove(self, key: str) -> None:
+        if await self._ferretdb():
+            await self._side.delete_one({"_id": key})
+
+    async def keys(self, value: Any = None) -> list[str]:
+        if await self._ferretdb():
+            marks = self._side.find({"value": value} if self._field else {}, {"_id": 1})
+            return [mark["_id"] async for mark in marks]
+        query = {**self._where, **({self._field: value} if self._field else {})}
+        return [doc["_id"] async for doc in self._docs.find(query, {"_id": 1})]

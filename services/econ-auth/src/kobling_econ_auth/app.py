@@ -43,7 +43,7 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     configure_logging(SERVICE, access_log=not settings.production)
     broker = kafka.make_broker(settings.kafka_bootstrap_servers, SERVICE, settings.kafka_security)
     client = mongo.make_client(settings.mongodb_url)
-    store = ConnectionStore(mongo.database(client, "kobling_econ_auth"))
+    store = ConnectionStore(mongo.database(client, "kobling_econ_auth"), used_for=USED_ONCE_KEPT)
     http = httpx.AsyncClient()
     economic = EconomicClient(settings.economic_api_url, settings.economic_app_secret_token, http)
     rejections = RejectionWave(
@@ -56,12 +56,14 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
         MasterKeys(settings.token_encryption_keys),
         TokenCipher(settings.token_encryption_keys),
     )
-    deps = Deps(settings, store, broker, grants, economic, Arrivals(), rejections)
+    deps = Deps(
+        settings, store, kafka.KafkaPublisher(broker), grants, economic, Arrivals(), rejections
+    )
     owned = consumers.subscribe(broker, deps)
 
     async def housekeeping() -> None:
         await handlers.relay_all(deps, owned)
-        await store.forget_expired(now(), USED_ONCE_KEPT)
+        await store.forget_expired(now())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -11,21 +11,19 @@ from functools import partial
 from typing import Literal
 from urllib.parse import urlencode
 
-from faststream.kafka import KafkaBroker
 from prometheus_client import Counter, Gauge
 
 from kobling_econ_auth import connection as domain
 from kobling_econ_auth.connection import Connection
 from kobling_econ_auth.economic import (
-    EconomicClient,
     EconomicUnavailable,
     GrantRejected,
     PermissionRefused,
 )
-from kobling_econ_auth.grants import GrantVault
+from kobling_econ_auth.ports import Connections, Economic, Grants
 from kobling_econ_auth.rejections import RejectionWave, WaveChange
 from kobling_econ_auth.settings import EconAuthSettings
-from kobling_econ_auth.store import Change, ConnectionStore, PendingState
+from kobling_econ_auth.store import Change, PendingState
 from kobling_shared.arrivals import Arrivals
 from kobling_shared.crypto import Unreadable
 from kobling_shared.events import (
@@ -35,7 +33,7 @@ from kobling_shared.events import (
     now,
     parse_event,
 )
-from kobling_shared.kafka import publish
+from kobling_shared.kafka import Publisher
 from kobling_shared.links import (
     CONNECT,
     CONNECT_LINK_MAX_AGE,
@@ -58,10 +56,10 @@ SUSPECT = Gauge(
 @dataclass(frozen=True)
 class Deps:
     settings: EconAuthSettings
-    store: ConnectionStore
-    broker: KafkaBroker
-    grants: GrantVault
-    economic: EconomicClient
+    store: Connections
+    publisher: Publisher
+    grants: Grants
+    economic: Economic
     arrivals: Arrivals
     rejections: RejectionWave
 
@@ -419,7 +417,7 @@ async def relay(conn: Connection, deps: Deps) -> None:
     sent: set[str] = set()
     try:
         for raw in conn.outbox:
-            await publish(deps.broker, parse_event(json.dumps(raw)))
+            await deps.publisher.publish(parse_event(json.dumps(raw)))
             sent.add(raw["id"])
     except Exception as error:
         log.warning("outbox of %s kept for later: %s", conn.account_id, type(error).__name__)

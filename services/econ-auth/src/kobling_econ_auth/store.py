@@ -4,7 +4,6 @@ import hashlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Any
 
 from pymongo import ASCENDING
@@ -13,21 +12,19 @@ from pymongo.errors import DuplicateKeyError
 
 from kobling_econ_auth.connection import Connection, new_connection
 from kobling_shared.events import account_key, now
-from kobling_shared.mongo import Document, KeyLocks, insert_new
+from kobling_shared.mongo import Document, Expiring, Path, Subset, VersionedDocs, insert_new
 
 Change = Callable[[Connection], Connection | None]
-
-
-class Taken(Enum):
-    TAKEN = "taken"  # the connection was created by another writer since we read
-
-
-TAKEN = Taken.TAKEN
+USED_FOR = timedelta(hours=1)  # a used link or state is remembered this long
 
 
 def _agreement(conn: Connection) -> int | None:
     """The agreement a connected connection holds; None for any other state."""
     return conn.agreement.agreement_number if conn.state == "connected" and conn.agreement else None
+
+
+def _connection(doc: Document | None) -> Connection | None:
+    return Connection.model_validate(doc) if doc else None
 
 
 def digest(secret: str) -> str:
@@ -49,20 +46,32 @@ class PendingState:
 
 
 class ConnectionStore:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(
+        self, db: AsyncDatabase[Document], path: Path = "auto", used_for: timedelta = USED_FOR
+    ) -> None:
+        """`path`: how guarded writes and lookups are made (kobling_shared.mongo); the default
+        picks it from the database. `used_for`: how long a used link or state is remembered."""
         self._connections = db["connections"]
-        self._states = db["states"]
-        self._used = db["used_once"]
-        # The keys of connections that may hold unpublished events: a small collection, so the
-        # relay never scans every connection (on FerretDB a scan of thousands takes seconds).
-        self._pending = db["outbox_pending"]
+        self._docs = VersionedDocs(self._connections, path)
+        # Connections that may hold unpublished events, so the relay never reads every
+        # connection; `owes` is set on exactly those.
+        self._owing = Subset(self._connections, "outbox_pending", {"owes": True}, path=path)
         # Connected connections by e-conomic agreement, to find one agreement shared by several.
-        self._members = db["agreement_members"]
-        self._locks = KeyLocks(db["connection_locks"])
+        self._members = Subset(
+            self._connections,
+            "agreement_members",
+            {"state": "connected"},
+            field="agreement.agreement_number",
+            path=path,
+        )
+        self._states = Expiring(db["states"], path)
+        self._used = Expiring(db["used_once"], path)
+        self._used_for = used_for
 
     async def create_indexes(self) -> None:
         await self._connections.create_index([("state", ASCENDING)])
-        await self._members.create_index([("agreement", ASCENDING)])
+        for index in (self._owing, self._members, self._states, self._used):
+            await index.create_index()
 
     async def get(self, account_id: str, livemode: bool) -> Connection | None:
         doc = await self._connections.find_one({"_id": account_key(account_id, livemode)})
@@ -79,47 +88,38 @@ class ConnectionStore:
         return await insert_new(self._connections, docs)
 
     async def change(self, account_id: str, livemode: bool, change: Change) -> Connection | None:
-        """Applies `change` to the connection as stored, with no other writer between our read
-        and our write. None when nothing changed.
+        """Applies `change` to the connection as stored and writes the result only if no other
+        writer wrote in between (else `change` runs again on the newer one). None when nothing
+        changed."""
 
-        A connection's first write (an install) takes no lock: of racing inserts the unique _id
-        lets one win, and the others go on under the lock like any later change."""
+        def on_document(doc: Document | None) -> Document | None:
+            current = _connection(doc) or new_connection(account_id, livemode)
+            updated = change(current)
+            if updated is None:
+                return None
+            # `owes` marks a connection with events to publish, for the relay to find it.
+            return {**updated.model_dump(), **({"owes": True} if updated.outbox else {})}
+
+        async def before(doc: Document | None, new: Document) -> None:
+            current, updated = _connection(doc), Connection.model_validate(new)
+            if len(updated.outbox) > len(current.outbox if current else []):
+                # Marked before the write: a crash between the two leaves a mark the relay
+                # clears, never an event nobody looks for.
+                await self._owing.add(key)
+            joins = _agreement(updated)
+            if joins is not None and joins != (_agreement(current) if current else None):
+                # Also before the write; a member left behind by a crash is checked when read.
+                await self._members.add(key, joins)
+
+        async def after(doc: Document | None, new: Document) -> None:
+            current = _connection(doc)
+            leaves = _agreement(current) if current else None
+            if leaves is not None and _agreement(Connection.model_validate(new)) is None:
+                await self._members.remove(key)
+
         key = account_key(account_id, livemode)
-        if await self._connections.find_one({"_id": key}, {"_id": 1}) is None:
-            written = await self._write(key, None, account_id, livemode, change)
-            if written is not TAKEN:
-                return written
-        async with self._locks.hold(key):
-            while True:
-                doc = await self._connections.find_one({"_id": key})
-                written = await self._write(key, doc, account_id, livemode, change)
-                if written is not TAKEN:  # else created without the lock since our read
-                    return written
-
-    async def _write(
-        self, key: str, doc: Document | None, account_id: str, livemode: bool, change: Change
-    ) -> Connection | Taken | None:
-        current = Connection.model_validate(doc) if doc else new_connection(account_id, livemode)
-        updated = change(current)
-        if updated is None:
-            return None
-        if len(updated.outbox) > len(current.outbox):
-            # Marked before the write: a crash between the two leaves a mark the relay
-            # clears, never an event nobody looks for.
-            await self._mark_pending(key)
-        joins, leaves = _agreement(updated), _agreement(current)
-        if joins is not None and joins != leaves:
-            # Also before the write; a member left behind by a crash is checked when read.
-            await insert_new(self._members, [{"_id": key, "agreement": joins}])
-        new_doc = {"_id": key, "rev": (doc["rev"] if doc else 0) + 1, **updated.model_dump()}
-        if doc is None:
-            if await insert_new(self._connections, [new_doc]):
-                return TAKEN
-        else:
-            await self._connections.replace_one({"_id": key}, new_doc)
-        if leaves is not None and joins != leaves:
-            await self._members.delete_one({"_id": key})
-        return updated
+        written = await self._docs.change(key, on_document, before, after)
+        return Connection.model_validate(written) if written else None
 
     async def connected_elsewhere(
         self, agreement_number: int, account_id: str
@@ -128,8 +128,8 @@ class ConnectionStore:
         Looked up among the connected ones only: on FerretDB a query on connections scans them
         all."""
         others = set()
-        async for member in self._members.find({"agreement": agreement_number}):
-            doc = await self._connections.find_one({"_id": member["_id"]})
+        for member in await self._members.keys(agreement_number):
+            doc = await self._connections.find_one({"_id": member})
             conn = Connection.model_validate(doc) if doc else None
             if conn and conn.account_id != account_id and _agreement(conn) == agreement_number:
                 others.add((conn.account_id, conn.livemode))
@@ -148,19 +148,13 @@ class ConnectionStore:
 
     async def with_outbox(self) -> list[Connection]:
         pending = []
-        for mark in await self._pending.find().to_list():
-            doc = await self._connections.find_one({"_id": mark["_id"]})
+        for key in await self._owing.keys():
+            doc = await self._connections.find_one({"_id": key})
             if doc and doc.get("outbox"):
                 pending.append(Connection.model_validate(doc))
             else:
-                await self._pending.delete_one({"_id": mark["_id"]})
+                await self._owing.remove(key)
         return pending
-
-    async def _mark_pending(self, key: str) -> None:
-        try:
-            await self._pending.insert_one({"_id": key, "at": now()})
-        except DuplicateKeyError:
-            pass
 
     async def sent(self, conn: Connection, event_ids: set[str]) -> None:
         def drop(current: Connection) -> Connection | None:
@@ -169,7 +163,7 @@ class ConnectionStore:
 
         left = await self.change(conn.account_id, conn.livemode, drop)
         if left is not None and not left.outbox:
-            await self._pending.delete_one({"_id": account_key(conn.account_id, conn.livemode)})
+            await self._owing.remove(account_key(conn.account_id, conn.livemode))
 
     # --- one-time values ------------------------------------------------------------------------
 
@@ -177,28 +171,31 @@ class ConnectionStore:
         """True the first time `secret` is used. A unique _id makes exactly one of any number of
         concurrent callers win, on MongoDB and FerretDB alike."""
         try:
-            await self._used.insert_one({"_id": f"{kind}:{digest(secret)}", "at": now()})
+            at = now()
+            await self._used.docs.insert_one(
+                {"_id": f"{kind}:{digest(secret)}", "at": at, "expires_at": at + self._used_for}
+            )
         except DuplicateKeyError:
             return False
         return True
 
     async def was_used(self, kind: str, secret: str) -> bool:
-        return await self._used.find_one({"_id": f"{kind}:{digest(secret)}"}) is not None
+        return await self._used.docs.find_one({"_id": f"{kind}:{digest(secret)}"}) is not None
 
     async def save_state(self, state: str, pending: PendingState) -> None:
         doc: dict[str, Any] = {"_id": digest(state), **pending.__dict__}
-        await self._states.insert_one(doc)
+        await self._states.docs.insert_one(doc)
 
     async def find_state(self, state: str) -> PendingState | None:
-        doc = await self._states.find_one({"_id": digest(state)})
+        doc = await self._states.docs.find_one({"_id": digest(state)})
         if doc is None:
             return None
         doc.pop("_id")
         return PendingState(**doc)
 
-    async def forget_expired(self, before: datetime, used_for: timedelta) -> None:
-        """No TTL index: FerretDB has none, so one-time values expire by their stored deadline.
-        A used link or state is kept `used_for`: longer than the link or state could be
-        replayed, after which its own expiry refuses it."""
-        await self._states.delete_many({"expires_at": {"$lt": before}})
-        await self._used.delete_many({"at": {"$lt": before - used_for}})
+    async def forget_expired(self, before: datetime) -> None:
+        """States past their deadline, and used links and states kept `used_for`: longer than the
+        link or state could be replayed, after which its own expiry refuses it."""
+        await self._states.forget_expired(before)
+        await self._used.forget_expired(before)
+        await self._docs.forget_abandoned_claims()

@@ -30,6 +30,7 @@ from kobling_shared.settings import secret_list
 
 SERVICE = "install"
 HOUSEKEEPING_SECONDS = 5.0  # one-time states past their deadline are deleted this often
+STRIPE_EVENTS_SECONDS = 600.0  # and Stripe event ids, kept 30 days, this often
 
 
 def create_app(settings: InstallSettings | None = None) -> FastAPI:
@@ -40,6 +41,7 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
     db = mongo.database(client, "kobling_install")
     http = httpx.AsyncClient()
     installs = Installs(db)
+    ledger = WebhookLedger(db)
     vault = TokenVault(db)
     oauth = OAuthDeps(
         settings=settings,
@@ -55,19 +57,28 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
         ),
     )
 
+    async def forget_stripe_events() -> None:
+        await ledger.forget_expired(now())
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for store in (oauth.states, ledger):
+            await store.create_indexes()
         await kafka.ensure_topics(
             settings.kafka_bootstrap_servers, settings.kafka_security, settings.kafka_layout
         )
         await broker.start()
-        cleanup = asyncio.create_task(
-            every(HOUSEKEEPING_SECONDS, lambda: oauth.states.forget_expired(now()))
-        )
+        cleanup = [
+            asyncio.create_task(
+                every(HOUSEKEEPING_SECONDS, lambda: oauth.states.forget_expired(now()))
+            ),
+            asyncio.create_task(every(STRIPE_EVENTS_SECONDS, forget_stripe_events)),
+        ]
         try:
             yield
         finally:
-            cleanup.cancel()
+            for task in cleanup:
+                task.cancel()
             await broker.stop()
             await http.aclose()
             await client.close()
@@ -79,8 +90,8 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
         test=secret_list(settings.stripe_test_webhook_secret),
     )
     deps = Deps(
-        broker=broker,
-        ledger=WebhookLedger(db),
+        publisher=kafka.KafkaPublisher(broker),
+        ledger=ledger,
         installs=installs,
         vault=vault,
         applications=frozenset(secret_list(settings.stripe_application_ids)),

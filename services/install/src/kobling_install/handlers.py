@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from faststream.kafka import KafkaBroker
 from prometheus_client import Counter
 
-from kobling_install.store import Claim, Installs, TokenVault, WebhookLedger
+from kobling_install.ports import Announcements, Ledger, Tokens
+from kobling_install.store import Claim
 from kobling_install.stripe_events import (
     NotForUs,
     StripeEvent,
@@ -17,7 +17,7 @@ from kobling_install.stripe_events import (
     webhook_is_news,
 )
 from kobling_shared.events import StripeAppInstalled, StripeAppUninstalled
-from kobling_shared.kafka import publish
+from kobling_shared.kafka import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +32,10 @@ class Outcome(Enum):
 
 @dataclass(frozen=True)
 class Deps:
-    broker: KafkaBroker
-    ledger: WebhookLedger
-    installs: Installs
-    vault: TokenVault
+    publisher: Publisher
+    ledger: Ledger
+    installs: Announcements
+    vault: Tokens
     applications: frozenset[str]  # the ids that name our app in Stripe's events
 
 
@@ -78,7 +78,7 @@ async def accept_webhooks(events: list[StripeEvent], deps: Deps) -> list[Outcome
             announced[news.account_key] = max(latest, announced.get(news.account_key, latest))
     await deps.installs.announced_by_webhooks(announced)
     results = await asyncio.gather(
-        *(publish(deps.broker, news) for news in todo.values()), return_exceptions=True
+        *(deps.publisher.publish(news) for news in todo.values()), return_exceptions=True
     )
     published = []
     for (event_id, news), result in zip(todo.items(), results, strict=True):
@@ -92,7 +92,12 @@ async def accept_webhooks(events: list[StripeEvent], deps: Deps) -> list[Outcome
         outcomes[event_id] = Outcome.PUBLISHED
         if isinstance(news, StripeAppUninstalled):
             await deps.vault.forget(news.account_key, news.time)
-    await deps.ledger.mark_published(published + paired)
+    try:
+        await deps.ledger.mark_published(published + paired)
+    except Exception:
+        # They are on Kafka: a 503 now would make Stripe's retry publish them a second time.
+        # Unmarked, a later redelivery goes out again under the same id, which consumers drop.
+        log.exception("published, but could not mark %d stripe events so", len(published))
     for outcome in outcomes.values():
         WEBHOOKS.labels(outcome.value if isinstance(outcome, Outcome) else "unavailable").inc()
     return [outcomes[event.id] for event in events]

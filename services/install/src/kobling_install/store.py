@@ -1,14 +1,20 @@
 """What install keeps in MongoDB: published Stripe events, installs, OAuth states, tokens."""
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from kobling_shared.events import now
-from kobling_shared.mongo import Document, insert_new
+from kobling_shared.mongo import Document, Expiring, Path, VersionedDocs, insert_new
+
+# How long a Stripe event id is remembered: Stripe retries a
+# webhook in live mode for up to three days (Stripe docs, "Webhooks": automatic retries), and
+# its events, which can be resent, go back 30 days ("List all events"). A delivery later than
+# this would be taken as new.
+REMEMBERED = timedelta(days=30)
 
 
 class Claim(Enum):
@@ -24,25 +30,40 @@ class WebhookLedger:
     updates and deletes slow, while batched inserts and lookups by _id stay fast.
     """
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self._seen = db["stripe_events"]
-        self._published = db["stripe_events_published"]
+    def __init__(self, db: AsyncDatabase[Document], path: Path = "auto") -> None:
+        # One record per webhook for 30 days: large.
+        self._seen = Expiring(db["stripe_events"], path, small=False)
+        self._published = Expiring(db["stripe_events_published"], path, small=False)
+
+    async def create_indexes(self) -> None:
+        await self._seen.create_index()
+        await self._published.create_index()
 
     async def claim(self, event_ids: list[str]) -> dict[str, Claim]:
         at = now()
-        seen = await insert_new(self._seen, [{"_id": id_, "seen_at": at} for id_ in event_ids])
+        seen = await insert_new(
+            self._seen.docs,
+            [{"_id": id_, "seen_at": at, "expires_at": at + REMEMBERED} for id_ in event_ids],
+        )
         claims = dict.fromkeys(event_ids, Claim.NEW)
         for id_ in seen:  # a redelivery: rare, so looked up one by one
-            done = await self._published.find_one({"_id": id_}, {"_id": 1})
+            done = await self._published.docs.find_one({"_id": id_}, {"_id": 1})
             claims[id_] = Claim.DONE if done else Claim.PENDING
         return claims
 
     async def mark_published(self, event_ids: list[str]) -> None:
         at = now()
-        await insert_new(self._published, [{"_id": id_, "published_at": at} for id_ in event_ids])
+        await insert_new(
+            self._published.docs,
+            [{"_id": id_, "published_at": at, "expires_at": at + REMEMBERED} for id_ in event_ids],
+        )
 
     async def release(self, event_id: str) -> None:
-        await self._seen.delete_one({"_id": event_id})
+        await self._seen.docs.delete_one({"_id": event_id})
+
+    async def forget_expired(self, before: datetime) -> None:
+        await self._seen.forget_expired(before)
+        await self._published.forget_expired(before)
 
 
 class Installs:
@@ -93,13 +114,17 @@ class OAuthStates:
     """Our one-time OAuth `state`s, stored hashed, spent by a unique insert (exactly one winner).
     Both expire by their stored deadline (`forget_expired`): FerretDB has no TTL index."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self._states = db["oauth_states"]
-        self._spent = db["oauth_states_spent"]
+    def __init__(self, db: AsyncDatabase[Document], path: Path = "auto") -> None:
+        self._states = Expiring(db["oauth_states"], path)
+        self._spent = Expiring(db["oauth_states_spent"], path)
+
+    async def create_indexes(self) -> None:
+        await self._states.create_index()
+        await self._spent.create_index()
 
     async def save(self, state: str, livemode: bool, expires_at: datetime, browser: str) -> None:
         """`browser`: the digest of the id of the browser that asked (kobling_shared.binding)."""
-        await self._states.insert_one(
+        await self._states.docs.insert_one(
             {
                 "_id": digest(state),
                 "livemode": livemode,
@@ -110,7 +135,7 @@ class OAuthStates:
 
     async def browser_of(self, state: str) -> str | None:
         """The browser digest a live state was issued to; None for an unknown or expired one."""
-        doc = await self._states.find_one({"_id": digest(state)})
+        doc = await self._states.docs.find_one({"_id": digest(state)})
         if doc is None or doc["expires_at"] < now():
             return None
         return str(doc.get("browser", ""))
@@ -118,11 +143,11 @@ class OAuthStates:
     async def spend(self, state: str) -> bool | None:
         """The state's mode (livemode), the first time it is spent; None when it is unknown,
         expired or spent already."""
-        doc = await self._states.find_one({"_id": digest(state)})
+        doc = await self._states.docs.find_one({"_id": digest(state)})
         if doc is None or doc["expires_at"] < now():
             return None
         try:
-            await self._spent.insert_one(
+            await self._spent.docs.insert_one(
                 {"_id": digest(state), "at": now(), "expires_at": doc["expires_at"]}
             )
         except DuplicateKeyError:
@@ -131,37 +156,37 @@ class OAuthStates:
 
     async def forget_expired(self, before: datetime) -> None:
         # Past its deadline a state is refused whether or not it was spent, so both records go.
-        await self._states.delete_many({"expires_at": {"$lt": before}})
-        await self._spent.delete_many({"expires_at": {"$lt": before}})
+        await self._states.forget_expired(before)
+        await self._spent.forget_expired(before)
 
 
 class TokenVault:
     """Stripe tokens per install, encrypted; `rev` guards a refresh against a concurrent one."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self._tokens = db["stripe_tokens"]
+    def __init__(self, db: AsyncDatabase[Document], path: Path = "auto") -> None:
+        self._tokens = VersionedDocs(db["stripe_tokens"], path)
 
     async def get(self, key: str) -> Document | None:
-        return await self._tokens.find_one({"_id": key})
+        return await self._tokens.get(key)
 
     async def put(self, key: str, fields: Document, expected_rev: int | None) -> bool:
         """Writes when the stored revision is still `expected_rev` (None: replace whatever)."""
         if expected_rev is None:
-            current = await self.get(key)
-            rev = current["rev"] if current else 0
-            await self._tokens.update_one(
-                {"_id": key}, {"$set": {**fields, "rev": rev + 1}}, upsert=True
-            )
+
+            def merge(current: Document | None) -> Document:
+                return {**(current or {}), **fields}
+
+            await self._tokens.change(key, merge)
             return True
-        result = await self._tokens.update_one(
-            {"_id": key, "rev": expected_rev}, {"$set": {**fields, "rev": expected_rev + 1}}
-        )
-        return result.matched_count == 1
+        current = await self._tokens.get(key)
+        if current is None or current["rev"] != expected_rev:
+            return False
+        return await self._tokens.write(key, expected_rev, {**current, **fields})
 
     async def forget(self, key: str, uninstalled_at: datetime) -> None:
         """Deletes the install's tokens, unless they came from an install after this uninstall
         (a late uninstall must not take a reinstall's tokens)."""
-        await self._tokens.delete_one({"_id": key, "installed_at": {"$lte": uninstalled_at}})
+        await self._tokens.docs.delete_one({"_id": key, "installed_at": {"$lte": uninstalled_at}})
 
 
 def digest(secret: str) -> str:

@@ -1,7 +1,8 @@
 """The read model in MongoDB: one document per (account, mode), and each account's timeline.
 
-New accounts are written by a unique insert; an account already there is read and replaced under
-a lock per account, so two writers at once cannot lose either's event, on MongoDB and FerretDB.
+New accounts are written by a unique insert; an account already there is read and replaced only if
+still at the revision read (kobling_shared.mongo.VersionedDocs), so two writers at once cannot lose
+either's event, on MongoDB and FerretDB.
 """
 
 import base64
@@ -14,7 +15,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from kobling_shared.events import AnyEvent, account_key
-from kobling_shared.mongo import Document, KeyLocks, insert_new
+from kobling_shared.mongo import Document, Path, VersionedDocs, insert_new
 from kobling_status.projection import AccountStatus, project
 
 
@@ -36,10 +37,10 @@ def fold(current: AccountStatus | None, events: list[AnyEvent]) -> AccountStatus
 
 
 class StatusStore:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], path: Path = "auto") -> None:
         self._accounts = db["accounts"]
         self._timeline = db["timeline"]
-        self._locks = KeyLocks(db["account_locks"])
+        self._docs = VersionedDocs(self._accounts, path)
 
     async def create_indexes(self) -> None:
         await self._accounts.create_index([("economic.state", ASCENDING), ("_id", ASCENDING)])
@@ -69,18 +70,13 @@ class StatusStore:
         await insert_new(self._timeline, timeline)  # an entry already there was recorded before
 
     async def _apply_to_existing(self, key: str, events: list[AnyEvent]) -> None:
-        # One consumer owns each account's partitions, but during a rebalance two may overlap.
-        async with self._locks.hold(key):
-            doc = await self._accounts.find_one({"_id": key})
-            current = AccountStatus.model_validate(doc) if doc else None
-            updated = fold(current, events)
-            if updated is None:
-                return
-            new_doc = {"_id": key, "rev": (doc["rev"] if doc else 0) + 1, **updated.model_dump()}
-            if doc is None:
-                await insert_new(self._accounts, [new_doc])  # else written since: re-applied next
-            else:
-                await self._accounts.replace_one({"_id": key}, new_doc)
+        # One consumer owns each account's partitions, but during a rebalance two may overlap:
+        # the write lands only on the revision it was folded from, else it is folded again.
+        def on_document(doc: Document | None) -> Document | None:
+            updated = fold(AccountStatus.model_validate(doc) if doc else None, events)
+            return None if updated is None else updated.model_dump()
+
+        await self._docs.change(key, on_document)
 
     async def timeline(self, account_id: str, livemode: bool) -> list[Document]:
         cursor = self._timeline.find({"key": account_key(account_id, livemode)}, {"key": 0})

@@ -1,0 +1,34 @@
+"""What install's webhook handler needs of the world, as protocols: store.py's MongoDB classes and
+kobling_shared.kafka's publisher are the real ones (mypy checks app.py wires them in), and
+tests/fakes holds in-memory ones for the unit tests."""
+
+from datetime import datetime
+from typing import Protocol
+
+from kobling_install.store import Claim
+
+
+class Ledger(Protocol):
+    """Stripe event ids seen and published (WebhookLedger)."""
+
+    async def claim(self, event_ids: list[str]) -> dict[str, Claim]: ...
+
+    async def mark_published(self, event_ids: list[str]) -> None: ...
+
+    async def release(self, event_id: str) -> None: ...
+
+
+class Announcements(Protocol):
+    """When each install was last announced, by the OAuth redirect and by a webhook (Installs)."""
+
+    async def oauth_announced(self, keys: list[str]) -> dict[str, datetime]: ...
+
+    async def announced_by_webhooks(self, latest: dict[str, tuple[datetime, str]]) -> None: ...
+
+    async def unannounce_webhook(self, key: str, event_id: str) -> None: ...
+
+
+class Tokens(Protocol):
+    """The install's Stripe tokens (TokenVault): an uninstall forgets them."""
+
+    async def forget(self, key: str, uninstalled_at: datetime) -> None: ...

@@ -1,0 +1,147 @@
+"""econ-auth's store and e-conomic client in memory, with the semantics of store.py and
+economic.py."""
+
+from collections.abc import AsyncIterator
+
+from kobling_econ_auth.connection import Agreement, Connection, new_connection
+from kobling_econ_auth.economic import EconomicUnavailable, GrantRejected, PermissionRefused
+from kobling_econ_auth.store import Change, PendingState
+from kobling_shared.crypto import Unreadable
+from kobling_shared.events import account_key
+
+
+class DatabaseDown(Exception):
+    pass
+
+
+class FakeConnections:
+    """Satisfies kobling_econ_auth.ports.Connections, as ConnectionStore. Each method runs
+    without an await inside, so it is atomic as the store's unique inserts and locks are."""
+
+    def __init__(self) -> None:
+        self.connections: dict[str, Connection] = {}
+        self.pending: set[str] = set()  # keys that may hold unpublished events
+        self.used: set[str] = set()
+        self.states: dict[str, PendingState] = {}
+        self.fail_sent = False  # a crash between publishing and recording it
+
+    async def get(self, account_id: str, livemode: bool) -> Connection | None:
+        return self.connections.get(account_key(account_id, livemode))
+
+    async def create(self, connections: list[Connection]) -> set[str]:
+        existing = set()
+        for conn in connections:
+            key = account_key(conn.account_id, conn.livemode)
+            if key in self.connections:
+                existing.add(key)
+            else:
+                self.connections[key] = conn
+        return existing
+
+    async def change(self, account_id: str, livemode: bool, change: Change) -> Connection | None:
+        key = account_key(account_id, livemode)
+        current = self.connections.get(key) or new_connection(account_id, livemode)
+        updated = change(current)
+        if updated is None:
+            return None
+        if len(updated.outbox) > len(current.outbox):
+            self.pending.add(key)
+        self.connections[key] = updated
+        return updated
+
+    async def connected_elsewhere(
+        self, agreement_number: int, account_id: str
+    ) -> list[tuple[str, bool]]:
+        return sorted(
+            (conn.account_id, conn.livemode)
+            for conn in self.connections.values()
+            if conn.state == "connected"
+            and conn.agreement is not None
+            and conn.agreement.agreement_number == agreement_number
+            and conn.account_id != account_id
+        )
+
+    async def connected(self) -> list[Connection]:
+        return [conn for conn in self.connections.values() if conn.state == "connected"]
+
+    async def connected_accounts(self) -> AsyncIterator[tuple[str, bool]]:
+        for conn in await self.connected():
+            yield conn.account_id, conn.livemode
+
+    async def with_outbox(self) -> list[Connection]:
+        found = [self.connections[key] for key in sorted(self.pending)]
+        self.pending = {account_key(c.account_id, c.livemode) for c in found if c.outbox}
+        return [conn for conn in found if conn.outbox]
+
+    async def sent(self, conn: Connection, event_ids: set[str]) -> None:
+        if self.fail_sent:
+            raise DatabaseDown("sent")
+
+        def drop(current: Connection) -> Connection | None:
+            left = [e for e in current.outbox if e["id"] not in event_ids]
+            return current.model_copy(update={"outbox": left}) if left != current.outbox else None
+
+        left = await self.change(conn.account_id, conn.livemode, drop)
+        if left is not None and not left.outbox:
+            self.pending.discard(account_key(conn.account_id, conn.livemode))
+
+    async def use_once(self, kind: str, secret: str) -> bool:
+        if f"{kind}:{secret}" in self.used:
+            return False
+        self.used.add(f"{kind}:{secret}")
+        return True
+
+    async def was_used(self, kind: str, secret: str) -> bool:
+        return f"{kind}:{secret}" in self.used
+
+    async def save_state(self, state: str, pending: PendingState) -> None:
+        self.states[state] = pending
+
+    async def find_state(self, state: str) -> PendingState | None:
+        return self.states.get(state)
+
+
+class FakeGrants:
+    """Satisfies kobling_econ_auth.ports.Grants, as GrantVault: a grant opens only while its
+    account's data key lives, and only for that account."""
+
+    def __init__(self) -> None:
+        self.data_keys: dict[str, int] = {}
+        self._next_key = 0
+
+    async def seal(self, account_id: str, livemode: bool, grant: str) -> str:
+        key = account_key(account_id, livemode)
+        if key not in self.data_keys:
+            self._next_key += 1
+            self.data_keys[key] = self._next_key
+        return f"sealed|{key}|{self.data_keys[key]}|{grant}"
+
+    async def open(self, account_id: str, livemode: bool, ciphertext: str) -> str:
+        _, key, data_key, grant = ciphertext.split("|", 3)
+        if key != account_key(account_id, livemode) or self.data_keys.get(key) != int(data_key):
+            raise Unreadable()
+        return grant
+
+    async def destroy(self, account_id: str, livemode: bool) -> None:
+        self.data_keys.pop(account_key(account_id, livemode), None)
+
+
+class FakeEconomic:
+    """Satisfies kobling_econ_auth.ports.Economic: e-conomic's /self for the grants it knows."""
+
+    def __init__(self) -> None:
+        self.grants: dict[str, Agreement] = {}
+        self.unavailable = False
+        self.wrong_app_secret = False  # every grant answers 401, as after a reset secret
+        self.forbidden: set[str] = set()  # grants whose user lacks a role (403)
+        self.calls = 0
+
+    async def self_info(self, grant_token: str) -> Agreement:
+        self.calls += 1
+        if self.unavailable:
+            raise EconomicUnavailable("e-conomic did not answer")
+        if self.wrong_app_secret or grant_token not in self.grants:
+            raise GrantRejected("E02250")
+        if grant_token in self.forbidden:
+            raise PermissionRefused("403")
+        return self.grants[grant_token]

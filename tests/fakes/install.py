@@ -1,0 +1,67 @@
+"""install's stores in memory, with the semantics of their MongoDB versions in store.py."""
+
+from datetime import datetime
+
+from kobling_install.store import Claim
+
+
+class DatabaseDown(Exception):
+    pass
+
+
+class FakeLedger:
+    """Satisfies kobling_install.ports.Ledger, as WebhookLedger: seen ids, published ids."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.published: set[str] = set()
+        self.fail_marking = False
+
+    async def claim(self, event_ids: list[str]) -> dict[str, Claim]:
+        claims = {}
+        for id_ in event_ids:
+            if id_ in self.seen:
+                claims[id_] = Claim.DONE if id_ in self.published else Claim.PENDING
+            else:
+                self.seen.add(id_)
+                claims[id_] = Claim.NEW
+        return claims
+
+    async def mark_published(self, event_ids: list[str]) -> None:
+        if self.fail_marking:
+            raise DatabaseDown("mark_published")
+        self.published.update(event_ids)
+
+    async def release(self, event_id: str) -> None:
+        self.seen.discard(event_id)
+
+
+class FakeAnnouncements:
+    """Satisfies kobling_install.ports.Announcements, as Installs: when each install was last
+    announced by the OAuth redirect, and by which install webhook."""
+
+    def __init__(self) -> None:
+        self.oauth: dict[str, datetime] = {}
+        self.webhook: dict[str, tuple[datetime, str]] = {}
+
+    async def oauth_announced(self, keys: list[str]) -> dict[str, datetime]:
+        return {key: self.oauth[key] for key in keys if key in self.oauth}
+
+    async def announced_by_webhooks(self, latest: dict[str, tuple[datetime, str]]) -> None:
+        for key, announced in latest.items():
+            if key not in self.webhook or self.webhook[key][0] < announced[0]:
+                self.webhook[key] = announced
+
+    async def unannounce_webhook(self, key: str, event_id: str) -> None:
+        if key in self.webhook and self.webhook[key][1] == event_id:
+            del self.webhook[key]
+
+
+class FakeTokens:
+    """Satisfies kobling_install.ports.Tokens: remembers which installs' tokens were forgotten."""
+
+    def __init__(self) -> None:
+        self.forgotten: list[tuple[str, datetime]] = []
+
+    async def forget(self, key: str, uninstalled_at: datetime) -> None:
+        self.forgotten.append((key, uninstalled_at))
