@@ -30,7 +30,8 @@ def main() -> None:
             print(f"  {service.name:<10} {service.url}  (log: {service.log_path})")
         print("\nKobling is running. Start the merchant's journey at:\n")
         print(f"    {SERVICES['sandbox'].url}/\n")
-        print("Ctrl-C stops the services (Kafka and FerretDB keep running: `make infra-stop`).")
+        stop = "KOBLING_CLUSTER=1 make infra-stop" if several else "make infra-stop"
+        print(f"Ctrl-C stops the services (Kafka and FerretDB keep running: `{stop}`).")
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         signal.pause()
     except KeyboardInterrupt:

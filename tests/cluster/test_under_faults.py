@@ -19,7 +19,7 @@ from pymongo import AsyncMongoClient
 from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC, account_key
 from tests.cluster.conftest import describe_installs, kafka_node
 from tests.faults.test_faults import StripeLikeSender
-from tests.faults.test_under_load import installed_once_in_read_model
+from tests.faults.test_under_load import installed_once_in_read_model, writes_per_account
 from tests.infra import Infra
 from tests.kafka_topics import records_on
 from tests.merchant import INTERNAL, STATUS, add_app, connect_link, grant_page, status, wait_for
@@ -210,7 +210,9 @@ async def test_nodes_and_instances_killed_under_load_lose_and_repeat_nothing(
     )
     installs, repeated = await installs_on_topic(infra, accounts)
     print(f"installs on the topic twice (each applied once): {repeated}")
-    await installed_once_in_read_model(http, [a for a in accounts if a not in stream.journeys])
+    await installed_once_in_read_model(
+        http, infra, [a for a in accounts if a not in stream.journeys]
+    )
     await connections_applied_once(http, infra, stream.connected, installs)
     sampling.cancel()
     await lag.client.close()
@@ -240,10 +242,12 @@ async def connections_applied_once(
     http: httpx.AsyncClient, infra: Infra, accounts: list[str], installs: dict[str, str]
 ) -> None:
     """Each account connected in the read model; its install and each connection event on the
-    topic (a relay may publish one twice) applied once: its timeline holds every id, each once."""
+    topic (a relay may publish one twice) applied once: its timeline holds every id, and its
+    document was written no more often than there are distinct events (`rev`)."""
     ids: dict[bytes, set[str]] = {}
     for record in await records_on(infra.kafka, CONNECTIONS_TOPIC):
         ids.setdefault(record.key, set()).add(json.loads(record.value)["id"])
+    distinct: dict[str, int] = {}
     for account in accounts:
         assert (await status(http, account))["economic"]["state"] == "connected", account
         on_topic = ids.get(account.encode(), set()) | {installs[account]}
@@ -252,3 +256,6 @@ async def connections_applied_once(
         applied = Counter(e["event_id"] for e in timeline.json()["events"])
         assert all(n == 1 for n in applied.values()), (account, applied)
         assert on_topic <= set(applied), (account, on_topic - set(applied))
+        distinct[account] = len(on_topic)
+    writes = await writes_per_account(infra, accounts)
+    assert [a for a in accounts if writes[a] > distinct[a]] == [], (writes, distinct)

@@ -5,6 +5,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from aiokafka import TopicPartition
 
 from kobling_econ_auth import connection as domain
 from kobling_econ_auth import handlers
@@ -22,10 +23,15 @@ from kobling_shared.events import (
     StripeAppUninstalled,
     now,
 )
-from kobling_shared.ownership import Owned
+from kobling_shared.ownership import Owned, partition_of
 from tests.fakes.econ_auth import DatabaseDown, FakeConnections, FakeEconomic, FakeGrants
 from tests.fakes.kafka import FakeTopic
 from tests.stripe_signing import new_account
+
+# An instance alone in its group: every partition, so every account, is its own.
+ALONE = Owned(INSTALLS_TOPIC)
+ALONE.count_with(lambda: {0})
+ALONE.held = frozenset({0})
 
 ACME = Agreement(agreement_number=123456, company_name="Acme ApS")
 
@@ -69,14 +75,6 @@ class World:
 
     def types(self) -> list[str]:
         return [event.type.split(".")[-2] for event in self.topic.events]
-
-
-def everything() -> Owned:
-    """One instance holding every partition of the installs topic."""
-    owned = Owned(INSTALLS_TOPIC)
-    owned.count_with(lambda: set(range(6)))
-    owned.held = frozenset(range(6))
-    return owned
 
 
 @pytest.fixture
@@ -223,8 +221,8 @@ async def left_by_a_crash(world: World, account: str, age: float = 60) -> str:
 
 async def test_a_relay_after_a_crash_publishes_the_event_once(world) -> None:
     event_id = await left_by_a_crash(world, new_account())
-    await relay_all(world.deps, everything())
-    await relay_all(world.deps, everything())
+    await relay_all(world.deps, ALONE)
+    await relay_all(world.deps, ALONE)
     assert world.topic.ids == [event_id]
     assert world.store.pending == set()
 
@@ -232,7 +230,7 @@ async def test_a_relay_after_a_crash_publishes_the_event_once(world) -> None:
 async def test_the_relay_leaves_a_fresh_event_to_the_request_that_wrote_it(world) -> None:
     account = new_account()
     await left_by_a_crash(world, account, age=0)
-    await relay_all(world.deps, everything())
+    await relay_all(world.deps, ALONE)
     assert world.topic.events == []
     conn = await world.store.get(account, False)
     assert conn is not None and len(conn.outbox) == 1
@@ -241,9 +239,9 @@ async def test_the_relay_leaves_a_fresh_event_to_the_request_that_wrote_it(world
 async def test_a_relay_that_cannot_publish_keeps_the_event_for_the_next_one(world) -> None:
     event_id = await left_by_a_crash(world, new_account())
     world.topic.down = True
-    await relay_all(world.deps, everything())
+    await relay_all(world.deps, ALONE)
     world.topic.down = False
-    await relay_all(world.deps, everything())
+    await relay_all(world.deps, ALONE)
     assert world.topic.ids == [event_id]
 
 
@@ -256,10 +254,10 @@ async def test_the_relay_publishes_in_order_and_stops_at_the_first_failure(world
     assert conn is not None
     second = str(conn.outbox[1]["id"])
     world.topic.failing.add(first)
-    await relay_all(world.deps, everything())
+    await relay_all(world.deps, ALONE)
     assert world.topic.events == []  # the second waits for the first: consumers see them in order
     world.topic.failing.clear()
-    await relay_all(world.deps, everything())
+    await relay_all(world.deps, ALONE)
     assert world.topic.ids == [first, second]
 
 
@@ -269,10 +267,10 @@ async def test_a_crash_after_publishing_republishes_under_the_same_id(world) -> 
     event_id = await left_by_a_crash(world, new_account())
     world.store.fail_sent = True
     with pytest.raises(DatabaseDown):
-        await relay_all(world.deps, everything())
+        await relay_all(world.deps, ALONE)
     world.store.fail_sent = False
-    await relay_all(world.deps, everything())
-    await relay_all(world.deps, everything())
+    await relay_all(world.deps, ALONE)
+    await relay_all(world.deps, ALONE)
     assert world.topic.ids == [event_id, event_id]
 
 
@@ -288,7 +286,9 @@ async def connected(world: World) -> str:
 
 
 async def check(world: World, account: str) -> str | None:
-    return await handlers.check_grant(account, False, world.deps)
+    conn = await world.store.get(account, False)
+    assert conn is not None
+    return await handlers.check_grant(conn.account_id, conn.livemode, world.deps)
 
 
 async def test_a_valid_grant_stays_connected_and_clears_strikes(world) -> None:
@@ -366,7 +366,7 @@ async def test_a_grant_no_key_opens_is_never_sent_to_e_conomic(world) -> None:
     assert conn is not None
     await world.grants.destroy(account, False)  # as an uninstall does; the row came back
     calls = world.economic.calls
-    assert await handlers.check_grant(account, False, world.deps) == "unreadable"
+    assert await handlers.check_grant(conn.account_id, conn.livemode, world.deps) == "unreadable"
     assert world.economic.calls == calls
 
 
@@ -384,5 +384,19 @@ async def test_checking_all_grants_checks_each_connected_one(world) -> None:
     accounts = [await connected(world) for _ in range(3)]
     await world.installed(new_account())  # installed, never connected: nothing to check
     calls = world.economic.calls
-    await handlers.check_all_grants(world.deps, everything(), round_=1)
+    await handlers.check_all_grants(world.deps, ALONE, round_=1)
     assert world.economic.calls == calls + len(accounts)
+    await handlers.check_all_grants(world.deps, ALONE, round_=1)  # the same round again
+    assert world.economic.calls == calls + len(accounts)
+
+
+async def test_a_round_checks_only_the_accounts_whose_partition_this_instance_holds(world) -> None:
+    accounts = [await connected(world) for _ in range(24)]
+    half = Owned(INSTALLS_TOPIC)
+    half.count_with(lambda: {0, 1})
+    await half.on_partitions_assigned({TopicPartition(INSTALLS_TOPIC, 0)})
+    calls = world.economic.calls
+    await handlers.check_all_grants(world.deps, half, round_=1)
+    mine = [a for a in accounts if partition_of(a, {0, 1}) == 0]
+    assert 0 < len(mine) < len(accounts)  # 24 accounts: both partitions hold some
+    assert world.economic.calls == calls + len(mine)

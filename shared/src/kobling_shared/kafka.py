@@ -226,8 +226,8 @@ def subscribe_events(
     group_id: str,
     handle: Callable[[list[AnyEvent]], Awaitable[None]],
     accepts: tuple[type, ...] = (),
-    retries: Retries = Retries(),
     owned: Owned | None = None,
+    retries: Retries = Retries(),
 ) -> None:
     """Every consumer's shape: the events of one poll, handled together. At least once: the
     offsets are committed only after `handle` has applied the whole batch (an error rewinds every
