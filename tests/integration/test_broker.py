@@ -298,19 +298,6 @@ async def test_the_daily_budget_holds_across_two_econ_auth_instances(
 MERCHANTS = 6
 
 
-@pytest.fixture
-async def app_secret(http: httpx.AsyncClient) -> AsyncIterator[Any]:
-    """Resets the App Secret Token at e-conomic (as its owner can); set back afterwards."""
-
-    async def reset(token: str | None) -> None:
-        await http.post(f"{SANDBOX}/_sandbox/economic/app-secret", json={"token": token})
-
-    try:
-        yield reset
-    finally:
-        await reset(None)
-
-
 async def test_a_wave_of_401s_through_the_broker_revokes_nobody(http, app_secret) -> None:
     """The same logic as the grant check's: most answers 401 at once is our secret."""
     merchants = [f"acct_wave{i}{time.time_ns() % 10**9}" for i in range(MERCHANTS)]

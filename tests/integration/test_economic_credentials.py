@@ -4,7 +4,6 @@ sandbox's e-conomic over HTTP."""
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -40,19 +39,6 @@ async def connected_merchant(http: httpx.AsyncClient) -> tuple[str, int]:
     account = new_account()
     await install(http, account)
     return account, (await connected(http, account)).agreement
-
-
-@pytest.fixture
-async def app_secret(http: httpx.AsyncClient) -> AsyncIterator[Any]:
-    """Resets the App Secret Token at e-conomic (as its owner can); set back afterwards."""
-
-    async def reset(token: str | None) -> None:
-        await http.post(f"{SANDBOX}/_sandbox/economic/app-secret", json={"token": token})
-
-    try:
-        yield reset
-    finally:
-        await reset(None)
 
 
 async def readiness(http: httpx.AsyncClient) -> httpx.Response:
