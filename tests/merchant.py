@@ -50,11 +50,19 @@ async def install(http: httpx.AsyncClient, account: str, livemode: bool = False)
 
 
 async def connect_link(http: httpx.AsyncClient, account: str, livemode: bool = False) -> str:
-    response = await http.post(
-        f"{ECON_AUTH}/api/connect-link",
-        json=view_json(account, "connect", livemode),
-        headers=view_headers(account, "connect", livemode),
-    )
+    """A connect link for an account just installed. econ-auth consumes the install on its own
+    and answers `not_installed` until it has; on a loaded machine that can outlast the 2 s the
+    endpoint waits, so ask again, as the app view's "Try again" does, within a deadline."""
+    deadline = time.monotonic() + 30
+    while True:
+        response = await http.post(
+            f"{ECON_AUTH}/api/connect-link",
+            json=view_json(account, "connect", livemode),
+            headers=view_headers(account, "connect", livemode),
+        )
+        if response.status_code != 404 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
     assert response.status_code == 200, response.text
     return str(response.json()["url"])
 
