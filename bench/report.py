@@ -30,6 +30,10 @@ def plot(runs: list[Any], path: Path) -> None:
     fig.savefig(path)
 
 
+def ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
 def render(report: dict[str, Any], summary: Callable[[list[float]], str]) -> str:
     smoke = report["smoke"]
     png = "benchmarks-smoke-latency.png" if smoke else "benchmarks-latency.png"
@@ -50,8 +54,8 @@ def render(report: dict[str, Any], summary: Callable[[list[float]], str]) -> str
     for run in [generator, ceiling, *ingest]:
         offered = run.offered or "flat out"
         lines.append(
-            f"| {run.name} | {offered} | {run.achieved:.0f} | {run.pct(50):.1f} | "
-            f"{run.pct(95):.1f} | {run.pct(99):.1f} | {run.errors} |"
+            f"| {run.name} | {offered} | {run.achieved:.0f} | {ms(run.pct(50))} | "
+            f"{ms(run.pct(95))} | {ms(run.pct(99))} | {run.errors} |"
         )
     flat = ingest[-1]
     lines += [

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.broker import broker_vs_direct  # noqa: E402
+from bench.load import Run, attack, say, vegeta_bin, write_targets  # noqa: E402
 from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC, InstallData, StripeAppInstalled  # noqa: E402
 from kobling_shared.settings import DEV_SECRETS  # noqa: E402
 from kobling_shared.signatures import app_view_payload  # noqa: E402
@@ -63,89 +63,24 @@ ENV = {
 }
 
 
-@dataclass
-class Run:
-    name: str
-    offered: float  # requests a second asked for; 0 = flat out
-    seconds: float
-    latencies_ms: list[float]
-    codes: dict[int, int]
-    acknowledged: list[str]  # event ids answered 2xx
-
-    @property
-    def achieved(self) -> float:
-        return len(self.latencies_ms) / self.seconds
-
-    def pct(self, p: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else 0.0
-
-    @property
-    def errors(self) -> int:
-        return sum(n for code, n in self.codes.items() if not 200 <= code < 300)
-
-
-def vegeta_bin() -> Path:
-    out = subprocess.run([str(ROOT / "bench/tools.sh")], check=True, capture_output=True, text=True)
-    return Path(out.stdout.strip().splitlines()[-1])
-
-
 def targets(url: str, count: int) -> tuple[Path, list[str]]:
-    """`count` distinct signed install webhooks, in vegeta's JSON target format."""
-    WORK.mkdir(parents=True, exist_ok=True)
-    path, ids = WORK / "targets.jsonl", []
+    """`count` distinct signed install webhooks, and their event ids."""
+    found, ids = [], []
     secret = SECRETS["STRIPE_WEBHOOK_SECRET"]
-    with path.open("w") as out:
-        for _ in range(count):
-            event = install_event(new_account(), app=BENCH_APP)
-            body = body_of(event)
-            ids.append(event["id"])
-            header = {
-                "Stripe-Signature": [sign(body, secret)],
-                "Content-Type": ["application/json"],
-            }
-            target = {
-                "method": "POST",
-                "url": url,
-                "body": base64.b64encode(body).decode(),
-                "header": header,
-            }
-            out.write(json.dumps(target) + "\n")
-    return path, ids
+    for _ in range(count):
+        event = install_event(new_account(), app=BENCH_APP)
+        body = body_of(event)
+        ids.append(event["id"])
+        header = {"Stripe-Signature": [sign(body, secret)], "Content-Type": ["application/json"]}
+        body64 = base64.b64encode(body).decode()
+        found.append({"method": "POST", "url": url, "body": body64, "header": header})
+    return write_targets(WORK / "targets.jsonl", found), ids
 
 
-def say(what: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {what}", flush=True)
-
-
-def attack(name: str, url: str, rate: int, seconds: float, workers: int = 64) -> Run:
-    say(name)
-    ceiling = 6000 if rate == 0 else rate
-    path, ids = targets(url, int(ceiling * seconds * 1.1) + 10)
-    vegeta = vegeta_bin() / "vegeta"
-    args = [
-        str(vegeta),
-        "attack",
-        "-format=json",
-        f"-targets={path}",
-        f"-duration={seconds}s",
-        f"-rate={rate}",
-        f"-max-workers={workers}",
-        f"-workers={min(workers, 16)}",
-        "-timeout=10s",
-    ]
-    raw = subprocess.run(args, check=True, capture_output=True).stdout
-    encoded = subprocess.run(
-        [str(vegeta), "encode", "--to=json"], input=raw, check=True, capture_output=True
-    )
-    latencies, codes, acked = [], {}, []
-    for line in encoded.stdout.decode().splitlines():
-        result = json.loads(line)
-        latencies.append(result["latency"] / 1e6)
-        codes[result["code"]] = codes.get(result["code"], 0) + 1
-        if 200 <= result["code"] < 300:
-            acked.append(ids[result["seq"] % len(ids)])
-    return Run(name, rate, seconds, latencies, codes, acked)
+def ingest(name: str, url: str, rate: int, seconds: float) -> Run:
+    """Offers signed install webhooks, each a new account, at `rate` (0: flat out)."""
+    path, ids = targets(url, int((rate or 6000) * seconds * 1.1) + 10)
+    return attack(name, path, rate, seconds, ids)
 
 
 async def e2e_probe(http: httpx.AsyncClient) -> float:
@@ -366,17 +301,17 @@ async def main() -> None:
         await asyncio.sleep(1)
         report["rss_rest"] = {s.name: rss_mb(s) for s in services[:3]}
 
-        generator = attack(
+        generator = ingest(
             "vegeta → sink (the generator's ceiling)", "http://127.0.0.1:8098/", 0, seconds
         )
-        ceiling = attack(
+        ceiling = ingest(
             "bare endpoint (the HTTP stack's ceiling)",
             "http://127.0.0.1:8099/stripe/webhooks",
             0,
             seconds,
         )
-        ingest = [
-            attack(
+        runs = [
+            ingest(
                 f"webhooks at {r or 'flat out'}/s",
                 "http://127.0.0.1:8001/stripe/webhooks",
                 r,
@@ -384,8 +319,8 @@ async def main() -> None:
             )
             for r in rates
         ]
-        report["runs"] = [generator, ceiling, *ingest]
-        acked = {event_id for run in ingest for event_id in run.acknowledged}
+        report["runs"] = [generator, ceiling, *runs]
+        acked = {event_id for run in runs for event_id in run.acknowledged}
         on_kafka = {event_id(r.value) for r in await records_on(KAFKA, INSTALLS_TOPIC)}
         report["acknowledged"], report["lost"] = len(acked), len(acked - on_kafka)
 
@@ -398,7 +333,7 @@ async def main() -> None:
             heavy_rate = 1000 if not opts.smoke else 50
             load = asyncio.create_task(
                 asyncio.to_thread(
-                    attack,
+                    ingest,
                     "background",
                     "http://127.0.0.1:8001/stripe/webhooks",
                     heavy_rate,

@@ -15,7 +15,8 @@ import subprocess
 
 import httpx
 
-from bench.run import BENCH_APP, ENV, SECRETS, WORK, Run, say, vegeta_bin
+from bench.load import Run, say, vegeta_bin
+from bench.run import BENCH_APP, ENV, SECRETS, WORK
 from kobling_shared.signatures import app_view_payload
 from tests.stack import SERVICES, start, stop_all, wait_ready
 from tests.stripe_signing import body_of, install_event, new_account, sign
