@@ -1,0 +1,258 @@
+"""The rebuild of the read model from the topics, measured beside its ceiling.
+
+`measure(sizes)` grows the topics to each size in turn and replays all of it, each time into an
+empty read model, with the operator's own tool (`python -m kobling_status.rebuild`, its own group
+and database). Beside each replay, the same documents the replay wrote (accounts and timeline
+entries) are inserted straight into an empty database of their own, in batches the size the
+consumer applies: the database's own rate for that work. `lines(rows)` renders the section with
+verdicts computed from the numbers.
+
+    uv run python -m bench.rebuild 50000 100000 200000    # with `make infra` running, on empty topics
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from pymongo import AsyncMongoClient
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.load import say  # noqa: E402
+from kobling_shared.events import (  # noqa: E402
+    ConnectedData,
+    EconomicConnected,
+    InstallData,
+    StripeAppInstalled,
+    topic_of,
+)
+from kobling_shared.kafka import MAX_BATCH, ensure_topics  # noqa: E402
+from kobling_status.rebuild import EVENT_TOPICS, end_offsets  # noqa: E402
+from kobling_status.store import StatusStore  # noqa: E402
+from tests.stripe_signing import new_account  # noqa: E402
+
+KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+MONGO = os.environ.get("MONGODB_URL", "mongodb://127.0.0.1:27017")
+SIZES = [50_000, 100_000, 200_000]
+LINEAR_WITHIN = 0.10  # the goal: per-event time at the largest size within 10% of the smallest's
+OF_CEILING = 0.80  # the goal: the rebuild at 80% of the database's batched-insert rate
+
+
+async def produce(n: int, connect_every: int = 0) -> list[str]:
+    """Puts `n` events on the topics: installs of new accounts (test mode), every
+    `connect_every`-th of them (0: none) followed by its connection to e-conomic. Returns the
+    accounts installed."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=KAFKA, linger_ms=20, acks="all", enable_idempotence=True
+    )
+    accounts: list[str] = []
+    await producer.start()
+    try:
+        pending = []
+        made = 0
+        while made < n:
+            account = new_account()
+            accounts.append(account)
+            events: list[Any] = [
+                StripeAppInstalled(
+                    source="bench", subject=account, livemode=False, data=InstallData(via="webhook")
+                )
+            ]
+            if connect_every and len(accounts) % connect_every == 0 and made + 1 < n:
+                data = ConnectedData(
+                    sequence=1, agreement_number=100_000 + made, company_name="Bench ApS"
+                )
+                events.append(
+                    EconomicConnected(source="bench", subject=account, livemode=False, data=data)
+                )
+            for event in events:
+                value, key = event.model_dump_json().encode(), event.subject.encode()
+                pending.append(producer.send(topic_of(event), value, key=key))
+            made += len(events)
+            if len(pending) >= 2000:
+                await asyncio.gather(*pending)
+                pending = []
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return accounts
+
+
+async def on_topics() -> int:
+    return sum((await end_offsets(KAFKA, None, EVENT_TOPICS)).values())
+
+
+def cpu_seconds(pid: int | None) -> float:
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def database_pid() -> int | None:
+    """The local FerretDB's process (`make bench`'s or `make infra`'s), for its CPU time."""
+    for run in (".run/bench-infra", ".run"):
+        path = ROOT / run / "ferretdb" / "ferretdb.pid"
+        if path.exists() and Path(f"/proc/{path.read_text().strip()}").exists():
+            return int(path.read_text())
+    return None
+
+
+def replay(database: str, group: str) -> dict[str, Any]:
+    """The operator's rebuild, from its group's start to the topics' end; what it reports, and
+    the CPU seconds it and the database spent."""
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": KAFKA, "MONGODB_URL": MONGO}
+    pid = database_pid()
+    own, db = children_cpu_seconds(), cpu_seconds(pid)
+    done = subprocess.run(
+        [sys.executable, "-m", "kobling_status.rebuild", "--database", database, "--group", group],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"rebuild failed ({done.returncode}): {done.stderr[-2000:]}")
+    report = dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    report["cpu_rebuild"] = children_cpu_seconds() - own
+    report["cpu_database"] = cpu_seconds(pid) - db if pid else None
+    return report
+
+
+async def ceiling(client: AsyncMongoClient[Any], source: str, events: int) -> dict[str, Any]:
+    """The documents the replay wrote into `source`, inserted straight into an empty database
+    with the read model's indexes, in the consumer's batch size: seconds, and events a second."""
+    accounts = await client[source]["accounts"].find().to_list()
+    timeline = await client[source]["timeline"].find().to_list()
+    scratch = client[f"bench_raw_{uuid.uuid4().hex[:8]}"]
+    try:
+        await StatusStore(scratch).create_indexes()
+        # A batch of MAX_BATCH events writes its share of the accounts and its timeline entries.
+        batches = max(1, -(-events // MAX_BATCH))
+        pid = database_pid()
+        db = cpu_seconds(pid)
+        started = time.perf_counter()
+        for b in range(batches):
+            for name, docs in (("accounts", accounts), ("timeline", timeline)):
+                part = docs[len(docs) * b // batches : len(docs) * (b + 1) // batches]
+                if part:
+                    await scratch[name].insert_many(part, ordered=False)
+        seconds = time.perf_counter() - started
+        cpu = cpu_seconds(pid) - db if pid else None
+    finally:
+        await client.drop_database(scratch.name)
+    return {
+        "accounts": len(accounts),
+        "timeline": len(timeline),
+        "raw_seconds": seconds,
+        "raw_rate": events / seconds,
+        "raw_cpu_database": cpu,
+    }
+
+
+async def measure(sizes: list[int] | None = None, connect_every: int = 0) -> list[dict[str, Any]]:
+    """For each size: the topics grown to it, replayed into an empty read model, and the same
+    documents inserted raw beside it."""
+    rows = []
+    await ensure_topics(KAFKA)
+    client: AsyncMongoClient[Any] = AsyncMongoClient(MONGO)
+    try:
+        for size in sizes or SIZES:
+            have = await on_topics()
+            if have < size:
+                say(f"rebuild: producing {size - have} events")
+                await produce(size - have, connect_every)
+            tag = uuid.uuid4().hex[:8]
+            database, group = f"bench_rebuild_{tag}", f"bench-rebuild-{tag}"
+            say(f"rebuild: replaying {await on_topics()} events into {database}")
+            progress = replay(database, group)
+            row = {
+                "events": progress["end"],
+                "applied": progress["applied"],
+                "seconds": progress["seconds"],
+                "rate": progress["end"] / progress["seconds"],
+                "cpu_rebuild": progress["cpu_rebuild"],
+                "cpu_database": progress["cpu_database"],
+            }
+            row |= await ceiling(client, database, progress["end"])
+            say(f"rebuild: {row}")
+            rows.append(row)
+            await client.drop_database(database)
+    finally:
+        await client.close()
+    return rows
+
+
+def lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The report's section: each replay beside its ceiling, and the goals' verdicts."""
+    out = [
+        "## Rebuilding the read model from the topics",
+        "",
+        "Each row: the topics grown to that many events, replayed by `python -m "
+        "kobling_status.rebuild` into an empty database; beside it the same documents inserted "
+        f"straight into an empty database in batches of {MAX_BATCH} events' worth.",
+        "",
+        "| events | seconds | events/s | µs per event | documents (accounts + timeline) "
+        "| raw insert, seconds | raw insert, events/s | rebuild ÷ raw |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['events']:,} | {r['seconds']:.1f} | {r['rate']:,.0f} "
+            f"| {1e6 * r['seconds'] / r['events']:.0f} | {r['accounts']:,} + {r['timeline']:,} "
+            f"| {r['raw_seconds']:.1f} | {r['raw_rate']:,.0f} | {r['rate'] / r['raw_rate']:.0%} |"
+        )
+    if not rows:
+        return out
+    small, large = min(rows, key=lambda r: r["events"]), max(rows, key=lambda r: r["events"])
+    per = {id(r): r["seconds"] / r["events"] for r in (small, large)}
+    growth = per[id(large)] / per[id(small)] - 1
+    raw_growth = (large["raw_seconds"] / large["events"]) / (
+        small["raw_seconds"] / small["events"]
+    ) - 1
+    worst = min(r["rate"] / r["raw_rate"] for r in rows)
+    linear = "yes" if growth <= LINEAR_WITHIN else "no"
+    fast = "yes" if worst >= OF_CEILING else "no"
+    out += [
+        "",
+        "| goal | measured | met? |",
+        "| --- | --- | --- |",
+        f"| linear: per-event time within {LINEAR_WITHIN:.0%} from {small['events']:,} to "
+        f"{large['events']:,} events | {growth:+.1%} per event (raw insert: {raw_growth:+.1%}) "
+        f"| {linear} |",
+        f"| at least {OF_CEILING:.0%} of the database's batched-insert rate of the same documents "
+        f"| {worst:.0%} at worst | {fast} |",
+    ]
+    return out
+
+
+async def _main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("sizes", type=int, nargs="*", default=SIZES)
+    parser.add_argument("--connect-every", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="append the rows here, one JSON line a run")
+    opts = parser.parse_args()
+    rows = await measure(opts.sizes, opts.connect_every)
+    if opts.json:
+        with opts.json.open("a") as out:
+            out.write(json.dumps(rows) + "\n")
+    print("\n".join(lines(rows)))
+
+
+if __name__ == "__main__":
+    asyncio.run(_main())
