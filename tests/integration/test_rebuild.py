@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
 from kobling_shared.events import (
@@ -93,7 +94,7 @@ async def wait_for(what: str, check: Any, timeout: float) -> Any:
         if found:
             return found
         assert time.monotonic() < deadline, f"{what}: not within {timeout}s"
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.25)
 
 
 def start_rebuild(infra: Infra, database: str, group: str) -> subprocess.Popen[str]:
@@ -118,6 +119,8 @@ async def test_a_killed_rebuild_resumes_and_ends_with_the_live_read_model(
     client: AsyncMongoClient[Any] = AsyncMongoClient(infra.mongodb, tz_aware=True)
     tag = uuid.uuid4().hex[:8]
     database, group = f"test_rebuild_{tag}", f"test-rebuild-{tag}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka)
+    await admin.start()
     try:
         live = client["kobling_status"]
 
@@ -132,7 +135,7 @@ async def test_a_killed_rebuild_resumes_and_ends_with_the_live_read_model(
         total = sum(end.values())
 
         async def done_so_far() -> int:
-            return sum((await committed(infra.kafka, None, groups(group))).values())
+            return sum((await committed(admin, groups(group))).values())
 
         first = start_rebuild(infra, database, group)
         try:
@@ -168,6 +171,7 @@ async def test_a_killed_rebuild_resumes_and_ends_with_the_live_read_model(
         over = {k: d["rev"] for k, d in rebuilt_docs.items() if d["rev"] > len(events[k])}
         assert not over, f"revisions beyond one write per event: {list(over.items())[:5]}"
     finally:
+        await admin.close()
         await client.drop_database(database)
         await client.close()
 

@@ -44,6 +44,7 @@ EVENT_TOPICS = (INSTALLS_TOPIC, CONNECTIONS_TOPIC)
 TOPICS = (*EVENT_TOPICS, GRANT_USES_TOPIC)  # everything status reads
 PROGRESS_EVERY_SECONDS = 5.0
 COORDINATOR_WAIT_SECONDS = 30.0
+POLL_SECONDS = 0.25  # how often the group's commits are compared with the end
 
 
 @dataclass(frozen=True)
@@ -89,20 +90,15 @@ async def end_offsets(
 
 
 async def committed(
-    bootstrap: str, auth: BaseSecurity | None, wanted: dict[str, tuple[str, ...]]
+    admin: AIOKafkaAdminClient, wanted: dict[str, tuple[str, ...]]
 ) -> dict[TopicPartition, int]:
     """The next offset each group will read, per partition of its topics (0: nothing yet)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **parse_security(auth))
-    await admin.start()
-    try:
-        found: dict[TopicPartition, int] = {}
-        for group, topics in wanted.items():
-            for tp, meta in (await group_offsets(admin, group)).items():
-                if tp.topic in topics and meta.offset >= 0:
-                    found[tp] = meta.offset
-        return found
-    finally:
-        await admin.close()
+    found: dict[TopicPartition, int] = {}
+    for group, topics in wanted.items():
+        for tp, meta in (await group_offsets(admin, group)).items():
+            if tp.topic in topics and meta.offset >= 0:
+                found[tp] = meta.offset
+    return found
 
 
 async def group_offsets(admin: AIOKafkaAdminClient, group: str) -> dict[TopicPartition, Any]:
@@ -141,26 +137,29 @@ async def rebuild(settings: StatusSettings, database: str, group: str) -> Progre
     await kafka.ensure_topics(bootstrap, auth, settings.kafka_layout)
     end = await end_offsets(bootstrap, auth, TOPICS)
     total = sum(end.values())
-    left = remaining(end, await committed(bootstrap, auth, wanted))
-    log.info("rebuilding %s with group %s: %d of %d events to apply", database, group, left, total)
-    started, before = time.monotonic(), projected()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **parse_security(auth))
     broker = kafka.make_broker(bootstrap, "status-rebuild", auth)
     client = mongo.make_client(settings.mongodb_url)
     db = mongo.database(client, database)
     store = StatusStore(db)
     consumers.subscribe(broker, store, GrantUses(db["timeline"]), group, Arrivals())
+    await admin.start()
     try:
+        left = remaining(end, await committed(admin, wanted))
+        log.info("rebuilding %s, group %s: %d of %d events to apply", database, group, left, total)
+        started, before = time.monotonic(), projected()
         await store.create_indexes()
         await broker.start()
         shown = time.monotonic()
-        while todo := remaining(end, await committed(bootstrap, auth, wanted)):
+        while todo := remaining(end, await committed(admin, wanted)):
             if time.monotonic() - shown > PROGRESS_EVERY_SECONDS:
                 log.info("%d of %d events still to apply", todo, total)
                 shown = time.monotonic()
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(POLL_SECONDS)
     finally:
         await broker.stop()
         await client.close()
+        await admin.close()
     return Progress(total, total - left, projected() - before, time.monotonic() - started)
 
 
