@@ -4,6 +4,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import rebuild
 from bench.broker import lines as broker_lines
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,16 +88,8 @@ def render(report: dict[str, Any], summary: Callable[[list[float]], str]) -> str
         "",
         *(broker_lines(report["broker"]) if "broker" in report else []),
         "",
-        "## Rebuilding the read model from the topics",
-        "",
-        "| events replayed | seconds | events/s | documents | raw bulk upsert, docs/s (2,000) | raw insert, docs/s |",
-        "| --- | --- | --- | --- | --- | --- |",
+        *rebuild.lines(report["rebuild"]),
     ]
-    for r in report["rebuild"]:
-        lines.append(
-            f"| {r['events']} | {r['seconds']:.1f} | {r['rate']:.0f} | {r['documents']} | "
-            f"{r['upsert_rate']:.0f} | {r['insert_rate']:.0f} |"
-        )
     lines += [
         "",
         "## Memory (resident, MiB)",
