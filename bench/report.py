@@ -258,6 +258,18 @@ def e2e_lines(report: dict[str, Any]) -> list[str]:
         f"The slowest 1% lose most of their extra time in **{worst}** "
         f"({stages['slowest'][worst]:.1f} ms against {stages['all'][worst]:.1f} ms for all).",
         "",
+        "Who was busy while the probes waited (share of one core, mean over the probes' "
+        "windows, sampled from /proc every 10 ms):",
+        "",
+        "| probes | " + " | ".join(e2e["busy"]["all"]) + " |",
+        "| --- | " + " | ".join("---" for _ in e2e["busy"]["all"]) + " |",
+        *(
+            f"| {group} | "
+            + " | ".join(f"{e2e['busy'][group].get(n, 0.0):.0%}" for n in e2e["busy"]["all"])
+            + " |"
+            for group in ("all", "slowest")
+        ),
+        "",
         "The ten slowest probes (total, then accept / publish / project, ms): "
         + "; ".join(
             f"{total:.0f} = {s['accept']:.0f} / {s['publish']:.0f} / {s['project']:.0f}"

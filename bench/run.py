@@ -267,14 +267,17 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--rebuild", type=int, nargs="*", default=[10_000, 50_000])
+    parser.add_argument("--seconds", type=float, default=10.0, help="each load run")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds of the load runs")
+    parser.add_argument("--probes", type=int, default=1000, help="webhook probes; connect: 3/10")
     opts = parser.parse_args()
     smoke = opts.smoke
-    seconds = 1.0 if smoke else 10.0
-    repeats = 1 if smoke else 3
+    seconds = 1.0 if smoke else opts.seconds
+    repeats = 1 if smoke else opts.repeats
     rates = [100, 0] if smoke else [250, 500, 1000, 2000, 0]
     rebuilds = [500] if smoke else opts.rebuild
-    light_probes = 20 if smoke else 1000
-    connect_probes = 5 if smoke else 300
+    light_probes = 20 if smoke else opts.probes
+    connect_probes = 5 if smoke else max(opts.probes * 3 // 10, 1)
 
     services = [SERVICES[name] for name in ("install", "econ-auth", "status", "sandbox")]
     install, econ_auth, status = services[:3]
@@ -331,9 +334,11 @@ async def main() -> None:
             report["acknowledged"], report["lost"] = len(acked), len(acked - on_kafka)
             report["unprojected"] = len(keys) - await in_read_model(keys)
 
+            pids = {s.name: pid(s) for s in (install, econ_auth, status)} | infra_pids()
             say(f"end to end, light: {light_probes} probes one at a time")
-            light = await webhook_probes(http, light_probes)
+            light, busy = await webhook_probes(http, light_probes, pids)
             report["e2e"] = {
+                "busy": busy,
                 "light": percentiles([p.total_ms for p in light]),
                 "stages": where_the_tail_goes(light),
                 "slowest": sorted((p.total_ms, p.stages_ms()) for p in light)[-10:],

@@ -69,3 +69,41 @@ class CpuMeter:
     def stop(self) -> dict[str, float]:
         self.used = {name: cpu_seconds(pid) - self._at[name] for name, pid in self.pids.items()}
         return self.used
+
+
+class CpuSampler:
+    """Samples each process's CPU time every `every` seconds in a thread, so a slow request can be
+    matched with who was busy while it waited. /proc counts in ticks (10 ms): only windows of tens
+    of milliseconds, or many windows together, say much."""
+
+    def __init__(self, pids: dict[str, int], every: float = 0.01) -> None:
+        import threading
+
+        self.pids, self.every = pids, every
+        self.samples: list[tuple[float, dict[str, float]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import time
+
+        while not self._stop.wait(self.every):
+            self.samples.append(
+                (time.time(), {name: cpu_seconds(pid) for name, pid in self.pids.items()})
+            )
+
+    def __enter__(self) -> "CpuSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def busy(self, since: float, until: float) -> dict[str, float]:
+        """Share of one core each process used between two wall-clock times."""
+        inside = [s for s in self.samples if since <= s[0] <= until]
+        if len(inside) < 2:
+            return {}
+        (t0, first), (t1, last) = inside[0], inside[-1]
+        return {name: (last[name] - first[name]) / (t1 - t0) for name in self.pids}

@@ -20,7 +20,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.load import enough_for
-from bench.stack import BENCH_APP, KAFKA, SECRETS
+from bench.stack import BENCH_APP, KAFKA, SECRETS, CpuSampler
 from kobling_shared.events import INSTALLS_TOPIC
 from kobling_shared.signatures import app_view_payload
 from tests import merchant
@@ -68,14 +68,32 @@ async def webhook_probe(http: httpx.AsyncClient) -> Probe:
         await asyncio.sleep(0.001)
 
 
-async def webhook_probes(http: httpx.AsyncClient, count: int) -> list[Probe]:
-    """`count` probes one after another, then each one's record timestamp from the topic."""
+async def webhook_probes(
+    http: httpx.AsyncClient, count: int, pids: dict[str, int]
+) -> tuple[list[Probe], dict[str, dict[str, float]]]:
+    """`count` probes one after another, then each one's record timestamp from the topic; and how
+    busy each process was during all probes and during the slowest 1% (share of a core)."""
     start = await _ends()
-    probes = [await webhook_probe(http) for _ in range(count)]
+    with CpuSampler(pids) as sampler:
+        probes = [await webhook_probe(http) for _ in range(count)]
     stamps = await _stamps(start, {p.account for p in probes})
     for probe in probes:
         probe.stamped = stamps[probe.account]
-    return probes
+    return probes, {
+        group: _mean_busy([sampler.busy(p.sent, p.visible) for p in chosen])
+        for group, chosen in (("all", probes), ("slowest", _slowest(probes)))
+    }
+
+
+def _slowest(probes: list[Probe]) -> list[Probe]:
+    ordered = sorted(probes, key=lambda p: p.total_ms)
+    return ordered[-max(5, len(ordered) // 100) :]
+
+
+def _mean_busy(windows: list[dict[str, float]]) -> dict[str, float]:
+    windows = [w for w in windows if w]
+    names = {name for w in windows for name in w}
+    return {name: statistics.mean(w.get(name, 0.0) for w in windows) for name in sorted(names)}
 
 
 async def _ends() -> dict[TopicPartition, int]:
