@@ -298,6 +298,8 @@ async def main() -> None:
             start(service, {**ENV, **dev})
         for service in services:
             wait_ready(service)
+        for port in (8098, 8099):  # the sink and the bare endpoint answer before they are used
+            listening(port)
         report["rss_rest"] = {s.name: rss_mb(s) for s in services[:3]}
 
         report["rebuild"] = [await rebuild(n) for n in rebuilds]
@@ -371,6 +373,16 @@ async def main() -> None:
             f"of {report['acknowledged']} acknowledged webhooks, {report['lost']} not on Kafka, "
             f"{report['unprojected']} not in the read model"
         )
+
+
+def listening(port: int, timeout: float = 60.0) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"nothing listens on {port}")
+        time.sleep(0.1)
 
 
 def pid(service: Service) -> int:
