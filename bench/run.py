@@ -379,7 +379,10 @@ def listening(port: int, timeout: float = 60.0) -> None:
     import socket
 
     deadline = time.monotonic() + timeout
-    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+    while True:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
         if time.monotonic() > deadline:
             raise RuntimeError(f"nothing listens on {port}")
         time.sleep(0.1)
