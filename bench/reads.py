@@ -20,7 +20,6 @@ Beside them, the database alone: FerretDB finding the same documents by `_id`, 6
 import argparse
 import asyncio
 import base64
-import os
 import random
 import re
 import statistics
@@ -30,13 +29,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from bench.load import Run, attack, say, write_targets
-from bench.run import ENV, SECRETS
+from bench.stack import ENV, SECRETS, CpuMeter, infra_pids
 from kobling_shared.events import INSTALLS_TOPIC, InstallData, StripeAppInstalled, account_key
 from kobling_shared.signatures import app_view_payload
 from tests.stripe_signing import new_account, sign
@@ -114,35 +112,24 @@ def listener(port: int) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def cpu_seconds(pid: int | None) -> float:
-    """User and system CPU the process has used so far (0 when it is not known)."""
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def one(endpoint: str, side: str, accounts: list[str], rate: int, seconds: float) -> dict[str, Any]:
     """One run; with it the CPU each process spent per request answered, which the machine's
-    other load barely moves (it is time on a core, not time waited for one)."""
+    other load moves less than it moves a rate (time on a core, not time waited for one)."""
     base = BARE if side == "bare" else STATUS
     # Flat out, 64 workers send as fast as answered: ~8,000/s at most on this machine.
     count = int((rate or 8000) * seconds * 1.2) + 10
     path = targets(endpoint, base, accounts, count)
     label = f"reads: {endpoint} {side} at {rate or 'flat out'}/s"
-    pids = {"server": listener(int(base.rsplit(":", 1)[1]))}
-    if side == "status":
-        pids["database"] = listener(urlsplit(ENV["MONGODB_URL"]).port or 27017)
-    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    server = listener(int(base.rsplit(":", 1)[1]))
+    pids = {"server": server} if server else {}
+    database = infra_pids().get("ferretdb")
+    if side == "status" and database:
+        pids["database"] = database
+    meter = CpuMeter(pids).start()
     run = attack(label, path, rate, seconds)
     answered = max(1, len(run.latencies_ms))
     found = summary(run)
-    found["cpu_us"] = {
-        name: (cpu_seconds(pid) - before[name]) * 1e6 / answered for name, pid in pids.items()
-    }
+    found["cpu_us"] = {name: used * 1e6 / answered for name, used in meter.stop().items()}
     return found
 
 
