@@ -25,6 +25,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import reads  # noqa: E402
 from bench.broker import broker_vs_direct  # noqa: E402
 from bench.load import Run, attack, say, vegeta_bin, write_targets  # noqa: E402
 from bench.stack import (  # noqa: E402
@@ -303,6 +304,9 @@ async def main() -> None:
         report["rss_rest"] = {s.name: rss_mb(s) for s in services[:3]}
 
         report["rebuild"] = [await rebuild(n) for n in rebuilds]
+        # The read model now holds every account the rebuild produced: the view's reads over it.
+        in_model = await reads.existing(200 if smoke else 100_000)
+        report["reads"] = await reads.measure(in_model, seconds, repeats)
 
         report["generator"] = ingest("vegeta → sink (the generator's ceiling)", SINK, 0, seconds)
         report["ingest"] = ingest_runs(rates, seconds, repeats)
