@@ -38,6 +38,7 @@ class Run:
     codes: dict[int, int]
     acknowledged: list[str] = field(default_factory=list)  # labels of the targets answered 2xx
     behind_ms: float = 0.0  # the generator's worst lag behind its send schedule
+    failures: dict[str, int] = field(default_factory=dict)  # vegeta's error text → how many
 
     @property
     def achieved(self) -> float:
@@ -107,15 +108,21 @@ def attack(
     encoded = subprocess.run(
         [vegeta, "encode", "--to=json"], input=raw, check=True, capture_output=True
     ).stdout.decode()
-    latencies, codes, acked, sent = [], {}, [], []
+    latencies: list[float] = []
+    codes: dict[int, int] = {}
+    failures: dict[str, int] = {}
+    acked: list[str] = []
+    sent: list[tuple[int, int]] = []
     for line in encoded.splitlines():
         result = json.loads(line)
         latencies.append(result["latency"] / 1e6)
         codes[result["code"]] = codes.get(result["code"], 0) + 1
         sent.append((result["seq"], _ns(result["timestamp"])))
+        if result.get("error"):
+            failures[result["error"]] = failures.get(result["error"], 0) + 1
         if labels and 200 <= result["code"] < 300:
             acked.append(labels[result["seq"] % len(labels)])
-    return Run(name, rate, seconds, latencies, codes, acked, _behind(sent, rate))
+    return Run(name, rate, seconds, latencies, codes, acked, _behind(sent, rate), failures)
 
 
 def _ns(timestamp: str) -> int:

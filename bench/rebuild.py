@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.load import say  # noqa: E402
+from bench.stack import KAFKA, MONGO, cpu_seconds, infra_pids  # noqa: E402
 from kobling_shared.events import (  # noqa: E402
     INSTALLS_TOPIC,
     ConnectedData,
@@ -43,8 +44,6 @@ from kobling_status.rebuild import EVENT_TOPICS, committed, end_offsets, remaini
 from kobling_status.store import StatusStore  # noqa: E402
 from tests.stripe_signing import new_account  # noqa: E402
 
-KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-MONGO = os.environ.get("MONGODB_URL", "mongodb://127.0.0.1:27017")
 SIZES = [50_000, 100_000, 200_000]
 # The live consumers when `make bench` runs them, and the topics each reads.
 LIVE_GROUPS = {"kobling-status": EVENT_TOPICS, "kobling-econ-auth": (INSTALLS_TOPIC,)}
@@ -116,25 +115,13 @@ async def live_caught_up(timeout: float = 1800) -> None:
         await admin.close()
 
 
-def cpu_seconds(pid: int | None) -> float:
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def children_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
 def database_pid() -> int | None:
-    """The local FerretDB's process (`make bench`'s or `make infra`'s), for its CPU time."""
-    for run in (".run/bench-infra", ".run"):
-        path = ROOT / run / "ferretdb" / "ferretdb.pid"
-        if path.exists() and Path(f"/proc/{path.read_text().strip()}").exists():
-            return int(path.read_text())
-    return None
+    return infra_pids().get("ferretdb")
 
 
 def replay(database: str, group: str) -> dict[str, Any]:
@@ -142,7 +129,7 @@ def replay(database: str, group: str) -> dict[str, Any]:
     the CPU seconds it and the database spent."""
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": KAFKA, "MONGODB_URL": MONGO}
     pid = database_pid()
-    own, db = children_cpu_seconds(), cpu_seconds(pid)
+    own, db = children_cpu_seconds(), cpu_seconds(pid) if pid else 0.0
     done = subprocess.run(
         [sys.executable, "-m", "kobling_status.rebuild", "--database", database, "--group", group],
         env=env,
@@ -169,7 +156,7 @@ async def ceiling(client: AsyncMongoClient[Any], source: str, events: int) -> di
         # A batch of MAX_BATCH events writes its share of the accounts and its timeline entries.
         batches = max(1, -(-events // MAX_BATCH))
         pid = database_pid()
-        db = cpu_seconds(pid)
+        db = cpu_seconds(pid) if pid else 0.0
         started = time.perf_counter()
         for b in range(batches):
             for name, docs in (("accounts", accounts), ("timeline", timeline)):

@@ -142,7 +142,7 @@ async def rebuild(settings: StatusSettings, database: str, group: str) -> Progre
     client = mongo.make_client(settings.mongodb_url)
     db = mongo.database(client, database)
     store = StatusStore(db)
-    consumers.subscribe(broker, store, GrantUses(db["timeline"]), group, Arrivals())
+    consumers.subscribe(broker, store, GrantUses.of(db), group, Arrivals())
     await admin.start()
     try:
         left = remaining(end, await committed(admin, wanted))
