@@ -179,7 +179,7 @@ async def in_read_model(keys: set[str]) -> int:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--rebuild", type=int, nargs="*", default=[10_000, 50_000])
+    parser.add_argument("--rebuild", type=int, nargs="*", default=[50_000, 100_000, 200_000])
     parser.add_argument("--seconds", type=float, default=10.0, help="each load run")
     parser.add_argument("--repeats", type=int, default=3, help="rounds of the load runs")
     parser.add_argument("--probes", type=int, default=1000, help="webhook probes; connect: 3/10")
