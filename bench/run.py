@@ -38,6 +38,7 @@ from bench.stack import (  # noqa: E402
 )
 from bench.tail import connect_probe, percentiles, webhook_probes, where_the_tail_goes  # noqa: E402
 from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC  # noqa: E402
+from kobling_status.rebuild import end_offsets as status_end_offsets  # noqa: E402
 from tests.kafka_topics import records_on  # noqa: E402
 from tests.stack import SERVICES, Service, start, stop_all, wait_ready  # noqa: E402
 from tests.stripe_signing import body_of, install_event, new_account, sign  # noqa: E402
@@ -101,18 +102,7 @@ async def lag(group: str, topics: tuple[str, ...]) -> int:
 
 
 async def end_offsets() -> dict[Any, int]:
-    from aiokafka import AIOKafkaConsumer
-
-    consumer = AIOKafkaConsumer(
-        INSTALLS_TOPIC, CONNECTIONS_TOPIC, bootstrap_servers=KAFKA, group_id=None
-    )
-    await consumer.start()
-    try:
-        while not consumer.assignment():
-            await asyncio.sleep(0.05)
-        return dict(await consumer.end_offsets(list(consumer.assignment())))
-    finally:
-        await consumer.stop()
+    return await status_end_offsets(KAFKA, None, BOTH)
 
 
 async def wait_caught_up(group: str, timeout: float, topics: tuple[str, ...] = BOTH) -> float:

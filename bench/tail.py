@@ -23,6 +23,7 @@ from bench.load import enough_for
 from bench.stack import BENCH_APP, KAFKA, SECRETS, CpuSampler
 from kobling_shared.events import INSTALLS_TOPIC
 from kobling_shared.signatures import app_view_payload
+from kobling_status.rebuild import end_offsets
 from tests import merchant
 from tests.stripe_signing import body_of, install_event, new_account, sign
 
@@ -97,14 +98,7 @@ def _mean_busy(windows: list[dict[str, float]]) -> dict[str, float]:
 
 
 async def _ends() -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(INSTALLS_TOPIC, bootstrap_servers=KAFKA, group_id=None)
-    await consumer.start()
-    try:
-        while not consumer.assignment():
-            await asyncio.sleep(0.05)
-        return dict(await consumer.end_offsets(list(consumer.assignment())))
-    finally:
-        await consumer.stop()
+    return await end_offsets(KAFKA, None, (INSTALLS_TOPIC,))
 
 
 async def _stamps(start: dict[TopicPartition, int], accounts: set[str]) -> dict[str, float]:
