@@ -70,7 +70,7 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
         await handlers.relay_all(deps, owned)
         await lender.relay_unsent()
         await store.forget_expired(now())
-        await budget.forget_before(now().date() - timedelta(days=1))
+        await budget.forget_expired(now())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
