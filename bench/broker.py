@@ -101,8 +101,8 @@ def lines(row: dict[str, dict[str, float]]) -> list[str]:
         f"({broker['p50'] / direct['p50']:.1f} times the direct call's) and serves "
         f"{broker['rate'] / direct['rate']:.0%} of its calls a second with 8 at once.{cpu} "
         "A call through it checks the caller's token, reads the connection, opens the sealed "
-        "grant, takes one budget ticket and publishes the audit event with acks=all before it "
-        "answers.",
+        "grant while it records the use in the database, takes one budget ticket, and publishes "
+        "the audit event with acks=all before it answers.",
     ]
 
 
