@@ -79,7 +79,7 @@ bench: setup  ## the benchmark, on an empty Kafka and FerretDB of its own: write
 	  echo "bench: 127.0.0.1:$$port still answers (another checkout's infra?): stop it first" >&2; exit 1; fi; done
 	rm -rf .run/bench-infra
 	KOBLING_RUN_DIR=$(CURDIR)/.run/bench-infra $(INFRA) start
-	$(UV) run python -m bench.run $(BENCH_ARGS); status=$$?; \
+	KOBLING_RUN_DIR=$(CURDIR)/.run/bench-infra $(UV) run python -m bench.run $(BENCH_ARGS); status=$$?; \
 	  KOBLING_RUN_DIR=$(CURDIR)/.run/bench-infra $(INFRA) stop; exit $$status
 
 lint:  ## ruff and mypy

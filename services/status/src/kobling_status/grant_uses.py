@@ -1,22 +1,54 @@
 """The audit of grant uses (economic.grant-uses.v1) in the read model: each use is an entry on
-its account's timeline, keyed by event id so a redelivered event is recorded once; the count and
-the last use are read from those entries."""
+its account's timeline, keyed by event id so a redelivered event is recorded once; and one summary
+document per install (the count and the last use), kept as the uses are applied, so reading it is
+one find by `_id`. Counting the timeline on each read was two scans of the whole timeline on
+FerretDB (it pushes only `_id` filters down to SQLite): 17 s and 19 s with 100,000 entries."""
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from pymongo import DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from kobling_shared.events import EconomicGrantUsed, account_key
-from kobling_shared.mongo import Document, insert_new
+from kobling_shared.kafka import MAX_BATCH
+from kobling_shared.mongo import Document, VersionedDocs, insert_new
 
 GRANT_USED = EconomicGrantUsed.model_fields["type"].default
+# A summary remembers the ids of this many of its latest uses, so a batch delivered again (at
+# least once: a batch whose offsets were not committed comes again, whole) is counted once. Two
+# batches' worth: more than any one redelivery can hold of one install.
+COUNTED_IDS_KEPT = 2 * MAX_BATCH
+
+
+def counted(summary: Document | None, uses: list[EconomicGrantUsed]) -> Document | None:
+    """The summary after `uses` (one install's), or None when every one was counted already."""
+    ids: list[str] = list(summary["counted_ids"]) if summary else []
+    seen = set(ids)
+    count: int = summary["count"] if summary else 0
+    last: Document | None = summary["last"] if summary else None
+    for use in uses:
+        if use.id in seen:
+            continue
+        seen.add(use.id)
+        ids.append(use.id)
+        count += 1
+        # The latest use by its time (then id): arrival order across instances is no order.
+        if last is None or (use.time, use.id) > (last["time"], last["id"]):
+            last = {
+                "id": use.id,
+                "time": use.time,
+                "use": use.data.model_dump(exclude={"agreement_number"}),
+            }
+    if count == (summary["count"] if summary else 0):
+        return None
+    return {"count": count, "last": last, "counted_ids": ids[-COUNTED_IDS_KEPT:]}
 
 
 @dataclass
 class GrantUses:
     timeline: AsyncCollection[Document]
+    summaries: VersionedDocs
 
     async def record(self, uses: list[EconomicGrantUsed]) -> None:
         await insert_new(
@@ -32,13 +64,17 @@ class GrantUses:
                 for use in uses
             ],
         )
+        by_key: dict[str, list[EconomicGrantUsed]] = {}
+        for use in uses:
+            by_key.setdefault(use.account_key, []).append(use)
+        for key, theirs in by_key.items():
+            await self.summaries.change(key, partial(counted, uses=theirs))
 
     async def summary(self, account_id: str, livemode: bool) -> dict[str, Any]:
-        where = {"key": account_key(account_id, livemode), "type": GRANT_USED}
-        count = await self.timeline.count_documents(where)
-        last = await self.timeline.find_one(where, sort=[("time", DESCENDING), ("_id", DESCENDING)])
+        doc = await self.summaries.get(account_key(account_id, livemode))
+        last = doc["last"] if doc else None
         return {
-            "count": count,
+            "count": doc["count"] if doc else 0,
             "last_used_at": last["time"] if last else None,
             "last_use": last["use"] if last else None,
         }

@@ -1,5 +1,6 @@
 """The internal status API for other services and operators, behind INTERNAL_API_TOKEN."""
 
+import asyncio
 import hmac
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -76,9 +77,12 @@ async def get_account(
     `grant_uses`: how often our services used its e-conomic grant, and the last use."""
     modes = [livemode] if livemode is not None else [True, False]
     for mode in modes:
-        status = await store.get(account_id, mode)
+        # Two reads by _id, at once: the status and its grant-use summary.
+        status, summary = await asyncio.gather(
+            store.get(account_id, mode), uses.summary(account_id, mode)
+        )
         if status is not None:
-            return {**public_view(status), "grant_uses": await uses.summary(account_id, mode)}
+            return {**public_view(status), "grant_uses": summary}
     raise HTTPException(404, "no such account")
 
 
