@@ -9,6 +9,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from bench import reads, rebuild
 from bench.broker import lines as broker_lines
 from bench.load import Run
 
@@ -72,7 +73,24 @@ def render(report: dict[str, Any]) -> str:
     alone = report["alone"]
     share = [i.achieved / b.achieved for i, b in zip(alone["install"], alone["bare"], strict=True)]
     e2e, connect = report["e2e"]["light"], report["connect"]["total"]
+    views = reads.verdicts(report["reads"])
     goals = [
+        *(
+            (
+                f"{name}: ≥ {reads.SHARE_GOAL:.0%} of the bare endpoint's rate",
+                f"{v['share']:.0%} over {report['reads']['accounts']:,} accounts",
+                v["share_met"],
+            )
+            for name, v in views.items()
+        ),
+        *(
+            (
+                f"{name}: p99 < {reads.P99_GOAL_MS:.0f} ms at {reads.RATE}/s",
+                f"p99 {ms(v['p99'])} ms" + ("" if v["clean"] else ", with failures or short"),
+                None if v["p99"] is None else v["p99_met"],
+            )
+            for name, v in views.items()
+        ),
         (
             f"install alone ≥ {INSTALL_ALONE_SHARE:.0%} of the bare endpoint (flat out)",
             f"{spread([s * 100 for s in share])} %",
@@ -114,11 +132,13 @@ def render(report: dict[str, Any]) -> str:
         "| --- | --- | --- |",
         *(f"| {goal} | {measured} | {met(ok)} |" for goal, measured, ok in goals),
         "",
+        *reads.lines(report["reads"]),
+        "",
         *ingest_lines(report, png),
         *alone_lines(report, share),
         *e2e_lines(report),
         *(broker_lines(report["broker"]) if "broker" in report else []),
-        *rebuild_lines(report["rebuild"]),
+        *rebuild.lines(report["rebuild"]),
         "",
         "## Memory (resident, MiB)",
         "",
@@ -285,19 +305,3 @@ def pct_row(name: str, p: dict[str, Any]) -> str:
     return (
         f"| {name} | {p['n']} | {ms(p['p50'])} | {ms(p['p95'])} | {ms(p['p99'])} | {ms(p['max'])} |"
     )
-
-
-def rebuild_lines(rows: list[dict[str, float]]) -> list[str]:
-    lines = [
-        "",
-        "## Rebuilding the read model from the topics",
-        "",
-        "| events replayed | seconds | events/s | documents | raw bulk upsert, docs/s (2,000) | raw insert, docs/s |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['events']} | {r['seconds']:.1f} | {r['rate']:.0f} | {r['documents']} | "
-            f"{r['upsert_rate']:.0f} | {r['insert_rate']:.0f} |"
-        )
-    return lines

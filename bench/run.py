@@ -14,17 +14,16 @@ import platform
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import reads, rebuild  # noqa: E402
 from bench.broker import broker_vs_direct  # noqa: E402
 from bench.load import Run, attack, say, vegeta_bin, write_targets  # noqa: E402
 from bench.stack import (  # noqa: E402
@@ -38,7 +37,7 @@ from bench.stack import (  # noqa: E402
     infra_pids,
 )
 from bench.tail import connect_probe, percentiles, webhook_probes, where_the_tail_goes  # noqa: E402
-from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC, InstallData, StripeAppInstalled  # noqa: E402
+from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC  # noqa: E402
 from tests.kafka_topics import records_on  # noqa: E402
 from tests.stack import SERVICES, Service, start, stop_all, wait_ready  # noqa: E402
 from tests.stripe_signing import body_of, install_event, new_account, sign  # noqa: E402
@@ -116,33 +115,6 @@ async def end_offsets() -> dict[Any, int]:
         await consumer.stop()
 
 
-async def produce(n: int) -> None:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=KAFKA, linger_ms=20, acks="all", enable_idempotence=True
-    )
-    await producer.start()
-    try:
-        batch = []
-        for _ in range(n):
-            event = StripeAppInstalled(
-                source="bench",
-                subject=new_account(),
-                livemode=False,
-                data=InstallData(via="webhook"),
-            )
-            batch.append(
-                producer.send(
-                    INSTALLS_TOPIC, event.model_dump_json().encode(), key=event.subject.encode()
-                )
-            )
-            if len(batch) >= 2000:
-                await asyncio.gather(*batch)
-                batch = []
-        await asyncio.gather(*batch)
-    finally:
-        await producer.stop()
-
-
 async def wait_caught_up(group: str, timeout: float, topics: tuple[str, ...] = BOTH) -> float:
     started = time.perf_counter()
     while await lag(group, topics) > 0:
@@ -150,65 +122,6 @@ async def wait_caught_up(group: str, timeout: float, topics: tuple[str, ...] = B
             raise TimeoutError(group)
         await asyncio.sleep(0.2)
     return time.perf_counter() - started
-
-
-async def rebuild(extra: int) -> dict[str, float]:
-    """Replays both topics from the earliest offset into an empty read model, with a second
-    status (its own group and database), and beside it bulk-upserts the same documents."""
-    from pymongo import AsyncMongoClient, UpdateOne
-
-    say(f"rebuild: producing {extra} events")
-    await produce(extra)
-    # The live consumers are idle again before we measure.
-    await wait_caught_up("kobling-status", 600)
-    await wait_caught_up("kobling-econ-auth", 600, (INSTALLS_TOPIC,))
-    total = sum((await end_offsets()).values())
-    say(f"rebuild: replaying {total} events into an empty read model")
-    tag = uuid.uuid4().hex[:8]
-    service = Service("status-rebuild", "kobling_status", 8013)
-    start(
-        service,
-        {
-            **ENV,
-            "STATUS_DATABASE": f"bench_rebuild_{tag}",
-            "STATUS_GROUP_ID": f"bench-{tag}",
-            "STATUS_PORT": "8013",
-        },
-    )
-    try:
-        wait_ready(service)
-        seconds = await wait_caught_up(f"bench-{tag}", 1800)
-    finally:
-        stop_all([service])
-    client: AsyncMongoClient = AsyncMongoClient(MONGO)
-    docs = await client[f"bench_rebuild_{tag}"]["accounts"].find().to_list()
-    # The ceiling: the same documents written straight into the database. FerretDB's SQLite
-    # backend makes each upsert scan its collection, so upserts are timed on a sample and plain
-    # inserts on all of them.
-    scratch = client[f"bench_raw_{tag}"]
-    sample = docs[:2000]
-    raw_started = time.perf_counter()
-    for i in range(0, len(sample), 500):
-        batch = [
-            UpdateOne({"_id": d["_id"]}, {"$set": d}, upsert=True) for d in sample[i : i + 500]
-        ]
-        await scratch["upserts"].bulk_write(batch, ordered=False)
-    upsert_rate = len(sample) / (time.perf_counter() - raw_started)
-    raw_started = time.perf_counter()
-    for i in range(0, len(docs), 1000):
-        await scratch["inserts"].insert_many(docs[i : i + 1000], ordered=False)
-    insert_rate = len(docs) / (time.perf_counter() - raw_started)
-    await client.drop_database(f"bench_rebuild_{tag}")
-    await client.drop_database(f"bench_raw_{tag}")
-    await client.close()
-    return {
-        "events": total,
-        "seconds": seconds,
-        "rate": total / seconds,
-        "documents": len(docs),
-        "upsert_rate": upsert_rate,
-        "insert_rate": insert_rate,
-    }
 
 
 def ingest_runs(rates: list[int], seconds: float, repeats: int) -> dict[str, Any]:
@@ -302,7 +215,10 @@ async def main() -> None:
             listening(port)
         report["rss_rest"] = {s.name: rss_mb(s) for s in services[:3]}
 
-        report["rebuild"] = [await rebuild(n) for n in rebuilds]
+        report["rebuild"] = await rebuild.measure(rebuilds)
+        # The read model now holds every account the rebuild produced: the view's reads over it.
+        in_model = await reads.existing(200 if smoke else 100_000)
+        report["reads"] = await reads.measure(in_model, seconds, repeats)
 
         report["generator"] = ingest("vegeta → sink (the generator's ceiling)", SINK, 0, seconds)
         report["ingest"] = ingest_runs(rates, seconds, repeats)

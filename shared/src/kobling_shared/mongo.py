@@ -84,6 +84,18 @@ class _Adapter:
         return self._path == "ferretdb"
 
 
+class SecondaryIndex(_Adapter):
+    """An index on fields other than `_id`, created on MongoDB only. FerretDB 1.24 on SQLite
+    pushes down no filter but `_id` alone (backends/sqlite/collection.go, `Query`), so there such
+    an index serves no query, while every insert still updates it at a random place of its
+    B-tree: on a rebuild it was a third of the database's CPU per event, and the share that grew
+    with the collection (docs/benchmarks.md, "Rebuilding the read model")."""
+
+    async def create(self, keys: list[tuple[str, int]]) -> None:
+        if not await self._ferretdb():
+            await self._docs.create_index(keys)
+
+
 class VersionedDocs(_Adapter):
     """Documents carrying a `rev`, changed by read-modify-write where each write is safe by itself:
     it lands only if the document is still at the revision it was computed from, checked by the

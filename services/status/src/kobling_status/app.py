@@ -26,7 +26,7 @@ def create_app(settings: StatusSettings | None = None) -> FastAPI:
     store = StatusStore(mongo.database(client, settings.status_database))
     arrivals = Arrivals()
     db = mongo.database(client, settings.status_database)
-    uses = GrantUses(db["timeline"], mongo.VersionedDocs(db["grant_use_summaries"]))
+    uses = GrantUses.of(db)
     consumers.subscribe(broker, store, uses, settings.status_group_id, arrivals)
 
     @asynccontextmanager

@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
 
 from kobling_shared.events import EconomicGrantUsed, account_key
 from kobling_shared.kafka import MAX_BATCH
@@ -49,6 +50,11 @@ def counted(summary: Document | None, uses: list[EconomicGrantUsed]) -> Document
 class GrantUses:
     timeline: AsyncCollection[Document]
     summaries: VersionedDocs
+
+    @classmethod
+    def of(cls, db: AsyncDatabase[Document]) -> "GrantUses":
+        """The audit in status's database `db` (the live one, or a rebuild's)."""
+        return cls(db["timeline"], VersionedDocs(db["grant_use_summaries"]))
 
     async def record(self, uses: list[EconomicGrantUsed]) -> None:
         await insert_new(

@@ -15,7 +15,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from kobling_shared.events import AnyEvent, account_key
-from kobling_shared.mongo import Document, Path, VersionedDocs, insert_new
+from kobling_shared.mongo import Document, Path, SecondaryIndex, VersionedDocs, insert_new
 from kobling_status.projection import AccountStatus, project
 
 
@@ -41,10 +41,14 @@ class StatusStore:
         self._accounts = db["accounts"]
         self._timeline = db["timeline"]
         self._docs = VersionedDocs(self._accounts, path)
+        self._path = path
 
     async def create_indexes(self) -> None:
-        await self._accounts.create_index([("economic.state", ASCENDING), ("_id", ASCENDING)])
-        await self._timeline.create_index([("key", ASCENDING), ("time", ASCENDING)])
+        by_state = [("economic.state", ASCENDING), ("_id", ASCENDING)]
+        await SecondaryIndex(self._accounts, self._path).create(by_state)
+        await SecondaryIndex(self._timeline, self._path).create(
+            [("key", ASCENDING), ("time", ASCENDING)]
+        )
 
     async def apply(self, events: list[AnyEvent]) -> None:
         """Projects a batch of events, in their order per account. Safe to apply again.
