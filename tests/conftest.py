@@ -6,7 +6,7 @@ import pytest
 
 from kobling_shared.settings import DEV_SECRETS
 from tests.infra import Infra, provide_infra
-from tests.stack import SERVICES, Service, start, stop_all, wait_ready
+from tests.stack import SERVICES, Service, running
 
 # The tests run the services with the development secrets (KOBLING_ENV unset), so they sign
 # webhooks and view requests with the same well-known values.
@@ -32,15 +32,8 @@ def stack(infra: Infra) -> Iterator[dict[str, Service]]:
         "MONGODB_URL": infra.mongodb,
         "STRIPE_WEBHOOK_SECRET": f"{WEBHOOK_SECRET},{ROLLED_WEBHOOK_SECRET}",
     }
-    services = list(SERVICES.values())
-    try:
-        for service in services:
-            start(service, env)
-        for service in services:
-            wait_ready(service)
+    with running(list(SERVICES.values()), env) as services:
         yield {service.name: service for service in services}
-    finally:
-        stop_all(services)
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,3 +126,16 @@ def stop_all(services: list[Service], timeout: float = 20.0) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def running(services: list[Service], env: dict[str, str]) -> Iterator[list[Service]]:
+    """`services` started with `env` and ready, then stopped as `stop_all` does."""
+    try:
+        for service in services:
+            start(service, env)
+        for service in services:
+            wait_ready(service)
+        yield services
+    finally:
+        stop_all(services)

@@ -24,7 +24,7 @@ from tests.merchant import (
     view_json,
     wait_for,
 )
-from tests.stack import Service, start, stop_all, wait_ready
+from tests.stack import Service, kill, start, stop_all, wait_ready
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -431,3 +431,53 @@ async def test_journals_are_listed_in_e_conomic_s_collection_shape(http, account
     body = answer.json()["body"]
     assert [j["journalNumber"] for j in body["collection"]] == [1, 2]
     assert body["pagination"]["results"] == 2 and "self" in body
+
+
+@pytest.fixture
+def doomed_econ_auth(infra: Infra) -> Iterator[Service]:
+    """An econ-auth of its own, to be SIGKILLed while a broker call is at e-conomic; a call
+    through it may take 4 s."""
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka,
+        "MONGODB_URL": infra.mongodb,
+        "ECONOMIC_BROKER_DEADLINE_SECONDS": "4",
+    }
+    doomed = Service("econ-auth-8014", "kobling_econ_auth", 8014, env={"PORT": "8014"})
+    try:
+        start(doomed, env)
+        wait_ready(doomed)
+        yield doomed
+    finally:
+        stop_all([doomed])
+
+
+async def test_a_use_whose_broker_died_at_e_conomic_is_audited_once_as_unknown(
+    http, account, infra: Infra, economic_behaviour, doomed_econ_auth
+) -> None:
+    """econ-auth dies after the request reached e-conomic and before it heard back: the use is
+    still on economic.grant-uses.v1 and in status, once, saying its outcome is unknown."""
+    await install(http, account)
+    await connected(http, account)
+    await economic_behaviour(mode="slow", delay_seconds=10, times=1)
+    before = await api_calls(http)
+    call = asyncio.create_task(through_broker(http, account, "/self", url=doomed_econ_auth.url))
+    deadline = time.monotonic() + 30
+    while await api_calls(http) == before:
+        assert time.monotonic() < deadline, "the call never reached e-conomic"
+        await asyncio.sleep(0.05)
+
+    kill(doomed_econ_auth)
+    with pytest.raises(httpx.HTTPError):
+        await call
+
+    doc = await wait_for(http, account, lambda d: d["grant_uses"]["count"] >= 1, timeout=90)
+    assert doc["grant_uses"]["last_use"]["outcome"] == "unknown"
+    assert (doc["grant_uses"]["last_use"]["caller"], doc["grant_uses"]["last_use"]["path"]) == (
+        "sync",
+        "/self",
+    )
+    uses = await events_for(infra.kafka, GRANT_USES_TOPIC, account)
+    assert len({use["id"] for use in uses}) == 1, uses
+    await through_broker(http, account, "/self")  # a later use, counted after this one
+    doc = await wait_for(http, account, lambda d: d["grant_uses"]["count"] == 2, timeout=30)
+    assert doc["grant_uses"]["last_use"]["outcome"] == "answered"

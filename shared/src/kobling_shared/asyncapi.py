@@ -35,15 +35,66 @@ def document(broker: KafkaBroker, service: str, publishes: tuple[str, ...]) -> d
     """The AsyncAPI 3.0 document of `service`: its subscribers as FastStream registered them,
     and the topics it `publishes` with their events' schemas. The servers are left out: they
     are the deployment's, not the contract."""
-    for topic in publishes:
-        schema, description = EVENTS[topic]
-        broker.publisher(topic, title=topic, description=description, schema=schema)
-    spec = AsyncAPI(broker, title=f"Kobling {service}", version="1").to_specification()
-    doc: dict[str, Any] = json.loads(spec.to_json())
+    _declare_publishers(broker, publishes)
+    doc = _generated(broker, f"Kobling {service}")
+    _name_what_is_read(doc)
     doc.pop("servers", None)
     for channel in doc.get("channels", {}).values():
         channel.pop("servers", None)
     return doc
+
+
+def _declare_publishers(broker: KafkaBroker, topics: tuple[str, ...]) -> None:
+    for topic in topics:
+        schema, description = EVENTS[topic]
+        broker.publisher(topic, title=topic, description=description, schema=schema)
+
+
+def _generated(broker: KafkaBroker, title: str) -> dict[str, Any]:
+    spec = AsyncAPI(broker, title=title, version="1").to_specification()
+    return dict(json.loads(spec.to_json()))
+
+
+def _name_what_is_read(doc: dict[str, Any]) -> None:
+    """Gives each channel a subscriber reads the payload of its topic's events. FastStream takes
+    a subscriber's payload from its handler's parameters, and ours take the raw batch (to park
+    what does not parse): it would say EmptyPayload. The schemas are the ones FastStream writes
+    for a publisher of the topic, so a topic reads the same in every document."""
+    written = KafkaBroker()
+    _declare_publishers(written, tuple(EVENTS))
+    events = _generated(written, "events")
+    payloads = {
+        channel["address"]: events["components"]["messages"][ref["$ref"].split("/")[-1]]["payload"]
+        for channel in events["channels"].values()
+        for ref in channel["messages"].values()
+    }
+    components = doc.setdefault("components", {})
+    for channel in doc.get("channels", {}).values():
+        for ref in channel["messages"].values():
+            message = components["messages"][ref["$ref"].split("/")[-1]]
+            message["payload"] = payloads[channel["address"]]
+    every = {**components.get("schemas", {}), **events["components"]["schemas"]}
+    components["schemas"] = {
+        name: every[name] for name in sorted(_refs(components["messages"], every))
+    }
+
+
+def _refs(node: Any, schemas: dict[str, Any]) -> set[str]:
+    """The names of the schemas `node` refers to, and those they refer to in turn."""
+    found: set[str] = set()
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            ref = item.get("$ref", "")
+            name = ref.split("/")[-1]
+            if ref.startswith("#/components/schemas/") and name not in found:
+                found.add(name)
+                pending.append(schemas[name])
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return found
 
 
 def router(doc: dict[str, Any]) -> APIRouter:

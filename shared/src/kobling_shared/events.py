@@ -149,9 +149,15 @@ class GrantUseData(_Model):
     caller: str
     method: str
     path: str
-    status: int = Field(description="e-conomic's status, or 0 when it never answered")
+    status: int = Field(description="e-conomic's last status; 0 when none is known")
     duration_ms: int
     agreement_number: int
+    outcome: Literal["answered", "unanswered", "unknown"] = Field(
+        "answered",
+        description="`answered`: `status` is e-conomic's answer. `unanswered`: sent, and no "
+        "answer came (whether e-conomic applied it is not known). `unknown`: econ-auth stopped "
+        "while the request was out and no outcome was recorded.",
+    )
 
 
 class EconomicGrantUsed(_Envelope):

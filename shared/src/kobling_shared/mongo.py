@@ -228,9 +228,10 @@ class Expiring(_Adapter):
     async def forget_expired(self, before: datetime) -> int:
         if self._small or not await self._ferretdb():
             return (await self._docs.delete_many({"expires_at": {"$lt": before}})).deleted_count
-        forgotten = 0
+        forgotten, batch = 0, 1  # the oldest alone first: most sweeps find nothing expired
         while True:
-            oldest = await self._docs.find({}, {"expires_at": 1}).limit(self.SWEEP_BATCH).to_list()
+            oldest = await self._docs.find({}, {"expires_at": 1}).limit(batch).to_list()
+            batch = self.SWEEP_BATCH
             # A record from before deadlines were stored has none: expired here (FerretDB only
             # serves development); on MongoDB the TTL index passes it by.
             expired = [doc["_id"] for doc in oldest if doc.get("expires_at", before) <= before]

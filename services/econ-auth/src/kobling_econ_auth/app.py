@@ -68,9 +68,9 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
 
     async def housekeeping() -> None:
         await handlers.relay_all(deps, owned)
-        await lender.relay_unsent()
+        await lender.relay_unsent(owned)
         await store.forget_expired(now())
-        await budget.forget_before(now().date() - timedelta(days=1))
+        await budget.forget_expired(now())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

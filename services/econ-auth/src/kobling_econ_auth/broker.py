@@ -10,7 +10,8 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from datetime import timedelta
+from typing import Any, Literal
 
 import httpx
 from prometheus_client import Counter, Histogram
@@ -23,7 +24,9 @@ from kobling_econ_auth.handlers import Deps, _change, heard
 from kobling_econ_auth.rest_paths import RestRequest, url_under
 from kobling_shared.crypto import Unreadable
 from kobling_shared.events import EconomicGrantUsed, GrantUseData, now, parse_event
+from kobling_shared.kafka import PUBLISH_TIMEOUT_SECONDS
 from kobling_shared.mongo import Document
+from kobling_shared.ownership import Owned
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +64,23 @@ class Answer:
 
 
 @dataclass
+class Sent:
+    """What became of a call's attempts: how many went out, and e-conomic's last status."""
+
+    attempts: int = 0
+    status: int = 0
+
+
+Outcome = Literal["answered", "unanswered", "unknown"]
+
+
+@dataclass
 class Broker:
     deps: Deps
     budget: DailyBudget
     http: httpx.AsyncClient
-    # Audit events whose publish failed, relayed later: a use is never unaudited.
+    # Each use, recorded before it goes to e-conomic and removed once its audit event is
+    # published: a use whose instance died in between is published by the relay, as `unknown`.
     unsent: AsyncCollection[Document]
 
     async def use(
@@ -78,21 +93,44 @@ class Broker:
             raise Refused(409, "uninstalled", "the app is uninstalled from this account")
         if conn.state != "connected" or conn.agreement is None or conn.grant_ciphertext is None:
             raise Refused(409, conn.state, f"e-conomic is {conn.state.replace('_', ' ')}")
-        try:
-            grant = await self.deps.grants.open(account_id, livemode, conn.grant_ciphertext)
-        except Unreadable:
-            raise Refused(409, "grant_unreadable", "the grant opens with no key we hold") from None
         started = time.monotonic()
-        status, headers, content, left = await self._send(conn.agreement, request, body, grant)
+        unknown = _unknown_use(caller, conn, request)
+        grant, recorded = await asyncio.gather(
+            self.deps.grants.open(account_id, livemode, conn.grant_ciphertext),
+            self._record(unknown),
+            return_exceptions=True,
+        )
+        if isinstance(recorded, BaseException):
+            raise recorded
+        if isinstance(grant, BaseException):
+            await self.unsent.delete_one({"_id": unknown.id})
+            if isinstance(grant, Unreadable):
+                raise Refused(409, "grant_unreadable", "the grant opens with no key we hold")
+            raise grant
+        sent = Sent()
+        try:
+            async with asyncio.timeout(self.deps.settings.economic_broker_deadline_seconds):
+                status, headers, content, left = await self._send(
+                    conn.agreement, request, body, grant, sent
+                )
+        except (Refused, TimeoutError) as refused:
+            if sent.attempts:
+                outcome: Outcome = "answered" if sent.status else "unanswered"
+                await self._audit(unknown, sent.status, time.monotonic() - started, outcome)
+            else:
+                await self.unsent.delete_one({"_id": unknown.id})
+            if isinstance(refused, Refused):
+                raise
+            raise Refused(504, "economic_unavailable", "e-conomic did not answer in time") from None
         elapsed = time.monotonic() - started
         LATENCY.observe(elapsed)
         USES.labels(caller, str(status)).inc()
+        await self._audit(unknown, status, elapsed, "answered")
         await self._after(conn, status)
-        await self._audit(caller, conn, request, status, elapsed)
         return Answer(status, headers, _body(content, grant), left)
 
     async def _send(
-        self, agreement: domain.Agreement, request: RestRequest, body: Any, grant: str
+        self, agreement: domain.Agreement, request: RestRequest, body: Any, grant: str, sent: Sent
     ) -> tuple[int, dict[str, str], bytes, int]:
         url = url_under(self.deps.settings.economic_api_url, request)
         headers = {
@@ -105,6 +143,7 @@ class Broker:
             if taken is None:
                 raise Refused(429, "budget_spent", "this agreement's daily budget is spent")
             left = taken
+            sent.attempts, sent.status = attempt, 0
             try:
                 response = await self.http.request(
                     request.method,
@@ -119,6 +158,7 @@ class Broker:
                     raise Refused(504, "economic_unavailable", "e-conomic did not answer") from None
                 await asyncio.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
                 continue
+            sent.status = response.status_code
             delay = _retry_delay(request.method, response, attempt)
             if delay is None or attempt == ATTEMPTS:
                 kept = {k: v for k, v in response.headers.items() if k.lower() in PASSED_HEADERS}
@@ -145,38 +185,61 @@ class Broker:
             lambda c: domain.after_check(c, result, strikes),
         )
 
-    async def _audit(
-        self,
-        caller: str,
-        conn: domain.Connection,
-        request: RestRequest,
-        status: int,
-        elapsed: float,
-    ) -> None:
-        assert conn.agreement is not None
-        event = EconomicGrantUsed(
-            source=domain.SOURCE,
-            subject=conn.account_id,
-            livemode=conn.livemode,
-            data=GrantUseData(
-                caller=caller,
-                method=request.method,
-                path=request.path,
-                status=status,
-                duration_ms=round(elapsed * 1000),
-                agreement_number=conn.agreement.agreement_number,
-            ),
+    async def _record(self, unknown: EconomicGrantUsed) -> None:
+        """Before the call leaves: the use as the relay would publish it if we died now, and
+        when it may (once no call of ours can still be out)."""
+        due = now() + timedelta(
+            seconds=self.deps.settings.economic_broker_deadline_seconds + PUBLISH_TIMEOUT_SECONDS
         )
+        await self.unsent.insert_one(
+            {"_id": unknown.id, "event": unknown.model_dump_json(), "relay_after": due}
+        )
+
+    async def _audit(
+        self, unknown: EconomicGrantUsed, status: int, elapsed: float, outcome: Outcome
+    ) -> None:
+        """Publishes the use with its outcome, under the id recorded before the call: whichever
+        of this and the relay's copy arrives first is the one the read model keeps."""
+        data = unknown.data.model_copy(
+            update={"status": status, "duration_ms": round(elapsed * 1000), "outcome": outcome}
+        )
+        event = unknown.model_copy(update={"data": data})
         try:
             await self.deps.publisher.publish(event)
         except Exception as error:
             log.warning("grant use %s kept for later: %s", event.id, type(error).__name__)
-            await self.unsent.insert_one({"_id": event.id, "event": event.model_dump_json()})
+            kept = {"event": event.model_dump_json(), "relay_after": now()}
+            await self.unsent.replace_one({"_id": event.id}, kept)
+            return
+        await self.unsent.delete_one({"_id": event.id})
 
-    async def relay_unsent(self) -> None:
+    async def relay_unsent(self, owned: Owned) -> None:
+        """Publishes the uses their call left unpublished (a broker outage, or the instance died
+        while the call was out), for the accounts this instance owns."""
         for doc in await self.unsent.find().to_list(500):
-            await self.deps.publisher.publish(parse_event(doc["event"]))
-            await self.unsent.delete_one({"_id": doc["_id"]})
+            event = parse_event(doc["event"])
+            if owned.owns(event.subject) and doc.get("relay_after", now()) <= now():
+                await self.deps.publisher.publish(event)
+                await self.unsent.delete_one({"_id": doc["_id"]})
+
+
+def _unknown_use(caller: str, conn: domain.Connection, request: RestRequest) -> EconomicGrantUsed:
+    """The use as it stands before the call leaves: its outcome not known yet."""
+    assert conn.agreement is not None
+    return EconomicGrantUsed(
+        source=domain.SOURCE,
+        subject=conn.account_id,
+        livemode=conn.livemode,
+        data=GrantUseData(
+            caller=caller,
+            method=request.method,
+            path=request.path,
+            status=0,
+            duration_ms=0,
+            agreement_number=conn.agreement.agreement_number,
+            outcome="unknown",
+        ),
+    )
 
 
 def _retry_delay(method: str, response: httpx.Response, attempt: int) -> float | None:

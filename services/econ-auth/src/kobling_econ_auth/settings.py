@@ -44,6 +44,9 @@ class EconAuthSettings(Settings):
     # e-conomic allows 50,000 calls a day per agreement; the broker lends at most this many,
     # counted across every econ-auth instance, leaving room for the grant checks and slack.
     economic_daily_budget: int = 45_000
+    # The longest one broker call may take, retries and waits included: past it the caller gets
+    # 504, and a use left unpublished by an instance that died is published as `unknown`.
+    economic_broker_deadline_seconds: float = 45.0
 
     @model_validator(mode="after")
     def _broker_callers_readable(self) -> "EconAuthSettings":
