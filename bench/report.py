@@ -138,6 +138,7 @@ def render(report: dict[str, Any]) -> str:
         *alone_lines(report, share),
         *e2e_lines(report),
         *(broker_lines(report["broker"]) if "broker" in report else []),
+        "",
         *rebuild.lines(report["rebuild"]),
         "",
         "## Memory (resident, MiB)",
