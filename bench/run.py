@@ -249,7 +249,10 @@ async def main() -> None:
                 "busy": busy,
                 "light": percentiles([p.total_ms for p in light]),
                 "stages": where_the_tail_goes(light),
-                "slowest": sorted((p.total_ms, p.stages_ms()) for p in light)[-10:],
+                "slowest": [
+                    (p.total_ms, p.stages_ms())
+                    for p in sorted(light, key=lambda p: p.total_ms)[-10:]
+                ],
             }
             say(f"connect callback: {connect_probes} probes one at a time")
             accounts: list[tuple[str, str]] = []
