@@ -9,6 +9,7 @@ and its latencies are reported as such.
 """
 
 import json
+import statistics
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,16 @@ FLAT_OUT_WORKERS = 64
 
 def say(what: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {what}", flush=True)
+
+
+def spread(values: list[float], fmt: str = "{:.0f}") -> str:
+    """The median of a run's repeats, and their range when there are several."""
+    if not values:
+        return "—"
+    middle = fmt.format(statistics.median(values))
+    if len(values) == 1:
+        return middle
+    return f"{middle} ({fmt.format(min(values))} to {fmt.format(max(values))})"
 
 
 def enough_for(p: float, n: int) -> bool:

@@ -33,7 +33,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
-from bench.load import Run, attack, say, write_targets
+from bench.load import Run, attack, say, spread, write_targets
 from bench.stack import ENV, SECRETS, CpuMeter, infra_pids
 from kobling_shared.events import INSTALLS_TOPIC, InstallData, StripeAppInstalled, account_key
 from kobling_shared.signatures import app_view_payload
@@ -187,12 +187,7 @@ async def measure(accounts: list[str], seconds: float, repeats: int) -> dict[str
 
 
 def _spread(values: list[float], fmt: str = "{:,.0f}") -> str:
-    if not values:
-        return "n/a"
-    middle = fmt.format(statistics.median(values))
-    if len(values) == 1:
-        return middle
-    return f"{middle} ({fmt.format(min(values))} to {fmt.format(max(values))})"
+    return spread(values, fmt)
 
 
 def _ms(values: list[float | None]) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from bench import reads, rebuild
 from bench.broker import lines as broker_lines
-from bench.load import Run
+from bench.load import Run, spread
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,16 +39,6 @@ def below(p: dict[str, Any], goal: float) -> bool | None:
 
 def met(ok: bool | None) -> str:
     return "not measured" if ok is None else ("yes" if ok else "**no**")
-
-
-def spread(values: list[float], fmt: str = "{:.0f}") -> str:
-    """The median of the repeats, and their range when there are several."""
-    if not values:
-        return "—"
-    middle = fmt.format(statistics.median(values))
-    if len(values) == 1:
-        return middle
-    return f"{middle} ({fmt.format(min(values))}–{fmt.format(max(values))})"  # noqa: RUF001
 
 
 def pcts(runs: list[Run], p: float) -> str:
