@@ -1,6 +1,6 @@
 """What single operations cost on the database itself, apart from our services:
 `uv run python -m bench.ferretdb_ops` (with `make infra` running). The numbers in
-bench/analysis.md about FerretDB come from here."""
+docs/benchmarks-analysis.md about FerretDB come from here."""
 
 import asyncio
 import os
