@@ -235,6 +235,23 @@ async def test_connections_an_agreement_changed_while_connected_is_found_by_the_
     assert await connections.connected_elsewhere(2, first) == [(second, False)]
 
 
+async def test_connections_installs_joining_one_agreement_at_once_are_all_found(
+    connections: Connections,
+) -> None:
+    """On FerretDB an agreement's members are one list, written by read-modify-write: merchants
+    connecting the same company at the same moment must each be found by the others."""
+    accounts = ["acct_" + uuid.uuid4().hex[:12] for _ in range(6)]
+    agreement = Agreement(agreement_number=777, company_name="Shared ApS")
+
+    def connect(conn: Connection) -> Connection:
+        return conn.model_copy(update={"state": "connected", "agreement": agreement})
+
+    await asyncio.gather(*(connections.change(a, False, connect) for a in accounts))
+    for account in accounts:
+        others = [(a, False) for a in sorted(accounts) if a != account]
+        assert await connections.connected_elsewhere(777, account) == others
+
+
 # --- one-time records past their deadline ------------------------------------------------------
 
 

@@ -250,7 +250,11 @@ class Subset(_Adapter):
     FerretDB 1.24 has no partial index and reads every document for a filter that is not `_id`
     alone, so there the writer keeps a small side collection by hand: `add` before the write
     that makes a document match, `remove` after the write that makes it stop; a mark left by a
-    crash between the two is harmless, since readers check the document itself.
+    crash between the two is harmless, since readers check the document itself. With a `field`
+    the side collection holds one document per value, its `_id`, listing the keys that have it:
+    a lookup by value is then one read by `_id`, where a mark per key found by its value read
+    every mark (in the connect callback, a scan that grew with every connected merchant). The
+    list is changed through VersionedDocs, so two keys joining one value at once both stay.
     """
 
     def __init__(
@@ -263,28 +267,56 @@ class Subset(_Adapter):
     ) -> None:
         super().__init__(collection, path)
         self._side, self._where, self._field = collection.database[side], where, field
+        self._by_value = VersionedDocs(self._side, "ferretdb")
 
     async def create_index(self) -> None:
-        if await self._ferretdb():
-            if self._field:
-                await self._side.create_index("value")
-        else:
+        if not await self._ferretdb():
             await self._docs.create_index(
                 self._field or next(iter(self._where)), partialFilterExpression=self._where
             )
 
     async def add(self, key: str, value: Any = None) -> None:
-        if await self._ferretdb():
-            mark = {"_id": key, "value": value, "at": now()}
+        if not await self._ferretdb():
+            return
+        if self._field:
+            await self._by_value.change(str(value), _listing(key, True))
+        else:
+            mark = {"_id": key, "at": now()}
             await self._side.replace_one({"_id": key}, mark, upsert=True)
 
-    async def remove(self, key: str) -> None:
-        if await self._ferretdb():
+    async def remove(self, key: str, value: Any = None) -> None:
+        """`value`: the one `key` had, for a subset by `field`."""
+        if not await self._ferretdb():
+            return
+        if self._field:
+            await self._by_value.change(str(value), _listing(key, False))
+        else:
             await self._side.delete_one({"_id": key})
+
+    async def forget_abandoned_claims(self) -> int:
+        """The claims on value lists left by writers that died (FerretDB's path)."""
+        if self._field and await self._ferretdb():
+            return await self._by_value.forget_abandoned_claims()
+        return 0
 
     async def keys(self, value: Any = None) -> list[str]:
         if await self._ferretdb():
-            marks = self._side.find({"value": value} if self._field else {}, {"_id": 1})
-            return [mark["_id"] async for mark in marks]
+            if self._field:
+                listed = await self._by_value.get(str(value))
+                return list(listed["keys"]) if listed else []
+            return [mark["_id"] async for mark in self._side.find({}, {"_id": 1})]
         query = {**self._where, **({self._field: value} if self._field else {})}
         return [doc["_id"] async for doc in self._docs.find(query, {"_id": 1})]
+
+
+def _listing(key: str, present: bool) -> Change:
+    """A change to a value's list of keys that has `key` in it (present) or not; None when the
+    list is that already."""
+
+    def change(doc: Document | None) -> Document | None:
+        listed = list((doc or {}).get("keys", []))
+        if (key in listed) == present:
+            return None
+        return {"keys": [*listed, key] if present else [k for k in listed if k != key]}
+
+    return change

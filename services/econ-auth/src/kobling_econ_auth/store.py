@@ -114,8 +114,8 @@ class ConnectionStore:
         async def after(doc: Document | None, new: Document) -> None:
             current = _connection(doc)
             leaves = _agreement(current) if current else None
-            if leaves is not None and _agreement(Connection.model_validate(new)) is None:
-                await self._members.remove(key)
+            if leaves is not None and _agreement(Connection.model_validate(new)) != leaves:
+                await self._members.remove(key, leaves)
 
         key = account_key(account_id, livemode)
         written = await self._docs.change(key, on_document, before, after)
@@ -199,3 +199,4 @@ class ConnectionStore:
         await self._states.forget_expired(before)
         await self._used.forget_expired(before)
         await self._docs.forget_abandoned_claims()
+        await self._members.forget_abandoned_claims()
