@@ -1,5 +1,6 @@
 """econ-auth's MongoDB: connections (with their outbox), one-time states and used links."""
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -102,14 +103,17 @@ class ConnectionStore:
 
         async def before(doc: Document | None, new: Document) -> None:
             current, updated = _connection(doc), Connection.model_validate(new)
+            marks = []
             if len(updated.outbox) > len(current.outbox if current else []):
                 # Marked before the write: a crash between the two leaves a mark the relay
                 # clears, never an event nobody looks for.
-                await self._owing.add(key)
+                marks.append(self._owing.add(key))
             joins = _agreement(updated)
             if joins is not None and joins != (_agreement(current) if current else None):
                 # Also before the write; a member left behind by a crash is checked when read.
-                await self._members.add(key, joins)
+                marks.append(self._members.add(key, joins))
+            # Two side collections, neither waiting on the other: a connect sets both at once.
+            await asyncio.gather(*marks)
 
         async def after(doc: Document | None, new: Document) -> None:
             current = _connection(doc)
