@@ -222,11 +222,14 @@ async def complete_grant(
     if not same_browser(pending.browser):
         OUTCOMES.labels("other_browser").inc()
         raise OtherBrowser()
-    if not await deps.store.use_once("state", state):
+    account_id, livemode = pending.account_id, pending.livemode
+    # Spending the state and reading the connection do not wait on each other: one round trip.
+    first_use, conn = await asyncio.gather(
+        deps.store.use_once("state", state), deps.store.get(account_id, livemode)
+    )
+    if not first_use:
         OUTCOMES.labels("state_invalid").inc()
         raise StateInvalid()
-    account_id, livemode = pending.account_id, pending.livemode
-    conn = await deps.store.get(account_id, livemode)
     if pending.started_at is None or not domain.may_start_grant(conn, pending.started_at):
         OUTCOMES.labels("uninstalled").inc()
         raise StateInvalid()
