@@ -266,22 +266,14 @@ async def complete_grant(
     )
     assert connected is not None
     connected_event = connected.outbox[-1]["id"] if connected.outbox else None
-    # Publishing the event and looking for other installs on the same agreement touch different
-    # documents and wait on different servers: side by side, the merchant waits for the longer
-    # of the two, not for both.
-    sent, others = await asyncio.gather(
-        publish_outbox(connected, deps),
+    # Publishing the event (and clearing it from the outbox) and looking for other installs on
+    # the same agreement touch different documents and wait on different servers: side by side,
+    # the merchant waits for the longer of the two, not for both (a third of the callback).
+    _, others = await asyncio.gather(
+        relay(connected, deps),
         deps.store.connected_elsewhere(agreement.agreement_number, account_id),
     )
-    if not others:
-        # The event is on Kafka (acks=all) before the merchant is answered; taking it out of the
-        # outbox is bookkeeping (six round trips on FerretDB, a third of the callback), done
-        # after the answer. Left undone by a crash, the relay publishes it again after
-        # RELAY_GRACE and consumers drop the repeat by its id, as after any crash past a publish.
-        forget_after_answer(connected, sent, deps)
-    else:
-        # Here first, so the warning's relay below does not publish "connected" a second time.
-        await forget_sent(connected, sent, deps)
+    if others:
         log.warning(
             "agreement %s is connected to several Stripe accounts", agreement.agreement_number
         )
@@ -431,55 +423,15 @@ async def _change(deps: Deps, account_id: str, livemode: bool, change: Change) -
 
 async def relay(conn: Connection, deps: Deps) -> None:
     """Publishes a connection's pending events in order; what fails stays for the next relay."""
-    sent = await publish_outbox(conn, deps)
-    if sent:
-        await deps.store.sent(conn, sent)
-
-
-async def publish_outbox(conn: Connection, deps: Deps) -> set[str]:
-    """Publishes a connection's pending events in order; answers the ids published."""
     sent: set[str] = set()
     try:
         for raw in conn.outbox:
-            if raw["id"] not in _BEING_FORGOTTEN:  # else this instance published it a moment ago
-                await deps.publisher.publish(parse_event(json.dumps(raw)))
+            await deps.publisher.publish(parse_event(json.dumps(raw)))
             sent.add(raw["id"])
     except Exception as error:
         log.warning("outbox of %s kept for later: %s", conn.account_id, type(error).__name__)
-    return sent
-
-
-async def forget_sent(conn: Connection, sent: set[str], deps: Deps) -> None:
-    """Takes published events out of the outbox; if that fails they stay for the relay, which
-    publishes them again (consumers drop the repeat by id)."""
-    if not sent:
-        return
-    try:
+    if sent:
         await deps.store.sent(conn, sent)
-    except Exception as error:
-        log.warning("outbox of %s left to the relay: %s", conn.account_id, type(error).__name__)
-
-
-# Events this instance published whose removal from the outbox runs after the answer: a change
-# of the same connection in that moment (an uninstall) relays its outbox, which still holds them,
-# and must not publish them again. Another instance may, in that moment: consumers drop it by id.
-_BEING_FORGOTTEN: set[str] = set()
-# The removals themselves, held so that none is garbage-collected half done; whatever a shutdown
-# cuts short stays in the outbox for the relay.
-_FORGETTING: set[asyncio.Task[None]] = set()
-
-
-def forget_after_answer(conn: Connection, sent: set[str], deps: Deps) -> None:
-    async def forget() -> None:
-        try:
-            await forget_sent(conn, sent, deps)
-        finally:
-            _BEING_FORGOTTEN.difference_update(sent)
-
-    _BEING_FORGOTTEN.update(sent)
-    task = asyncio.create_task(forget())
-    _FORGETTING.add(task)
-    task.add_done_callback(_FORGETTING.discard)
 
 
 # The request that wrote an event publishes it at once; the background relay takes only what that
