@@ -12,6 +12,7 @@ from typing import Any
 from bench import reads, rebuild
 from bench.broker import lines as broker_lines
 from bench.load import Run, spread
+from bench.tail import STAGES, STATUS_STAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -267,17 +268,20 @@ def e2e_lines(report: dict[str, Any]) -> list[str]:
         pct_row("… of which the page (waits for the projection)", connect["page"]),
         "",
         "Where a webhook probe's time goes, by stage (median ms): accept = sent → the Kafka "
-        "record's timestamp; publish = → install's 200; project = → visible in the API.",
+        "record's timestamp; publish = → install's 200; project = → visible in the API. The same "
+        "probes split on status's side of the record, by its stamps on the timeline entry (to the "
+        "ms): deliver = record timestamp → status's handler has it; apply = → the account "
+        "written; show = → visible to the probe's poll.",
         "",
-        "| probes | accept | publish | project |",
-        "| --- | --- | --- | --- |",
+        "| probes | accept | publish | project | deliver | apply | show |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
         *(
-            f"| {group} | {' | '.join(f'{v:.1f}' for v in stages[group].values())} |"
+            f"| {group} | {' | '.join(f'{stages[group].get(k, 0.0):.1f}' for k in ALL_STAGES)} |"
             for group in ("all", "slowest")
         ),
         "",
     ]
-    worst = max(stages["slowest"], key=lambda k: stages["slowest"][k] - stages["all"][k])
+    worst = max(STAGES, key=lambda k: stages["slowest"][k] - stages["all"][k])
     lines += [
         f"The slowest 1% lose most of their extra time in **{worst}** "
         f"({stages['slowest'][worst]:.1f} ms against {stages['all'][worst]:.1f} ms for all).",
@@ -294,15 +298,32 @@ def e2e_lines(report: dict[str, Any]) -> list[str]:
             for group in ("all", "slowest")
         ),
         "",
-        "The ten slowest probes (total, then accept / publish / project, ms): "
+        *kafka_gc_lines(e2e.get("kafka_gc")),
+        "The ten slowest probes (total = accept / publish / project; deliver / apply / show, "
+        "ms): "
         + "; ".join(
-            f"{total:.0f} = {s['accept']:.0f} / {s['publish']:.0f} / {s['project']:.0f}"
+            f"{total:.0f} = {s['accept']:.0f} / {s['publish']:.0f} / {s['project']:.0f}; "
+            f"{s.get('deliver', 0):.0f} / {s.get('apply', 0):.0f} / {s.get('show', 0):.0f}"
             for total, s in e2e["slowest"]
         )
         + ".",
         "",
     ]
     return lines
+
+
+ALL_STAGES = STAGES + STATUS_STAGES
+
+
+def kafka_gc_lines(gc: dict[str, dict[str, float]] | None) -> list[str]:
+    if not gc:
+        return []
+    return [
+        f"Kafka's GC pauses (its `-Xlog:gc`) overlapped {gc['all']['touched']:.0%} of all probes "
+        f"({gc['all']['paused_ms']:.1f} ms of pause in a probe on average) and "
+        f"{gc['slowest']['touched']:.0%} of the slowest 1% ({gc['slowest']['paused_ms']:.1f} ms).",
+        "",
+    ]
 
 
 def pct_row(name: str, p: dict[str, Any]) -> str:

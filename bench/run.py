@@ -35,8 +35,14 @@ from bench.stack import (  # noqa: E402
     WORK,
     CpuMeter,
     infra_pids,
+    start_stack,
 )
-from bench.tail import connect_probe, percentiles, webhook_probes, where_the_tail_goes  # noqa: E402
+from bench.tail import (  # noqa: E402
+    connect_probe,
+    percentiles,
+    webhook_probes,
+    webhook_report,
+)
 from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC  # noqa: E402
 from kobling_status.rebuild import end_offsets as status_end_offsets  # noqa: E402
 from tests.kafka_topics import records_on  # noqa: E402
@@ -195,12 +201,7 @@ async def main() -> None:
     }
     began = time.perf_counter()
     try:
-        for service in services:
-            # The sandbox is a development tool and refuses production; it shares the secrets.
-            dev = {"KOBLING_ENV": "development"} if service.name == "sandbox" else {}
-            start(service, {**ENV, **dev})
-        for service in services:
-            wait_ready(service)
+        start_stack()
         for port in (8098, 8099):  # the sink and the bare endpoint answer before they are used
             listening(port)
         report["rss_rest"] = {s.name: rss_mb(s) for s in services[:3]}
@@ -245,15 +246,7 @@ async def main() -> None:
             pids = {s.name: pid(s) for s in (install, econ_auth, status)} | infra_pids()
             say(f"end to end, light: {light_probes} probes one at a time")
             light, busy = await webhook_probes(http, light_probes, pids)
-            report["e2e"] = {
-                "busy": busy,
-                "light": percentiles([p.total_ms for p in light]),
-                "stages": where_the_tail_goes(light),
-                "slowest": [
-                    (p.total_ms, p.stages_ms())
-                    for p in sorted(light, key=lambda p: p.total_ms)[-10:]
-                ],
-            }
+            report["e2e"] = webhook_report(light, busy)
             say(f"connect callback: {connect_probes} probes one at a time")
             accounts: list[tuple[str, str]] = []
             connects = [await connect_probe(http, accounts) for _ in range(connect_probes)]

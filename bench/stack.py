@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from kobling_shared.settings import DEV_SECRETS
+from tests.stack import SERVICES, Service, start, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
@@ -35,6 +36,18 @@ ENV = {
     **SECRETS,
 }
 TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def start_stack() -> list[Service]:
+    """install, econ-auth, status and the sandbox, started with the bench's settings and ready."""
+    services = [SERVICES[name] for name in ("install", "econ-auth", "status", "sandbox")]
+    for service in services:
+        # The sandbox is a development tool and refuses production; it shares the secrets.
+        dev = {"KOBLING_ENV": "development"} if service.name == "sandbox" else {}
+        start(service, {**ENV, **dev})
+    for service in services:
+        wait_ready(service)
+    return services
 
 
 def infra_pids() -> dict[str, int]:

@@ -144,8 +144,9 @@ launch() {
     java $(jopts) -cp "$LIB/*" kafka.tools.StorageTool format --ignore-formatted \
       -t "$(cluster_id)" -c "$DIR/server.properties" >/dev/null
   fi
+  # The broker's GC pauses, with wall-clock times: the bench matches them against slow probes.
   # shellcheck disable=SC2046
-  nohup java $(jopts) -cp "$LIB/*" kafka.Kafka "$DIR/server.properties" >"$LOG" 2>&1 &
+  nohup java $(jopts) -Xlog:gc:file="$DIR/gc.log":time,uptime -cp "$LIB/*" kafka.Kafka "$DIR/server.properties" >"$LOG" 2>&1 &
   echo $! >"$PIDFILE"
 }
 

@@ -1,5 +1,7 @@
 """status's signed JSON for the Stripe App view, and the internal API's filters and pages."""
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -163,12 +165,18 @@ async def test_the_list_filters_by_state_and_pages_with_a_cursor(
 
 
 async def test_the_timeline_tells_the_onboarding_story(http, account) -> None:
+    began = now()
     await install(http, account)
     await wait_for(http, account, lambda d: d["stripe"]["installed"])
     await connect(http, account)
+    ended = now()
     response = await http.get(f"{STATUS}/v1/accounts/{account}/timeline", headers=INTERNAL)
     assert response.status_code == 200
-    assert [e["what"] for e in response.json()["events"]] == ["installed", "connected"]
+    events = response.json()["events"]
+    assert [e["what"] for e in events] == ["installed", "connected"]
+    # Each says when the read model took it (BSON keeps milliseconds, so it may round down).
+    applied = [datetime.fromisoformat(e["applied_at"]).replace(tzinfo=UTC) for e in events]
+    assert began - timedelta(milliseconds=1) <= applied[0] <= applied[1] <= ended, applied
     unknown = await http.get(f"{STATUS}/v1/accounts/acct_nobody/timeline", headers=INTERNAL)
     assert unknown.status_code == 404
 

@@ -137,6 +137,8 @@ async def timeline(
                 "event_id": e["_id"],
                 "what": MILESTONES.get(e["type"], e["type"]),
                 "time": e["time"],
+                # When the read model took it: how late this account's status was, if it was.
+                **({"applied_at": e["applied_at"]} if "applied_at" in e else {}),
                 **({"use": e["use"]} if "use" in e else {}),
             }
             for e in entries

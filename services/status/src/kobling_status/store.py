@@ -14,7 +14,7 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from kobling_shared.events import AnyEvent, account_key
+from kobling_shared.events import AnyEvent, account_key, now
 from kobling_shared.mongo import (
     Document,
     Path,
@@ -63,6 +63,7 @@ class StatusStore:
         Most accounts in a batch have no document yet (new installs; a rebuild into an empty read
         model): those are written with one insert for the whole batch. Only accounts already
         there are read and replaced one by one."""
+        received = now()
         by_key: dict[str, list[AnyEvent]] = {}
         for event in events:
             by_key.setdefault(event.account_key, []).append(event)
@@ -74,8 +75,18 @@ class StatusStore:
         for key, doc in fresh.items():
             if key in taken or doc is None:
                 await self._apply_to_existing(key, by_key[key])
+        # When status took each event and when its account was written: how far the read model
+        # lags, event by event (an operator's question; the bench splits its tail with them).
+        applied = now()
         timeline = [
-            {"_id": event.id, "key": event.account_key, "type": event.type, "time": event.time}
+            {
+                "_id": event.id,
+                "key": event.account_key,
+                "type": event.type,
+                "time": event.time,
+                "received_at": received,
+                "applied_at": applied,
+            }
             for event in events
         ]
         await insert_new(self._timeline, timeline)  # an entry already there was recorded before
