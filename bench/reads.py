@@ -381,6 +381,7 @@ async def standalone(count: int, seconds: float, repeats: int, reuse: bool) -> d
 
 
 def main() -> None:
+    global RATE
     parser = argparse.ArgumentParser()
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -388,7 +389,14 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="take accounts already in the read model first"
     )
+    parser.add_argument(
+        "--rate",
+        type=int,
+        default=RATE,
+        help="the paced runs' rate: lower than the goal's on a machine too loaded to serve it",
+    )
     opts = parser.parse_args()
+    RATE = opts.rate  # every run and the report read it at call time
     result = asyncio.run(standalone(opts.accounts, opts.seconds, opts.repeats, opts.reuse))
     print("\n".join(lines(result)))
 

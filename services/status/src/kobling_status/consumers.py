@@ -11,7 +11,7 @@ from kobling_shared.events import (
     AnyEvent,
     EconomicGrantUsed,
 )
-from kobling_shared.kafka import subscribe_events
+from kobling_shared.kafka import PATIENT, subscribe_events
 from kobling_status.grant_uses import GrantUses
 from kobling_status.store import StatusStore
 
@@ -34,7 +34,14 @@ def subscribe(
         for event in events:
             PROJECTED.labels(event.type).inc()
 
-    # Its own group: a busy audit never holds up an account's onboarding status.
+    # Its own group: a busy audit never holds up an account's onboarding status. Nobody waits
+    # to see a use counted, so it polls patiently: its empty rounds were ~25 of the ~88 ms of
+    # CPU an idle status spent a second (and ~15 of Kafka's), taken from the reads it serves.
     subscribe_events(
-        broker, (GRANT_USES_TOPIC,), f"{group_id}.grant-uses", audit, accepts=(EconomicGrantUsed,)
+        broker,
+        (GRANT_USES_TOPIC,),
+        f"{group_id}.grant-uses",
+        audit,
+        accepts=(EconomicGrantUsed,),
+        polling=PATIENT,
     )

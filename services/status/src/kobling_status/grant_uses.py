@@ -13,7 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from kobling_shared.events import EconomicGrantUsed, account_key
 from kobling_shared.kafka import MAX_BATCH
-from kobling_shared.mongo import Document, VersionedDocs, insert_new
+from kobling_shared.mongo import Document, VersionedDocs, find_by_id, insert_new
 
 GRANT_USED = EconomicGrantUsed.model_fields["type"].default
 # A summary remembers the ids of this many of its latest uses, so a batch delivered again (at
@@ -77,7 +77,7 @@ class GrantUses:
             await self.summaries.change(key, partial(counted, uses=theirs))
 
     async def summary(self, account_id: str, livemode: bool) -> dict[str, Any]:
-        doc = await self.summaries.get(account_key(account_id, livemode))
+        doc = await find_by_id(self.summaries.docs, account_key(account_id, livemode))
         last = doc["last"] if doc else None
         return {
             "count": doc["count"] if doc else 0,

@@ -40,12 +40,6 @@ async def get_store(request: Request) -> StatusStore:
 StoreDep = Annotated[StatusStore, Depends(get_store)]
 
 
-async def get_grant_uses(request: Request) -> GrantUses:
-    uses: GrantUses = request.app.state.grant_uses
-    return uses
-
-
-UsesDep = Annotated[GrantUses, Depends(get_grant_uses)]
 router = APIRouter(
     prefix="/v1", dependencies=[Depends(require_token)], tags=["internal"], responses=BEARER
 )
@@ -68,13 +62,16 @@ def merchant_view(status: AccountStatus) -> dict[str, Any]:
 
 @router.get("/accounts/{account_id}", responses={404: detail("No install of this account")})
 async def get_account(
-    store: StoreDep,
-    uses: UsesDep,
+    request: Request,
     account_id: Annotated[str, Path(pattern=ACCOUNT_ID)],
     livemode: bool | None = None,
 ) -> dict[str, Any]:
     """One install. Without `livemode`, the live install if there is one, else the test one.
     `grant_uses`: how often our services used its e-conomic grant, and the last use."""
+    # The read model from app.state, not through dependencies: other services ask this
+    # route for every account they act on, and FastAPI's solving of each dependency costs.
+    store: StatusStore = request.app.state.store
+    uses: GrantUses = request.app.state.grant_uses
     modes = [livemode] if livemode is not None else [True, False]
     for mode in modes:
         # Two reads by _id, at once: the status and its grant-use summary.

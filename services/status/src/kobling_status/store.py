@@ -15,7 +15,14 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from kobling_shared.events import AnyEvent, account_key, now
-from kobling_shared.mongo import Document, Path, SecondaryIndex, VersionedDocs, insert_new
+from kobling_shared.mongo import (
+    Document,
+    Path,
+    SecondaryIndex,
+    VersionedDocs,
+    find_by_id,
+    insert_new,
+)
 from kobling_status.projection import AccountStatus, project
 
 
@@ -120,7 +127,8 @@ class StatusStore:
         return await self._timeline.find_one({"_id": event_id}, {"_id": 1}) is not None
 
     async def get(self, account_id: str, livemode: bool) -> AccountStatus | None:
-        doc = await self._accounts.find_one({"_id": account_key(account_id, livemode)})
+        # Every view of the Dashboard reads here: the cheaper find (kobling_shared.mongo).
+        doc = await find_by_id(self._accounts, account_key(account_id, livemode))
         return AccountStatus.model_validate(doc) if doc else None
 
     async def list(

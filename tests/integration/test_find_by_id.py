@@ -1,0 +1,40 @@
+"""kobling_shared.mongo.find_by_id, the `find` command status's reads use instead of `find_one`:
+it must answer exactly what `find_one` answers, with the client's codecs (time zones)."""
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from kobling_shared.mongo import Document, find_by_id, make_client
+from tests.infra import Infra
+
+
+@pytest.fixture
+async def db(infra: Infra) -> AsyncIterator[AsyncDatabase[Document]]:
+    client: AsyncMongoClient[Document] = make_client(infra.mongodb)
+    database = client[f"test_find_by_id_{uuid.uuid4().hex[:8]}"]
+    yield database
+    await client.drop_database(database.name)
+    await client.close()
+
+
+async def test_it_answers_what_find_one_answers(db: AsyncDatabase[Document]) -> None:
+    at = datetime(2026, 12, 1, 4, 56, 49, 887000, tzinfo=UTC)
+    stored = {"_id": "acct_1:test", "rev": 3, "stripe": {"installed_at": at}, "shared": ["a"]}
+    await db["accounts"].insert_many([stored, {"_id": "acct_2:test", "rev": 1}])
+
+    found = await find_by_id(db["accounts"], "acct_1:test")
+
+    assert found == stored == await db["accounts"].find_one({"_id": "acct_1:test"})
+    # The status JSON shows times with their zone: the client is tz_aware, and so is this read.
+    assert found is not None and found["stripe"]["installed_at"].tzinfo is not None
+
+
+async def test_an_absent_id_is_none(db: AsyncDatabase[Document]) -> None:
+    await db["accounts"].insert_many([{"_id": "acct_1:test"}])
+    assert await find_by_id(db["accounts"], "acct_9:test") is None
+    assert await find_by_id(db["nothing_here"], "acct_1:test") is None
