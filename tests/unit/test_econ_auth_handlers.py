@@ -21,6 +21,7 @@ from kobling_shared.events import (
     InstallData,
     StripeAppInstalled,
     StripeAppUninstalled,
+    account_key,
     now,
 )
 from kobling_shared.ownership import Owned, partition_of
@@ -195,6 +196,30 @@ async def test_a_state_minted_before_an_uninstall_connects_nothing(world) -> Non
     with pytest.raises(StateInvalid):
         await complete_grant(state, "grant-1", world.deps)
     assert world.topic.events == [] and world.economic.calls == 0
+
+
+async def test_an_uninstall_landing_during_the_callback_leaves_no_grant_behind(world) -> None:
+    # The uninstall is applied after the callback checked the install and before it stored the
+    # grant (here: while /self is asked). The grant must not be stored, published or left
+    # readable under a data key made after the uninstall destroyed the last one.
+    account = new_account()
+    await world.installed(account)
+    state = await world.state_for(account)
+    world.economic.grants["grant-1"] = ACME
+    asked = world.economic.self_info
+
+    async def self_info_while_uninstalled(grant: str) -> Agreement:
+        await world.uninstalled(account)
+        return await asked(grant)
+
+    world.economic.self_info = self_info_while_uninstalled
+    with pytest.raises(StateInvalid):
+        await complete_grant(state, "grant-1", world.deps)
+    conn = await world.store.get(account, False)
+    assert conn is not None and not conn.installed
+    assert conn.state != "connected" and conn.grant_ciphertext is None
+    assert "connected" not in world.types()
+    assert account_key(account, False) not in world.grants.data_keys
 
 
 async def test_a_grant_whose_event_cannot_be_published_stays_in_the_outbox(world) -> None:

@@ -97,10 +97,14 @@ async def on_install_events(
                 await on_install_event(event, deps)
     for evs in by_key.values():
         if any(isinstance(event, StripeAppUninstalled) for event in evs):
-            now_stored = await deps.store.get(evs[0].subject, evs[0].livemode)
-            if now_stored is None or not now_stored.installed:
-                # Whatever grant this install ever had is unreadable from here on, backups too.
-                await deps.grants.destroy(evs[0].subject, evs[0].livemode)
+            await _destroy_key_if_uninstalled(evs[0].subject, evs[0].livemode, deps)
+
+
+async def _destroy_key_if_uninstalled(account_id: str, livemode: bool, deps: Deps) -> None:
+    now_stored = await deps.store.get(account_id, livemode)
+    if now_stored is None or not now_stored.installed:
+        # Whatever grant this install ever had is unreadable from here on, backups too.
+        await deps.grants.destroy(account_id, livemode)
 
 
 async def on_install_event(event: StripeAppInstalled | StripeAppUninstalled, deps: Deps) -> None:
@@ -230,7 +234,8 @@ async def complete_grant(
     if not first_use:
         OUTCOMES.labels("state_invalid").inc()
         raise StateInvalid()
-    if pending.started_at is None or not domain.may_start_grant(conn, pending.started_at):
+    started_at = pending.started_at
+    if started_at is None or not domain.may_start_grant(conn, started_at):
         OUTCOMES.labels("uninstalled").inc()
         raise StateInvalid()
 
@@ -261,10 +266,20 @@ async def complete_grant(
         return result("economic_unavailable", conn)
     heard(deps, False)
     sealed = await deps.grants.seal(account_id, livemode, grant_token)
-    connected = await deps.store.change(
-        account_id, livemode, lambda c: domain.connect(c, sealed, agreement, now())
-    )
-    assert connected is not None
+
+    def connect(c: Connection) -> Connection | None:
+        # Checked again on the connection as it is written: an uninstall applied since the check
+        # above (while e-conomic answered) wins, and no grant is stored for it.
+        if not domain.may_start_grant(c, started_at):
+            return None
+        return domain.connect(c, sealed, agreement, now())
+
+    connected = await deps.store.change(account_id, livemode, connect)
+    if connected is None:
+        # The seal may have made a data key after the uninstall destroyed the last one.
+        await _destroy_key_if_uninstalled(account_id, livemode, deps)
+        OUTCOMES.labels("uninstalled").inc()
+        raise StateInvalid()
     connected_event = connected.outbox[-1]["id"] if connected.outbox else None
     # Publishing the event (and clearing it from the outbox) and looking for other installs on
     # the same agreement touch different documents and wait on different servers: side by side,
