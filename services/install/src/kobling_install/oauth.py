@@ -126,11 +126,12 @@ async def access_token(account_id: str, livemode: bool, deps: OAuthDeps) -> str:
 
     Every refresh voids the refresh token it used. One refresh at a time per install in this
     process (the lock); across processes the revision guard keeps the winner's tokens, and a loser
-    that Stripe refused (invalid_grant) takes the tokens the winner stored.
+    that Stripe refused (invalid_grant) waits for the tokens the winner stores.
     """
     key = account_key(account_id, livemode)
+    deadline = asyncio.get_running_loop().time() + REFRESH_SETTLES_SECONDS
     async with _refresh_locks.setdefault(key, asyncio.Lock()):
-        for _ in range(3):
+        while True:
             doc = await deps.vault.get(key)
             if doc is None:
                 raise LookupError(f"no Stripe tokens for {key}")
@@ -140,11 +141,33 @@ async def access_token(account_id: str, livemode: bool, deps: OAuthDeps) -> str:
                 refresh = deps.cipher.decrypt(doc["refresh_token"])
                 tokens = await deps.stripe.refresh(refresh, livemode)
             except InvalidGrant:
-                continue  # someone else refreshed first: read what they stored
+                # Another process spent this refresh token first, and its write follows its
+                # refresh: rereading at once (as this did) could find the old tokens three times
+                # and give up on an install that is fine.
+                if not await _stored_since(key, doc["rev"], deadline, deps):
+                    raise
+                continue
             fields = _sealed(tokens.access_token, tokens.refresh_token, deps)
             if await deps.vault.put(key, fields, expected_rev=doc["rev"]):
                 return tokens.access_token
-        raise InvalidGrant()
+
+
+# How long a refresh Stripe refused waits for another process's tokens to be stored; after that
+# the refresh token is taken to be revoked.
+REFRESH_SETTLES_SECONDS = 5.0
+
+
+async def _stored_since(key: str, rev: int, deadline: float, deps: OAuthDeps) -> bool:
+    """Whether the install's tokens moved past revision `rev` before `deadline`."""
+    pause = 0.02
+    loop = asyncio.get_running_loop()
+    while loop.time() < deadline:
+        doc = await deps.vault.get(key)
+        if doc is None or doc["rev"] != rev:
+            return True
+        await asyncio.sleep(min(pause, max(0.0, deadline - loop.time())))
+        pause = min(pause * 2, 0.25)
+    return False
 
 
 def _sealed(access: str, refresh: str, deps: OAuthDeps) -> dict[str, object]:
