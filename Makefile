@@ -53,8 +53,13 @@ test-stripe-app:  ## the Stripe App (stripe-app/): npm ci, its jest tests, tsc -
 bench-smoke:  ## every step of the benchmark for a second or two, so the harness cannot rot
 	$(UV) run python -m bench.run --smoke
 
+# --tb=native: CPython 3.11.7 (this machine's) can fail pytest's own traceback formatting with
+# "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905, fixed upstream after 3.11.7),
+# an INTERNALERROR in place of the failure; Python's own traceback format never parses source.
+PYTEST_SLOW := $(UV) run pytest -p no:cacheprovider --tb=native
+
 test-faults: infra  ## the slow fault scenarios: broker and database stopped, services killed
-	$(UV) run pytest -p no:cacheprovider tests/faults
+	$(PYTEST_SLOW) tests/faults
 
 test-cluster: setup  ## three Kafka nodes, two instances of each service, brokers and services SIGKILLed
 	@# The single broker listens where the cluster's first node does: stop it for the run.
@@ -68,7 +73,7 @@ cluster-run:
 	$(INFRA) stop
 	rm -rf $(KOBLING_RUN_DIR)
 	$(INFRA) start
-	$(UV) run pytest -p no:cacheprovider tests/cluster; status=$$?; $(INFRA) stop; exit $$status
+	$(PYTEST_SLOW) tests/cluster; status=$$?; $(INFRA) stop; exit $$status
 
 test-unit: setup  ## unit tests only (no infrastructure)
 	$(UV) run pytest tests/unit

@@ -3,10 +3,11 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+from pymongo import MongoClient
 
 from kobling_shared.settings import DEV_SECRETS
 from tests.infra import Infra, provide_infra
-from tests.stack import SERVICES, Service, running
+from tests.stack import SERVICES, Service, fresh_logs, running
 
 # The tests run the services with the development secrets (KOBLING_ENV unset), so they sign
 # webhooks and view requests with the same well-known values.
@@ -18,9 +19,34 @@ APP_SECRET = DEV_SECRETS["stripe_app_secret"]
 INTERNAL_TOKEN = DEV_SECRETS["internal_api_token"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Each suite writes its services' logs afresh, to a folder of its own."""
+    args = " ".join(str(a) for a in config.args)
+    fresh_logs(
+        "faults" if "tests/faults" in args else "cluster" if "tests/cluster" in args else "run"
+    )
+
+
+def start_clean(infra: Infra) -> None:
+    """The three suites run one after another on one Kafka and one database. Each starts by
+    checking the database answers, and drops the scratch databases (`test_…`, only tests make
+    them) that an interrupted run left: a database left to FerretDB is one more file to open at
+    every start, and to index every two seconds."""
+    client: MongoClient = MongoClient(infra.mongodb, serverSelectionTimeoutMS=10_000)
+    try:
+        client.admin.command("ping")
+        for name in client.list_database_names():
+            if name.startswith("test_"):
+                print(f"dropping {name}, a scratch database an earlier run left")
+                client.drop_database(name)
+    finally:
+        client.close()
+
+
 @pytest.fixture(scope="session")
 def infra() -> Iterator[Infra]:
     with provide_infra() as provided:
+        start_clean(provided)
         yield provided
 
 

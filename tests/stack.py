@@ -1,6 +1,7 @@
 """Runs our services as real processes on their real ports, as `make run` does."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +16,23 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
+# The services' logs of this run, under test-artifacts/logs/<suite>: `make test`, `make test-faults`
+# and `make test-cluster` run one after another in one checkout, and used to append to one file
+# per service across every run (see `fresh_logs`).
+_logs = [ARTIFACTS / "logs" / "run"]
+
+
+def fresh_logs(suite: str) -> Path:
+    """An empty log folder for `suite`, the one `start` and `log_dir` use from now on."""
+    _logs[0] = ARTIFACTS / "logs" / suite
+    shutil.rmtree(_logs[0], ignore_errors=True)
+    _logs[0].mkdir(parents=True)
+    return _logs[0]
+
+
+def log_dir() -> Path:
+    _logs[0].mkdir(parents=True, exist_ok=True)
+    return _logs[0]
 
 
 @dataclass
@@ -87,9 +105,7 @@ def start(service: Service, env: dict[str, str]) -> None:
         raise RuntimeError(
             f"port {service.port} is taken: stop whatever runs there (`make run`?) before testing"
         )
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "logs").mkdir(exist_ok=True)
-    service.log_path = ARTIFACTS / "logs" / f"{service.name}.log"
+    service.log_path = log_dir() / f"{service.name}.log"
     log = service.log_path.open("ab")
     service.process = subprocess.Popen(
         service.argv or [sys.executable, "-m", service.module],

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # A real MongoDB-wire database without Docker: FerretDB 1.24.2 on its SQLite backend, built from
 # the Go module proxy (v1.24.2 is the only version served here, and v2 dropped SQLite).
-#   ferretdb.sh start|stop|status
+#   ferretdb.sh start|stop|status|selftest   (selftest: the runner's own Go tests, main_test.go)
 # The binary is cached in $KOBLING_CACHE (default ~/.cache/kobling) with Go's build and module
 # caches, so it is built once; data, log and pid file live in $KOBLING_RUN_DIR (default <repo>/.run).
 set -euo pipefail
 
 FERRETDB_VERSION=v1.24.2
-RUNNER_VERSION=4  # bump when ferretdb/main.go changes, so a cached binary is rebuilt
+RUNNER_VERSION=5  # bump when ferretdb/main.go changes, so a cached binary is rebuilt
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -24,11 +24,13 @@ NAME=ferretdb
 . "$HERE/lib.sh"
 
 
+go_env() { export GOCACHE=$BUILD/gocache GOMODCACHE=$BUILD/gomodcache GOFLAGS=-mod=mod; }
+
 build() {
   [ -x "$BIN" ] && return 0
   log "building FerretDB $FERRETDB_VERSION with Go (once; the pure-Go SQLite takes minutes)"
   mkdir -p "$BUILD/src"
-  export GOCACHE=$BUILD/gocache GOMODCACHE=$BUILD/gomodcache GOFLAGS=-mod=mod
+  go_env
   # FerretDB's own cmd/ferretdb panics at start when built outside its repository (it wants a
   # generated version file), with `go install` and as a `go get -tool` alike; our small main
   # around its embeddable package does not.
@@ -52,6 +54,15 @@ start() {
   nohup "$BIN" --sqlite-url="file:$DIR/data/?_pragma=synchronous(normal)" --listen-addr="127.0.0.1:$PORT" >"$LOG" 2>&1 &
   echo $! >"$PIDFILE"
   wait_started port_open 30
+}
+
+# The runner's tests need its module and caches: they run in the build folder, on a copy.
+selftest() {
+  build
+  go_env
+  cp "$HERE/ferretdb/main.go" "$HERE/ferretdb/main_test.go" "$BUILD/src/"
+  (cd "$BUILD/src" && go test -count=1 .)
+  rm -f "$BUILD/src/main_test.go"
 }
 
 stop() { stop_one; }

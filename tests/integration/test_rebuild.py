@@ -29,7 +29,7 @@ from kobling_shared.events import (
 )
 from kobling_status.rebuild import TOPICS, committed, end_offsets, groups
 from tests.infra import Infra
-from tests.stack import ARTIFACTS, Service
+from tests.stack import Service, log_dir
 
 ACCOUNTS = 1500  # enough that the rebuild cannot finish before the test has seen it half-way
 
@@ -98,9 +98,7 @@ async def wait_for(what: str, check: Any, timeout: float) -> Any:
 
 
 def start_rebuild(infra: Infra, database: str, group: str) -> subprocess.Popen[str]:
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "logs").mkdir(exist_ok=True)
-    log = (ARTIFACTS / "logs" / "status-rebuild.log").open("a")
+    log = (log_dir() / "status-rebuild.log").open("a")
     return subprocess.Popen(
         [sys.executable, "-m", "kobling_status.rebuild", "--database", database, "--group", group],
         env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": infra.kafka, "MONGODB_URL": infra.mongodb},

@@ -28,7 +28,7 @@ from tests.merchant import (
     install,
     wait_for,
 )
-from tests.stack import ARTIFACTS, Service
+from tests.stack import Service, log_dir
 
 pytestmark = [pytest.mark.usefixtures("stack"), pytest.mark.audit]
 
@@ -101,7 +101,7 @@ async def test_no_secret_is_stored_published_or_logged_in_plaintext(
     # Every service's log, the extra econ-auth instances' of the broker's tests too.
     logs = {
         path.stem: path.read_text(errors="replace")
-        for path in (ARTIFACTS / "logs").glob("*.log")
+        for path in log_dir().glob("*.log")
         if path.stem != "sandbox"
     }
     assert {"install", "econ-auth", "status"} <= set(logs)
