@@ -43,7 +43,7 @@ async def get_deps(request: Request) -> Deps:
 DepsDep = Annotated[Deps, Depends(get_deps)]
 
 
-# Each endpoint rebuilds the signed payload with its own action: a signature for one cannot do
+# Each endpoint takes only a signed body naming its own action: a signature for one cannot do
 # the other.
 ConnectRequest = Annotated[AppViewRequest, Depends(verified_view_request("connect"))]
 DisconnectRequest = Annotated[AppViewRequest, Depends(verified_view_request("disconnect"))]
