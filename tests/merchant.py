@@ -31,9 +31,18 @@ def view_body(
     return view_payload({"livemode": livemode, "action": action}, user, account)
 
 
+# Stripe dates a signature in whole seconds, so two clicks within one second carry the same one,
+# and econ-auth spends a connect or disconnect signature once. Each request a test signs is a new
+# click: it gets a second of its own, dated ahead of the clock when a test asks several times a
+# second (a poll for 20 s at 10 a second: 180 s at most, inside the 300 s econ-auth allows).
+_last_second: dict[str, int] = {}
+
+
 def signed_as_view(body: str | bytes, secret: str | None = None) -> dict[str, str]:
     """Headers for `body` signed as Stripe signs for the view (the app secret unless told)."""
-    signature = sign(body, secret or DEV_SECRETS["stripe_app_secret"])
+    key = body.decode() if isinstance(body, bytes) else body
+    second = _last_second[key] = max(int(time.time()), _last_second.get(key, 0) + 1)
+    signature = sign(body, secret or DEV_SECRETS["stripe_app_secret"], second)
     return {"Stripe-Signature": signature, "Content-Type": "application/json"}
 
 
@@ -71,10 +80,10 @@ async def connect_link(http: httpx.AsyncClient, account: str, livemode: bool = F
     and answers `not_installed` until it has; on a loaded machine that can outlast the 2 s the
     endpoint waits, so ask again, as the app view's "Try again" does, within a deadline."""
     deadline = time.monotonic() + 30
+    # One click: a request that found no install is not spent, so the same one is asked again.
+    request = view_request(account, "connect", livemode)
     while True:
-        response = await http.post(
-            f"{ECON_AUTH}/api/connect-link", **view_request(account, "connect", livemode)
-        )
+        response = await http.post(f"{ECON_AUTH}/api/connect-link", **request)
         if response.status_code != 404 or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.2)

@@ -202,3 +202,18 @@ async def test_a_status_signature_replayed_at_disconnect_changes_nothing(
         as_stripe_signs(USER, installed, False, "disconnect"),
     )
     assert mine.status_code == 200 and mine.json()["changed"] is True, mine.text
+
+
+@pytest.mark.parametrize("endpoint", ["connect", "disconnect"])
+async def test_a_signed_request_replayed_mints_and_changes_nothing(
+    http: httpx.AsyncClient, installed: str, endpoint: str
+) -> None:
+    """Stripe's signature holds for 300 s: a captured connect or disconnect is spent by its
+    first use, so its replay mints no link and disconnects nobody again."""
+    body = as_the_view_sends(installed, False, endpoint)
+    signature = as_stripe_signs(USER, installed, False, endpoint)
+    first = await ask(http, endpoint, body, signature)
+    replayed = await ask(http, endpoint, body, signature)
+    assert first.status_code == 200, first.text
+    assert replayed.status_code == 409, replayed.text
+    assert replayed.json()["error"] == "signature_used" and "url" not in replayed.json()

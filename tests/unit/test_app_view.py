@@ -148,3 +148,15 @@ async def test_a_signed_body_of_the_wrong_shape_is_a_400(body: str) -> None:
     error = await refused(body, sign(body, SECRET))
     assert error.status_code == 400
     assert "livemode" in error.detail and "account_id" in error.detail
+
+
+async def test_a_signed_request_has_one_id_however_its_header_is_dressed() -> None:
+    """econ-auth spends connect and disconnect by this id: extra or reordered v1 entries must
+    not make a replay look new, and only a new signature (a new timestamp) is."""
+    body, now = stripes(action="connect"), int(time.time())
+    header = sign(body, SECRET, now)
+    t, v1 = header.split(",")
+    padded = f"{t},v1={'0' * 64},{v1}"
+    ids = [(await verify(body, h, "connect")).signature_id for h in (header, padded)]
+    later = (await verify(body, sign(body, SECRET, now + 1), "connect")).signature_id
+    assert ids[0] == ids[1] and len(ids[0]) == 64 and later != ids[0]

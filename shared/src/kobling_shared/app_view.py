@@ -12,10 +12,15 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Header, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, StrictStr
 
 from kobling_shared.openapi import json_body
-from kobling_shared.signatures import BadSignature, ViewAction, verify_app_view
+from kobling_shared.signatures import (
+    BadSignature,
+    ViewAction,
+    signed_request_id,
+    verify_app_view,
+)
 
 ACCOUNT_ID = r"^acct_[A-Za-z0-9]{1,64}$"
 MALFORMED = (
@@ -34,6 +39,13 @@ class AppViewRequest(BaseModel):
     action: ViewAction
     user_id: StrictStr = Field(min_length=1, max_length=100)
     account_id: StrictStr = Field(pattern=ACCOUNT_ID)
+    _signature_id: str = PrivateAttr(default="")
+
+    @property
+    def signature_id(self) -> str:
+        """Names this signed request (signatures.signed_request_id): econ-auth spends a connect
+        or disconnect once, so a captured one cannot act again within Stripe's 300 s."""
+        return self._signature_id
 
 
 def _each_key_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -64,6 +76,7 @@ async def verified_view(request: Request, action: ViewAction) -> AppViewRequest:
     if body.action != action:
         # Signed, but for another of our endpoints: it proves nothing about this one.
         raise HTTPException(401, f'signed for action "{body.action}", not "{action}"')
+    body._signature_id = signed_request_id(raw, request.headers["stripe-signature"])
     return body
 
 

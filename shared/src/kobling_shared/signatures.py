@@ -1,5 +1,6 @@
 """Stripe's signature scheme, for webhooks and for requests from our app's Dashboard view."""
 
+import hashlib
 import time
 from collections.abc import Sequence
 from typing import Literal
@@ -80,6 +81,15 @@ def verify_app_view(raw_body: bytes, header: str | None, secret: str) -> None:
     is the webhooks' own, keyed with the app signing secret (README: "The signed view
     request")."""
     verify_webhook(raw_body, header, (secret,))
+
+
+def signed_request_id(raw_body: bytes, header: str) -> str:
+    """One name for a verified signed request, to spend it once: the SHA-256 of `<t>.<body>`,
+    what the signature covers, with the `t=` stripe-python verified (the first). Not the
+    header's text: a replay could add, drop or reorder `v1=` entries and still pass."""
+    items = [item.split("=", 2) for item in header.split(",")]
+    timestamp = next(item[1] for item in items if item[0] == "t" and len(item) > 1)
+    return hashlib.sha256(timestamp.encode() + b"." + raw_body).hexdigest()
 
 
 # The most telling reason first, when several secrets each failed for their own.
