@@ -36,8 +36,7 @@ from pymongo import AsyncMongoClient
 from bench.load import Run, attack, say, spread, write_targets
 from bench.stack import ENV, SECRETS, CpuMeter, infra_pids
 from kobling_shared.events import INSTALLS_TOPIC, InstallData, StripeAppInstalled, account_key
-from kobling_shared.signatures import app_view_payload
-from tests.stripe_signing import new_account, sign
+from tests.stripe_signing import new_account, sign, view_payload
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".run" / "bench"
@@ -54,7 +53,7 @@ ENDPOINTS = {
 
 
 def view_target(base: str, account: str) -> dict[str, object]:
-    body = app_view_payload("usr_bench", account, False, "status")
+    body = view_payload({"livemode": False, "action": "status"}, "usr_bench", account)
     header = {
         "Stripe-Signature": [sign(body, SECRETS["STRIPE_APP_SECRET"])],
         "Content-Type": ["application/json"],

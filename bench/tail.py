@@ -31,10 +31,9 @@ from pymongo import AsyncMongoClient
 from bench.load import enough_for
 from bench.stack import BENCH_APP, INFRA_DIR, KAFKA, MONGO, SECRETS, CpuSampler
 from kobling_shared.events import INSTALLS_TOPIC
-from kobling_shared.signatures import app_view_payload
 from kobling_status.rebuild import end_offsets
 from tests import merchant
-from tests.stripe_signing import body_of, install_event, new_account, sign
+from tests.stripe_signing import body_of, install_event, new_account, sign, view_payload
 
 INSTALL = "http://127.0.0.1:8001"
 ECON_AUTH = "http://127.0.0.1:8002"
@@ -238,7 +237,7 @@ async def connect_probe(
         headers={"Stripe-Signature": sign(body, SECRETS["STRIPE_WEBHOOK_SECRET"])},
     )
     # The body is the signed payload itself: the same compact JSON the view sends.
-    payload = app_view_payload("usr_b", account, False, "connect")
+    payload = view_payload({"livemode": False, "action": "connect"}, "usr_b", account)
     link = None
     while link is None:
         answer = await http.post(

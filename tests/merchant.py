@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from kobling_shared.settings import DEV_SECRETS
-from kobling_shared.signatures import ViewAction, app_view_payload
-from tests.stripe_signing import body_of, install_event, sign
+from kobling_shared.signatures import ViewAction
+from tests.stripe_signing import body_of, install_event, sign, view_payload
 
 INSTALL = "http://127.0.0.1:8001"
 ECON_AUTH = "http://127.0.0.1:8002"
@@ -23,11 +23,27 @@ SANDBOX = "http://127.0.0.1:8010"
 INTERNAL = {"Authorization": f"Bearer {DEV_SECRETS['internal_api_token']}"}
 
 
-def view_json(
+def view_body(
     account: str, action: ViewAction, livemode: bool = False, user: str = "usr_test"
-) -> dict[str, Any]:
-    """The body our Stripe App view sends for `action`."""
-    return {"user_id": user, "account_id": account, "livemode": livemode, "action": action}
+) -> str:
+    """The body our Stripe App view sends for `action`: the very string Stripe signs for
+    fetchStripeSignature({livemode, action}), the view's fields first, then user and account."""
+    return view_payload({"livemode": livemode, "action": action}, user, account)
+
+
+# Stripe dates a signature in whole seconds, so two clicks within one second carry the same one,
+# and econ-auth spends a connect or disconnect signature once. Each request a test signs is a new
+# click: it gets a second of its own, dated ahead of the clock when a test asks several times a
+# second (a poll for 20 s at 10 a second: 180 s at most, inside the 300 s econ-auth allows).
+_last_second: dict[str, int] = {}
+
+
+def signed_as_view(body: str | bytes, secret: str | None = None) -> dict[str, str]:
+    """Headers for `body` signed as Stripe signs for the view (the app secret unless told)."""
+    key = body.decode() if isinstance(body, bytes) else body
+    second = _last_second[key] = max(int(time.time()), _last_second.get(key, 0) + 1)
+    signature = sign(body, secret or DEV_SECRETS["stripe_app_secret"], second)
+    return {"Stripe-Signature": signature, "Content-Type": "application/json"}
 
 
 def view_headers(
@@ -38,8 +54,18 @@ def view_headers(
     secret: str | None = None,
 ) -> dict[str, str]:
     """Stripe-Signature as fetchStripeSignature({livemode, action}) gets it for the view."""
-    payload = app_view_payload(user, account, livemode, action)
-    return {"Stripe-Signature": sign(payload, secret or DEV_SECRETS["stripe_app_secret"])}
+    return signed_as_view(view_body(account, action, livemode, user), secret)
+
+
+def view_request(
+    account: str, action: ViewAction, livemode: bool = False, user: str = "usr_test"
+) -> dict[str, Any]:
+    """httpx's arguments for the request our view makes: Stripe's string as sent, and its
+    signature. Never `json=`: httpx would write its own bytes, which Stripe did not sign."""
+    return {
+        "content": view_body(account, action, livemode, user),
+        "headers": view_headers(account, action, livemode, user),
+    }
 
 
 async def install(http: httpx.AsyncClient, account: str, livemode: bool = False) -> None:
@@ -54,12 +80,10 @@ async def connect_link(http: httpx.AsyncClient, account: str, livemode: bool = F
     and answers `not_installed` until it has; on a loaded machine that can outlast the 2 s the
     endpoint waits, so ask again, as the app view's "Try again" does, within a deadline."""
     deadline = time.monotonic() + 30
+    # One click: a request that found no install is not spent, so the same one is asked again.
+    request = view_request(account, "connect", livemode)
     while True:
-        response = await http.post(
-            f"{ECON_AUTH}/api/connect-link",
-            json=view_json(account, "connect", livemode),
-            headers=view_headers(account, "connect", livemode),
-        )
+        response = await http.post(f"{ECON_AUTH}/api/connect-link", **request)
         if response.status_code != 404 or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.2)

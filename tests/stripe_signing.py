@@ -15,6 +15,14 @@ def sign(payload: str | bytes, secret: str, timestamp: int | None = None) -> str
     return f"t={t},v1={digest}"
 
 
+def view_payload(extra: dict[str, Any], user: str, account: str) -> str:
+    """What Stripe signs for fetchStripeSignature(extra), and what our view sends as the body:
+    JavaScript's JSON.stringify({...extra, user_id, account_id}), the payload's fields first
+    (docs/external-contracts.md, "The signed view request")."""
+    fields = {**extra, "user_id": user, "account_id": account}
+    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+
+
 def install_event(
     account: str,
     livemode: bool = False,

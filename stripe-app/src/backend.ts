@@ -1,9 +1,9 @@
 // Kobling's backend as the view sees it: three signed requests and the JSON they answer.
 //
 // Every request carries `Stripe-Signature` from fetchStripeSignature({livemode, action}). Stripe
-// signs the Dashboard user and account followed by those two fields, so the backend can refuse a
-// body whose mode or action is not the one the signature was made for (README: "The signed view
-// request").
+// signs `JSON.stringify({...payload, user_id, account_id})`: those two fields, then the Dashboard
+// user and account. The body is that very string, and the backend verifies its bytes before it
+// reads the mode and the action the signature was made for (README: "The signed view request").
 import fetchStripeSignature from '@stripe/ui-extension-sdk/signature';
 import type {ExtensionContextValue} from '@stripe/ui-extension-sdk/context';
 
@@ -134,14 +134,14 @@ const ask = async <T>(
   action: Action,
   understood: (json: unknown) => json is T,
 ): Promise<Answer<T>> => {
-  const {livemode} = caller;
-  // Key order matters: Stripe signs the fields in the order given.
-  const signature = await fetchStripeSignature({livemode, action});
-  const body = {user_id: caller.userId, account_id: caller.accountId, livemode, action};
+  const payload = {livemode: caller.livemode, action};
+  const signature = await fetchStripeSignature(payload);
+  // Exactly the string Stripe signed, key order included: any other bytes fail the signature.
+  const body = JSON.stringify({...payload, user_id: caller.userId, account_id: caller.accountId});
   const response = await fetch(ENDPOINT[action](caller.backend), {
     method: 'POST',
     headers: {'Stripe-Signature': signature, 'Content-Type': 'application/json'},
-    body: JSON.stringify(body),
+    body,
   });
   const json: unknown = await response.json().catch(() => null);
   if (response.ok && understood(json)) {

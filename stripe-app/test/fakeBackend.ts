@@ -7,7 +7,8 @@ export const ECON_AUTH_URL = 'https://econ-auth.kobling.test';
 
 export type StatusName = keyof typeof fixtures.status;
 
-type Sent = {url: string; signature: string | null; body: Record<string, unknown>};
+// `raw` is the body exactly as sent: the backend verifies Stripe's signature over those bytes.
+type Sent = {url: string; signature: string | null; raw: string; body: Record<string, unknown>};
 
 const json = (body: unknown, status = 200) =>
   new Response(JSON.stringify(body), {status, headers: {'Content-Type': 'application/json'}});
@@ -32,8 +33,9 @@ export class FakeBackend {
   fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = String(input);
     const headers = new Headers(init?.headers);
-    const body = JSON.parse(String(init?.body)) as Record<string, unknown>;
-    this.sent.push({url, signature: headers.get('Stripe-Signature'), body});
+    const raw = String(init?.body);
+    const body = JSON.parse(raw) as Record<string, unknown>;
+    this.sent.push({url, signature: headers.get('Stripe-Signature'), raw, body});
     if (url === `${STATUS_URL}/api/status`) {
       const next = this.statuses.length > 1 ? this.statuses.shift() : this.statuses[0];
       if (next === 'down' || next === undefined) {

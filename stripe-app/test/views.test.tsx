@@ -11,6 +11,10 @@ import {ECON_AUTH_URL, FakeBackend, STATUS_URL, fixtures} from './fakeBackend';
 
 // Stripe's signature cannot be had outside the Dashboard: this one is a readable function of
 // exactly what the view asked Stripe to sign, so a test sees what each request was signed for.
+// What Stripe then signs is `JSON.stringify({...payload, user_id, account_id})`, and the body must
+// be that very string (docs.stripe.com/stripe-apps/build-backend; README "The signed view request").
+const stripeSigns = (payload: Record<string, unknown>) =>
+  JSON.stringify({...payload, user_id: 'usr_1234', account_id: 'acct_1234'});
 jest.mock('@stripe/ui-extension-sdk/signature', () => ({
   __esModule: true,
   default: jest.fn(async (payload: unknown) => `signed:${JSON.stringify(payload)}`),
@@ -103,13 +107,10 @@ test('not connected: says so and offers "Connect e-conomic", asked with a status
   expect(buttons(view)).toEqual(['Connect e-conomic']);
   const [asked] = backend.sentTo('/api/status');
   expect(asked.url).toBe(`${STATUS_URL}/api/status`);
-  expect(asked.body).toEqual({
-    user_id: 'usr_1234',
-    account_id: 'acct_1234',
-    livemode: false,
-    action: 'status',
-  });
-  // Signed over the mode and the action, in the order the backend rebuilds them.
+  // The body is the string Stripe signs, byte for byte: the payload, then the user, then the account.
+  expect(asked.raw).toBe(
+    '{"livemode":false,"action":"status","user_id":"usr_1234","account_id":"acct_1234"}',
+  );
   expect(asked.signature).toBe('signed:{"livemode":false,"action":"status"}');
   expect(view.wrapper).toContainComponent(Badge, {type: 'info'});
 });
@@ -124,6 +125,7 @@ test('connecting: "Connect e-conomic" mints a link, opens it in a new tab, then 
   const [minted] = backend.sentTo('/api/connect-link');
   expect(minted.url).toBe(`${ECON_AUTH_URL}/api/connect-link`);
   expect(minted.signature).toBe('signed:{"livemode":false,"action":"connect"}');
+  expect(minted.raw).toBe(stripeSigns({livemode: false, action: 'connect'}));
   await until(view, 'Open e-conomic');
   expect(button(view, 'Open e-conomic')).toHaveProps({href: fixtures.connect_link.url, target: '_blank'});
 
@@ -250,7 +252,7 @@ test('"Disconnect" asks first; only the confirmation sends a disconnect signatur
   await until(view, 'You disconnected e-conomic.');
   const [sent] = backend.sentTo('/api/disconnect');
   expect(sent.signature).toBe('signed:{"livemode":false,"action":"disconnect"}');
-  expect(sent.body).toMatchObject({account_id: 'acct_1234', action: 'disconnect'});
+  expect(sent.raw).toBe(stripeSigns({livemode: false, action: 'disconnect'}));
   expect(buttons(view)).toEqual(['Reconnect']);
 });
 
@@ -260,7 +262,7 @@ test('live mode: every request is signed for live mode, and no test-mode badge',
   await until(view, 'Acme ApS');
 
   const [asked] = backend.sentTo('/api/status');
-  expect(asked.body).toMatchObject({livemode: true, action: 'status'});
+  expect(asked.raw).toBe(stripeSigns({livemode: true, action: 'status'}));
   expect(asked.signature).toBe('signed:{"livemode":true,"action":"status"}');
   expect(view.wrapper).not.toContainComponent(Badge, {type: 'info'});
 });

@@ -15,7 +15,7 @@ from kobling_shared.events import now
 from kobling_shared.links import status_page_url
 from kobling_shared.settings import DEV_SECRETS
 from tests.infra import Infra
-from tests.merchant import ECON_AUTH, STATUS, install, view_headers, view_json
+from tests.merchant import ECON_AUTH, STATUS, install, view_request
 from tests.stripe_signing import body_of, install_event, sign
 
 pytestmark = pytest.mark.usefixtures("stack")
@@ -77,8 +77,7 @@ async def test_a_connect_link_for_an_install_not_yet_seen_reads_a_few_times(
     before = await finds(db)
     response = await http.post(
         f"{ECON_AUTH}/api/connect-link",
-        json=view_json(account, "connect"),
-        headers=view_headers(account, "connect"),
+        **view_request(account, "connect"),
     )
     spent = await finds(db) - before
     assert response.status_code == 404 and response.json()["error"] == "not_installed"

@@ -20,8 +20,7 @@ from tests.merchant import (
     STATUS,
     connected,
     install,
-    view_headers,
-    view_json,
+    view_request,
     wait_for,
 )
 from tests.stack import Service, kill, start, stop_all, wait_ready
@@ -158,8 +157,7 @@ async def test_a_disconnected_account_is_409_and_calls_nothing(http, account) ->
     await connected(http, account)
     await http.post(
         f"{ECON_AUTH}/api/disconnect",
-        json=view_json(account, "disconnect"),
-        headers=view_headers(account, "disconnect"),
+        **view_request(account, "disconnect"),
     )
     before = await api_calls(http)
     answer = await through_broker(http, account, "/self")

@@ -24,9 +24,11 @@ from tests.merchant import (
     grant_page,
     install,
     press_ok,
+    signed_as_view,
     status,
+    view_body,
     view_headers,
-    view_json,
+    view_request,
     wait_for,
 )
 
@@ -111,23 +113,22 @@ async def test_a_connect_link_works_once(browser, account) -> None:
 
 async def test_a_connect_link_needs_the_app_view_signature(browser, account) -> None:
     await install(browser, account)
-    body = view_json(account, "connect")
+    body = view_body(account, "connect")
     forged = await browser.post(
         f"{ECON_AUTH}/api/connect-link",
-        json=body,
+        content=body,
         headers=view_headers(account, "connect", secret="absec_x"),
     )
-    unsigned = await browser.post(f"{ECON_AUTH}/api/connect-link", json=body)
+    unsigned = await browser.post(f"{ECON_AUTH}/api/connect-link", content=body)
     other = await browser.post(
         f"{ECON_AUTH}/api/connect-link",
-        json=view_json("acct_someoneelse", "connect"),
+        content=view_body("acct_someoneelse", "connect"),
         headers=view_headers(account, "connect"),
     )
     assert [r.status_code for r in (forged, unsigned, other)] == [401, 401, 401]
+    # Signed, so past the signature, but not JSON: a 400 that changes nothing.
     broken = await browser.post(
-        f"{ECON_AUTH}/api/connect-link",
-        content=b"{not json",
-        headers=view_headers(account, "connect"),
+        f"{ECON_AUTH}/api/connect-link", content=b"{not json", headers=signed_as_view(b"{not json")
     )
     assert broken.status_code == 400
 
@@ -135,8 +136,7 @@ async def test_a_connect_link_needs_the_app_view_signature(browser, account) -> 
 async def test_an_account_without_the_app_gets_no_connect_link(browser, account) -> None:
     response = await browser.post(
         f"{ECON_AUTH}/api/connect-link",
-        json=view_json(account, "connect"),
-        headers=view_headers(account, "connect"),
+        **view_request(account, "connect"),
     )
     assert response.status_code == 404
     assert response.json()["error"] == "not_installed"
@@ -331,8 +331,7 @@ async def test_disconnecting_forgets_the_grant(browser, account, infra: Infra) -
     await wait_for(browser, account, economic("connected"))
     response = await browser.post(
         f"{ECON_AUTH}/api/disconnect",
-        json=view_json(account, "disconnect"),
-        headers=view_headers(account, "disconnect"),
+        **view_request(account, "disconnect"),
     )
     assert (
         response.status_code == 200 and "Settings → Extensions → Apps" in response.json()["message"]
@@ -340,7 +339,7 @@ async def test_disconnecting_forgets_the_grant(browser, account, infra: Infra) -
     doc = await wait_for(browser, account, economic("disconnected"))
     assert doc["economic"]["reason"] == "merchant_request"
     unsigned = await browser.post(
-        f"{ECON_AUTH}/api/disconnect", json=view_json(account, "disconnect")
+        f"{ECON_AUTH}/api/disconnect", content=view_body(account, "disconnect")
     )
     assert unsigned.status_code == 401
 

@@ -17,8 +17,7 @@ from tests.merchant import (
     SANDBOX,
     STATUS,
     connected,
-    view_headers,
-    view_json,
+    view_request,
     wait_for,
 )
 
@@ -88,8 +87,7 @@ async def test_a_reinstall_survives_the_uninstall_before_it_arriving_late_and_tw
     # econ-auth knows the app is installed: the merchant can connect again.
     again = await http.post(
         f"{ECON_AUTH}/api/connect-link",
-        json=view_json(account, "connect"),
-        headers=view_headers(account, "connect"),
+        **view_request(account, "connect"),
     )
     assert again.status_code == 200, again.text
 
@@ -114,7 +112,6 @@ async def test_an_uninstall_before_its_install_and_a_stale_install_end_uninstall
     assert doc["stripe"]["installed"] is False
     refused = await http.post(
         f"{ECON_AUTH}/api/connect-link",
-        json=view_json(account, "connect"),
-        headers=view_headers(account, "connect"),
+        **view_request(account, "connect"),
     )
     assert refused.status_code == 404

@@ -15,8 +15,9 @@ from tests.merchant import (
     connect_link,
     grant_page,
     install,
+    view_body,
     view_headers,
-    view_json,
+    view_request,
     wait_for,
 )
 
@@ -35,8 +36,8 @@ async def connect(http: httpx.AsyncClient, account: str) -> None:
 async def test_the_app_view_reads_its_own_account_status(http, account) -> None:
     await install(http, account)
     await wait_for(http, account, lambda d: d["stripe"]["installed"])
-    body = view_json(account, "status")
-    ok = await http.post(f"{STATUS}/api/status", json=body, headers=view_headers(account, "status"))
+    body = view_body(account, "status")
+    ok = await http.post(f"{STATUS}/api/status", **view_request(account, "status"))
     assert ok.status_code == 200
     doc = ok.json()
     assert doc["account_id"] == account and doc["livemode"] is False
@@ -45,15 +46,15 @@ async def test_the_app_view_reads_its_own_account_status(http, account) -> None:
 
     forged = await http.post(
         f"{STATUS}/api/status",
-        json=body,
+        content=body,
         headers=view_headers(account, "status", secret="absec_no"),
     )
     other = await http.post(
         f"{STATUS}/api/status",
-        json=view_json("acct_other1", "status"),
+        content=view_body("acct_other1", "status"),
         headers=view_headers(account, "status"),
     )
-    missing = await http.post(f"{STATUS}/api/status", json=body)
+    missing = await http.post(f"{STATUS}/api/status", content=body)
     assert [r.status_code for r in (forged, other, missing)] == [401, 401, 401]
     assert "acct" not in forged.text.replace("account", "")  # says why, not whose data
 
@@ -73,10 +74,7 @@ async def test_the_app_view_can_call_from_a_null_origin(http) -> None:
 
 
 async def test_an_unknown_account_in_the_app_view_is_404(http, account) -> None:
-    body = view_json(account, "status")
-    response = await http.post(
-        f"{STATUS}/api/status", json=body, headers=view_headers(account, "status")
-    )
+    response = await http.post(f"{STATUS}/api/status", **view_request(account, "status"))
     assert response.status_code == 404 and response.json()["error"] == "not_installed"
 
 

@@ -1,8 +1,9 @@
 """The signed-request contract between our Stripe App view and the backend, over real HTTP against
 the running status and econ-auth: what the view signs with fetchStripeSignature({livemode, action})
-is accepted, and nothing else is. Stripe's side is written out here as Stripe documents it (user_id,
-account_id, then the view's extra fields, compact JSON), not through the backend's own helper, so a
-backend that rebuilt the payload differently would fail here."""
+is accepted, and nothing else is. Stripe's side is written out here as Stripe documents it
+(`JSON.stringify({...payload, user_id, account_id})`: the view's fields first, then user_id, then
+account_id) and sent as those very bytes, not through the backend's own code, so a backend that
+rebuilt or re-serialised the payload would fail here."""
 
 import json
 from typing import Any
@@ -32,22 +33,31 @@ ENDPOINTS = {
 }
 
 
-def as_stripe_signs(user: str, account: str, livemode: bool, action: str) -> str:
-    """The Stripe-Signature the view gets from fetchStripeSignature({livemode, action})."""
-    extra = {"livemode": livemode, "action": action}
-    payload = json.dumps({"user_id": user, "account_id": account, **extra}, separators=(",", ":"))
-    return sign(payload, APP_SECRET)
+def stripes_string(body: dict[str, Any]) -> str:
+    """JavaScript's JSON.stringify of `body`, keys in their order: what Stripe signs."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
 def as_the_view_sends(account: str, livemode: bool, action: str) -> dict[str, Any]:
-    return {"user_id": USER, "account_id": account, "livemode": livemode, "action": action}
+    """{...payload, user_id, account_id} for fetchStripeSignature({livemode, action})."""
+    return {"livemode": livemode, "action": action, "user_id": USER, "account_id": account}
+
+
+def as_stripe_signs(user: str, account: str, livemode: bool, action: str) -> str:
+    """The Stripe-Signature the view gets from fetchStripeSignature({livemode, action})."""
+    extra = {"livemode": livemode, "action": action}
+    return sign(stripes_string({**extra, "user_id": user, "account_id": account}), APP_SECRET)
 
 
 async def ask(
-    http: httpx.AsyncClient, endpoint: str, body: dict[str, Any], signature: str | None
+    http: httpx.AsyncClient, endpoint: str, body: dict[str, Any] | str, signature: str | None
 ) -> httpx.Response:
-    headers = {"Stripe-Signature": signature} if signature else {}
-    return await http.post(ENDPOINTS[endpoint], json=body, headers=headers)
+    """Posts the body as the view does: the string itself, never re-encoded by httpx."""
+    headers = {"Content-Type": "application/json"}
+    if signature:
+        headers["Stripe-Signature"] = signature
+    content = body if isinstance(body, str) else stripes_string(body)
+    return await http.post(ENDPOINTS[endpoint], content=content, headers=headers)
 
 
 @pytest.fixture
@@ -84,12 +94,12 @@ async def test_requests_signed_as_the_sdk_signs_them_are_accepted(
 
 
 ALTERATIONS = {
-    # What the body claims, against a signature over (USER, account, test mode, endpoint action).
+    # What the body claims, against a signature over (USER, account, test mode, endpoint action):
+    # any byte changed after signing is a body Stripe did not sign.
     "other mode": ({"livemode": True}, 401),
     "other account": ({"account_id": "acct_someoneelse1"}, 401),
     "other user": ({"user_id": "usr_someoneelse"}, 401),
-    # The signature holds for this endpoint, but the body asks for something else.
-    "other action": ({"action": "other"}, 400),
+    "other action": ({"action": "other"}, 401),
 }
 
 
@@ -120,18 +130,42 @@ async def test_a_signature_for_another_action_is_refused(
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
-async def test_a_body_without_mode_or_action_is_malformed(
+async def test_the_old_order_user_id_first_is_refused(
     http: httpx.AsyncClient, installed: str, endpoint: str
 ) -> None:
-    signature = as_stripe_signs(USER, installed, False, endpoint)
+    """What Kobling once rebuilt and its sandbox signed; the real Dashboard never signs it."""
+    stripe_order = as_the_view_sends(installed, False, endpoint)
+    old = {k: stripe_order[k] for k in ("user_id", "account_id", "livemode", "action")}
+    signed_old = sign(stripes_string(old), APP_SECRET)
+    signed_stripe = as_stripe_signs(USER, installed, False, endpoint)
+    assert (await ask(http, endpoint, stripe_order, signed_old)).status_code == 401
+    assert (await ask(http, endpoint, old, signed_stripe)).status_code == 401
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+async def test_the_same_json_with_other_bytes_is_refused(
+    http: httpx.AsyncClient, installed: str, endpoint: str
+) -> None:
+    """The backend verifies the bytes received, not its own re-serialisation of them."""
+    spaced = json.dumps(as_the_view_sends(installed, False, endpoint))
+    response = await ask(http, endpoint, spaced, as_stripe_signs(USER, installed, False, endpoint))
+    assert response.status_code == 401, response.text
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+async def test_a_signed_body_without_mode_or_action_is_malformed(
+    http: httpx.AsyncClient, installed: str, endpoint: str
+) -> None:
+    """Each body signed over itself, so the signature holds and the shape is what is judged."""
     full = as_the_view_sends(installed, False, endpoint)
     for broken in (
         {k: v for k, v in full.items() if k != "livemode"},
         {k: v for k, v in full.items() if k != "action"},
         {**full, "livemode": "false"},
         {**full, "action": "delete_everything"},
+        {**full, "extra": True},
     ):
-        response = await ask(http, endpoint, broken, signature)
+        response = await ask(http, endpoint, broken, sign(stripes_string(broken), APP_SECRET))
         assert response.status_code == 400, (broken, response.text)
 
 
@@ -168,3 +202,18 @@ async def test_a_status_signature_replayed_at_disconnect_changes_nothing(
         as_stripe_signs(USER, installed, False, "disconnect"),
     )
     assert mine.status_code == 200 and mine.json()["changed"] is True, mine.text
+
+
+@pytest.mark.parametrize("endpoint", ["connect", "disconnect"])
+async def test_a_signed_request_replayed_mints_and_changes_nothing(
+    http: httpx.AsyncClient, installed: str, endpoint: str
+) -> None:
+    """Stripe's signature holds for 300 s: a captured connect or disconnect is spent by its
+    first use, so its replay mints no link and disconnects nobody again."""
+    body = as_the_view_sends(installed, False, endpoint)
+    signature = as_stripe_signs(USER, installed, False, endpoint)
+    first = await ask(http, endpoint, body, signature)
+    replayed = await ask(http, endpoint, body, signature)
+    assert first.status_code == 200, first.text
+    assert replayed.status_code == 409, replayed.text
+    assert replayed.json()["error"] == "signature_used" and "url" not in replayed.json()

@@ -30,8 +30,7 @@ from tests.merchant import (
     grant_page,
     install,
     press_ok,
-    view_headers,
-    view_json,
+    view_request,
     wait_for,
 )
 from tests.stripe_signing import body_of, install_event, new_account, sign
@@ -179,8 +178,7 @@ async def until_econ_auth_answers(http: httpx.AsyncClient, account: str, code: i
     while time.monotonic() < deadline:
         answer = await http.post(
             f"{ECON_AUTH}/api/connect-link",
-            json=view_json(account, "connect"),
-            headers=view_headers(account, "connect"),
+            **view_request(account, "connect"),
         )
         if (seen := answer.status_code) == code:
             return
@@ -231,8 +229,7 @@ async def test_a_shared_company_is_told_to_both_and_names_neither(
         assert doc["economic"]["warning"] == "agreement_shared"
         view = await victim.post(
             f"{STATUS}/api/status",
-            json=view_json(who, "status"),
-            headers=view_headers(who, "status"),
+            **view_request(who, "status"),
         )
         assert view.status_code == 200
         assert view.json()["economic"]["shared_with_count"] == 1

@@ -2,6 +2,7 @@
 callback, the outbox relay and the grant check, branch by branch."""
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -231,6 +232,45 @@ async def test_a_grant_whose_event_cannot_be_published_stays_in_the_outbox(world
     assert result.outcome == "connected"  # stored: the relay publishes it later
     conn = await world.store.get(account, False)
     assert conn is not None and [e["id"] for e in conn.outbox] == [result.event_id]
+
+
+# --- signed view requests, spent once (issue 23, item 2) -----------------------------------------
+
+
+async def test_a_signed_connect_request_mints_one_link_and_its_replay_none(world) -> None:
+    account = new_account()
+    await world.installed(account)
+    url, _ = await handlers.mint_connect_link(account, False, world.deps, "signed-1")
+    with pytest.raises(handlers.SignatureSpent):
+        await handlers.mint_connect_link(account, False, world.deps, "signed-1")
+    # A new click is a new signature, and gets its own link.
+    again, _ = await handlers.mint_connect_link(account, False, world.deps, "signed-2")
+    assert url.startswith(world.settings.econ_auth_public_url) and again != url
+
+
+async def test_a_connect_request_that_found_no_install_is_not_spent(world) -> None:
+    """The view asks again with the same signature when the install has not arrived yet."""
+    impatient = replace(world.deps, arrivals=Arrivals(read_at=(0.0,)))
+    account = new_account()
+    with pytest.raises(handlers.NotInstalled):
+        await handlers.mint_connect_link(account, False, impatient, "signed-1")
+    await world.installed(account)
+    url, _ = await handlers.mint_connect_link(account, False, world.deps, "signed-1")
+    assert url
+
+
+async def test_a_signed_disconnect_replayed_after_a_reconnect_changes_nothing(world) -> None:
+    account = new_account()
+    await world.installed(account)
+    world.economic.grants["grant-1"] = ACME
+    await complete_grant(await world.state_for(account), "grant-1", world.deps)
+    assert await handlers.disconnect(account, False, world.deps, "signed-d") is not None
+    await complete_grant(await world.state_for(account), "grant-1", world.deps)
+    with pytest.raises(handlers.SignatureSpent):
+        await handlers.disconnect(account, False, world.deps, "signed-d")
+    conn = await world.store.get(account, False)
+    assert conn is not None and conn.state == "connected"
+    assert world.types() == ["connected", "disconnected", "connected"]
 
 
 # --- the outbox relay ---------------------------------------------------------------------------

@@ -1,6 +1,9 @@
 """The sandbox's e-conomic behaves as integrators observe the real one (docs/external-contracts.md)."""
 
+from kobling_sandbox.config import settings
 from kobling_sandbox.economic import with_token
+from kobling_sandbox.stripe import _view_request
+from kobling_shared.signatures import verify_app_view
 
 
 def test_the_grant_page_appends_token_with_a_question_mark_or_an_ampersand() -> None:
@@ -10,3 +13,13 @@ def test_the_grant_page_appends_token_with_a_question_mark_or_an_ampersand() -> 
     assert with_token("http://a.test/settings?page=economic&tab=1", "T0k") == (
         "http://a.test/settings?page=economic&tab=1&token=T0k"
     )
+
+
+def test_the_dashboard_signs_view_requests_as_stripe_does() -> None:
+    """Stripe signs `{...payload, user_id, account_id}` and the view sends that string."""
+    sent = _view_request("acct_1", False, "connect")
+    assert sent["content"] == (
+        b'{"livemode":false,"action":"connect","user_id":"usr_sandbox","account_id":"acct_1"}'
+    )
+    secret = settings().stripe_app_secret
+    verify_app_view(sent["content"], sent["headers"]["Stripe-Signature"], secret)

@@ -337,13 +337,17 @@ async def deliver_held(body: Delivery) -> dict[str, Any]:
 
 def _view_request(account: str, livemode: bool, action: str) -> dict[str, Any]:
     """What our app's view sends for `action`: the body, and the header it gets from
-    fetchStripeSignature({livemode, action}). Stripe signs the Dashboard user and account
-    followed by the fields the view passed, as compact JSON (docs/external-contracts.md)."""
+    fetchStripeSignature({livemode, action}). Stripe signs `{...payload, user_id, account_id}`
+    (the view's fields first, then the Dashboard user and account) as JavaScript's JSON.stringify
+    writes it, and the view sends that very string (docs/external-contracts.md)."""
     signed = {"livemode": livemode, "action": action}
-    body = {"user_id": "usr_sandbox", "account_id": account, **signed}
-    payload = json.dumps(body, separators=(",", ":"))
+    fields = {**signed, "user_id": "usr_sandbox", "account_id": account}
+    payload = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
     header = stripe_signature(payload, settings().stripe_app_secret)
-    return {"json": body, "headers": {"Stripe-Signature": header}}
+    return {
+        "content": payload.encode(),
+        "headers": {"Stripe-Signature": header, "Content-Type": "application/json"},
+    }
 
 
 @router.get("/dashboard/{path:path}", response_class=HTMLResponse)

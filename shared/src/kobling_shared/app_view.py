@@ -1,8 +1,10 @@
 """Requests from our app's view in the Stripe Dashboard, proven by Stripe's signature.
 
-The view signs with `fetchStripeSignature({livemode, action})`, so the signature covers the user,
-the account, the mode and what is asked; each endpoint takes one action and rebuilds the payload
-with it. A status signature therefore cannot disconnect, and a test-mode one cannot touch live mode.
+The view signs with `fetchStripeSignature({livemode, action})`; Stripe signs
+`{"livemode":…,"action":…,"user_id":…,"account_id":…}` (the payload's fields, then the user and the
+account) and the view sends exactly that string. So the signature covers the user, the account,
+the mode and what is asked, and each endpoint takes one action: a status signature cannot
+disconnect, and a test-mode one cannot touch live mode.
 """
 
 import json
@@ -10,47 +12,71 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Header, HTTPException, Request
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, StrictStr
 
 from kobling_shared.openapi import json_body
-from kobling_shared.signatures import BadSignature, ViewAction, verify_app_view
+from kobling_shared.signatures import (
+    BadSignature,
+    ViewAction,
+    signed_request_id,
+    verify_app_view,
+)
 
 ACCOUNT_ID = r"^acct_[A-Za-z0-9]{1,64}$"
+MALFORMED = (
+    "body must be a JSON object with exactly livemode (true or false), action, user_id and "
+    "account_id"
+)
 
 
 class AppViewRequest(BaseModel):
-    user_id: str = Field(min_length=1, max_length=100)
-    account_id: str = Field(pattern=ACCOUNT_ID)
+    """The body, in the order Stripe signs it. Exactly these keys: anything else was not what
+    our view asked Stripe to sign."""
+
+    model_config = ConfigDict(extra="forbid")
+
     livemode: StrictBool
     action: ViewAction
+    user_id: StrictStr = Field(min_length=1, max_length=100)
+    account_id: StrictStr = Field(pattern=ACCOUNT_ID)
+    _signature_id: str = PrivateAttr(default="")
+
+    @property
+    def signature_id(self) -> str:
+        """Names this signed request (signatures.signed_request_id): econ-auth spends a connect
+        or disconnect once, so a captured one cannot act again within Stripe's 300 s."""
+        return self._signature_id
+
+
+def _each_key_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # JSON.stringify of an object never repeats a key; a body that does is not our view's, and
+    # which of its values counts would be the parser's guess.
+    fields = dict(pairs)
+    if len(fields) != len(pairs):
+        raise ValueError("a key appears twice")
+    return fields
 
 
 async def verified_view(request: Request, action: ViewAction) -> AppViewRequest:
-    """The body of a request for `action`, once Stripe's signature over its user, account and mode
-    and this action holds. The app signing secret comes from
+    """The body of a request for `action`, once Stripe's signature holds over its raw bytes.
+    The signature comes first: nothing unsigned is parsed. The app signing secret comes from
     `app.state.settings.stripe_app_secret`. A plain call, for the route every Dashboard view
     asks (status's `POST /api/status`): FastAPI's solving of a dependency and its header
     parameter was about a tenth of that route's CPU."""
-    try:
-        body = AppViewRequest.model_validate(json.loads(await request.body()))
-    except ValueError:  # also pydantic's ValidationError and bytes that are not UTF-8
-        raise HTTPException(
-            400, "body must be JSON with user_id, account_id, livemode and action"
-        ) from None
+    raw = await request.body()
     secret: str = request.app.state.settings.stripe_app_secret
     try:
-        verify_app_view(
-            body.user_id,
-            body.account_id,
-            body.livemode,
-            action,
-            request.headers.get("stripe-signature"),
-            secret,
-        )
+        verify_app_view(raw, request.headers.get("stripe-signature"), secret)
     except BadSignature as why:
         raise HTTPException(401, str(why)) from None
+    try:
+        body = AppViewRequest.model_validate(json.loads(raw, object_pairs_hook=_each_key_once))
+    except ValueError:  # also pydantic's ValidationError
+        raise HTTPException(400, MALFORMED) from None
     if body.action != action:
-        raise HTTPException(400, f'this endpoint takes action "{action}"')
+        # Signed, but for another of our endpoints: it proves nothing about this one.
+        raise HTTPException(401, f'signed for action "{body.action}", not "{action}"')
+    body._signature_id = signed_request_id(raw, request.headers["stripe-signature"])
     return body
 
 

@@ -72,6 +72,11 @@ class NotInstalled(Exception):
     pass
 
 
+class SignatureSpent(Exception):
+    """A signed view request already acted on: Stripe's signature stays valid for 300 s, and a
+    captured one must not mint another link or disconnect again after a reconnect."""
+
+
 # --- installs -----------------------------------------------------------------------------------
 
 
@@ -118,9 +123,12 @@ async def on_install_event(event: StripeAppInstalled | StripeAppUninstalled, dep
 # --- connecting ---------------------------------------------------------------------------------
 
 
-async def mint_connect_link(account_id: str, livemode: bool, deps: Deps) -> tuple[str, datetime]:
-    """For a signed request from the app view. The install event may trail the merchant's click
-    by a moment, so wait briefly for it before calling the account unknown."""
+async def mint_connect_link(
+    account_id: str, livemode: bool, deps: Deps, signature_id: str
+) -> tuple[str, datetime]:
+    """For a signed request from the app view (`signature_id`: kobling_shared.app_view). The
+    install event may trail the merchant's click by a moment, so wait briefly for it before
+    calling the account unknown."""
 
     async def installed() -> bool:
         conn = await deps.store.get(account_id, livemode)
@@ -131,6 +139,10 @@ async def mint_connect_link(account_id: str, livemode: bool, deps: Deps) -> tupl
     url = connect_url(
         deps.settings.econ_auth_public_url, deps.settings.link_signing_key, account_id, livemode
     )
+    # Spent only once it makes a link: one that found no install yet may be asked again (the
+    # view's "Try again"), and of any number of replays exactly one wins the unique record.
+    if not await deps.store.use_once("view", signature_id):
+        raise SignatureSpent
     return url, now() + timedelta(seconds=CONNECT_LINK_MAX_AGE)
 
 
@@ -328,7 +340,13 @@ async def cancel_grant(
     return pending
 
 
-async def disconnect(account_id: str, livemode: bool, deps: Deps) -> Connection | None:
+async def disconnect(
+    account_id: str, livemode: bool, deps: Deps, signature_id: str
+) -> Connection | None:
+    """For a signed request from the app view, spent first: replayed after the merchant
+    reconnected, it would disconnect them again."""
+    if not await deps.store.use_once("view", signature_id):
+        raise SignatureSpent
     return await _change(
         deps, account_id, livemode, lambda c: domain.disconnect(c, "merchant_request")
     )

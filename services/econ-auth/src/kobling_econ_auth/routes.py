@@ -13,7 +13,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from kobling_econ_auth import handlers
-from kobling_econ_auth.handlers import Deps, LinkInvalid, NotInstalled, OtherBrowser, StateInvalid
+from kobling_econ_auth.handlers import (
+    Deps,
+    LinkInvalid,
+    NotInstalled,
+    OtherBrowser,
+    SignatureSpent,
+    StateInvalid,
+)
 from kobling_econ_auth.pages import problem, templates
 from kobling_shared import binding, openapi
 from kobling_shared.app_view import ACCOUNT_ID, AppViewRequest, verified_view_request, view_body
@@ -22,6 +29,7 @@ from kobling_shared.openapi import (
     BEARER,
     VIEW,
     Problem,
+    Responses,
     page,
     redirect,
 )
@@ -43,7 +51,7 @@ async def get_deps(request: Request) -> Deps:
 DepsDep = Annotated[Deps, Depends(get_deps)]
 
 
-# Each endpoint rebuilds the signed payload with its own action: a signature for one cannot do
+# Each endpoint takes only a signed body naming its own action: a signature for one cannot do
 # the other.
 ConnectRequest = Annotated[AppViewRequest, Depends(verified_view_request("connect"))]
 DisconnectRequest = Annotated[AppViewRequest, Depends(verified_view_request("disconnect"))]
@@ -60,6 +68,17 @@ class Disconnected(BaseModel):
     message: str
 
 
+# A captured signed request cannot act twice (handlers.SignatureSpent); the view's next click
+# gets a new signature.
+SPENT: Responses = {
+    409: openapi.problem("`signature_used`: this signed request was already used; nothing changed")
+}
+SIGNATURE_USED = {
+    "error": "signature_used",
+    "message": "This request was already used, so nothing changed. Try again from the Kobling "
+    "app in your Stripe Dashboard.",
+}
+
 INVALID_LINK = page("The link or state is unknown, used or expired: nothing changed")
 
 
@@ -69,12 +88,17 @@ INVALID_LINK = page("The link or state is unknown, used or expired: nothing chan
     responses={
         200: {"model": ConnectLink, "description": "A one-time link to e-conomic's grant page"},
         404: openapi.problem("`not_installed`: Kobling is not installed on this account"),
+        **SPENT,
         **VIEW,
     },
 )
 async def connect_link(view: ConnectRequest, deps: DepsDep) -> JSONResponse:
     try:
-        url, expires_at = await handlers.mint_connect_link(view.account_id, view.livemode, deps)
+        url, expires_at = await handlers.mint_connect_link(
+            view.account_id, view.livemode, deps, view.signature_id
+        )
+    except SignatureSpent:
+        return JSONResponse(SIGNATURE_USED, status_code=409)
     except NotInstalled:
         return JSONResponse(
             {"error": "not_installed", "message": "Kobling is not installed on this account"},
@@ -86,10 +110,17 @@ async def connect_link(view: ConnectRequest, deps: DepsDep) -> JSONResponse:
 @router.post(
     "/api/disconnect",
     openapi_extra=view_body("disconnect"),
-    responses={200: {"model": Disconnected, "description": "No grant is held any more"}, **VIEW},
+    responses={
+        200: {"model": Disconnected, "description": "No grant is held any more"},
+        **SPENT,
+        **VIEW,
+    },
 )
 async def disconnect(view: DisconnectRequest, deps: DepsDep) -> JSONResponse:
-    changed = await handlers.disconnect(view.account_id, view.livemode, deps)
+    try:
+        changed = await handlers.disconnect(view.account_id, view.livemode, deps, view.signature_id)
+    except SignatureSpent:
+        return JSONResponse(SIGNATURE_USED, status_code=409)
     return JSONResponse(
         {
             "state": "disconnected",
