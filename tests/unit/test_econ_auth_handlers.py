@@ -460,3 +460,21 @@ async def test_during_a_wave_the_grant_checks_saw_a_callbacks_401_blames_nobody(
     await world.installed(newcomer)
     result = await complete_grant(await world.state_for(newcomer), "grant-9", world.deps)
     assert result.outcome == "economic_unavailable"
+
+
+# --- hostile callbacks (issue 23, item 10) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("token", ["grünt", "grant 1", "grant\n1", "x" * 2001])
+async def test_a_token_no_header_can_carry_is_refused_before_the_state_is_spent(
+    world, token: str
+) -> None:
+    account = new_account()
+    await world.installed(account)
+    world.economic.grants["grant-1"] = ACME
+    state = await world.state_for(account)
+    with pytest.raises(handlers.TokenMalformed):
+        await complete_grant(state, token, world.deps)
+    assert world.economic.calls == 0 and world.topic.events == []
+    # The state is still its owner's: the real grant connects.
+    assert (await complete_grant(state, "grant-1", world.deps)).outcome == "connected"

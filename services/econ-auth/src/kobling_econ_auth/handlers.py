@@ -3,6 +3,7 @@
 import asyncio
 import json
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -209,6 +210,15 @@ class StateInvalid(Exception):
     """Unknown, used or foreign: we cannot tell whose callback this is, so nothing connects."""
 
 
+class TokenMalformed(Exception):
+    """A grant token no HTTP header can carry: not e-conomic's, and it could not be sent to it.
+    Refused before the state is looked up, so the state stays for a callback that is real."""
+
+
+# What an HTTP header value carries (visible ASCII), within the route's 2,000 characters.
+GRANT_TOKEN = re.compile(r"[\x21-\x7e]{1,2000}")
+
+
 class OtherBrowser(Exception):
     """A real state, in a browser other than the one that started the attempt: a link that
     travelled. Nothing connects, and the state stays for the browser it belongs to."""
@@ -219,6 +229,9 @@ async def complete_grant(
 ) -> CallbackResult:
     """`same_browser(digest)` tells whether this request comes from the browser whose id has
     that digest."""
+    if not GRANT_TOKEN.fullmatch(grant_token):
+        OUTCOMES.labels("token_malformed").inc()
+        raise TokenMalformed()
     pending = await deps.store.find_state(state)
     if pending is None:
         OUTCOMES.labels("state_invalid").inc()
