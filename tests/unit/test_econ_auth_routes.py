@@ -17,6 +17,7 @@ from kobling_shared.arrivals import Arrivals
 from kobling_shared.events import InstallData, StripeAppInstalled, now
 from tests.fakes.econ_auth import FakeConnections, FakeEconomic, FakeGrants
 from tests.fakes.kafka import FakeTopic
+from tests.in_process import client_of
 from tests.stripe_signing import new_account
 
 BROWSER = "b" * 43  # a browser id as ours are: 43 url-safe characters
@@ -35,8 +36,7 @@ def deps() -> Deps:
 async def browser(deps: Deps) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(deps.settings)  # no lifespan: nothing connects
     app.state.deps = deps
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://econ-auth") as client:
+    async with client_of(app, "http://econ-auth") as client:
         client.cookies.set(COOKIE, BROWSER)
         yield client
 
