@@ -212,3 +212,9 @@ async def connected(http: httpx.AsyncClient, account: str, **login: Any) -> Gran
     assert (await http.get(grant.callback)).status_code == 303
     await wait_for(http, account, lambda d: d["economic"]["state"] == "connected")
     return grant
+
+
+async def credentials_suspected(http: httpx.AsyncClient) -> bool:
+    """Whether econ-auth suspects its e-conomic app secret (a wave of 401s): its gauge."""
+    metrics = (await http.get(f"{ECON_AUTH}/metrics")).text
+    return "kobling_economic_credentials_suspect 1.0" in metrics

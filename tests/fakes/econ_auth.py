@@ -137,6 +137,8 @@ class FakeEconomic:
         self.calls = 0
 
     async def self_info(self, grant_token: str) -> Agreement:
+        # The real client sends the token in a header, which httpx encodes as ASCII.
+        grant_token.encode("ascii")
         self.calls += 1
         if self.unavailable:
             raise EconomicUnavailable("e-conomic did not answer")

@@ -3,6 +3,8 @@
 from datetime import datetime
 
 from kobling_install.store import Claim
+from kobling_install.stripe_oauth import InvalidGrant, StripeTokens
+from kobling_shared.events import now
 
 
 class DatabaseDown(Exception):
@@ -65,3 +67,43 @@ class FakeTokens:
 
     async def forget(self, key: str, uninstalled_at: datetime) -> None:
         self.forgotten.append((key, uninstalled_at))
+
+
+class FakeOAuthStates:
+    """Satisfies kobling_install.ports.States, as OAuthStates: each state spent once, none after
+    its deadline."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, tuple[bool, datetime, str]] = {}
+        self.spent: set[str] = set()
+
+    async def save(self, state: str, livemode: bool, expires_at: datetime, browser: str) -> None:
+        self.states[state] = (livemode, expires_at, browser)
+
+    async def browser_of(self, state: str) -> str | None:
+        found = self.states.get(state)
+        return None if found is None or found[1] < now() else found[2]
+
+    async def spend(self, state: str) -> bool | None:
+        found = self.states.get(state)
+        if found is None or found[1] < now() or state in self.spent:
+            return None
+        self.spent.add(state)
+        return found[0]
+
+    async def outstanding(self) -> int:
+        return len(self.states)  # the real store's sweep keeps only live ones, give or take 5 s
+
+
+class FakeStripeOAuth:
+    """Stripe's /v1/oauth/token for the codes it issued: the calls it was sent, by mode."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, bool]] = []
+
+    async def exchange_code(self, code: str, livemode: bool) -> StripeTokens:
+        self.calls.append((code, livemode))
+        raise InvalidGrant()  # no code of these tests was issued by Stripe
+
+    async def refresh(self, refresh_token: str, livemode: bool) -> StripeTokens:
+        raise InvalidGrant()

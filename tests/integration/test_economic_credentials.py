@@ -15,6 +15,7 @@ from tests.merchant import (
     SANDBOX,
     connect_link,
     connected,
+    credentials_suspected,
     grant_page,
     install,
     wait_for,
@@ -61,22 +62,21 @@ async def test_a_wave_of_401s_is_our_secret_not_every_merchant_revoking(
         doc = await wait_for(http, account, lambda d: True)
         assert doc["economic"]["state"] == "connected"
 
-    ready = await readiness(http)
-    assert ready.status_code == 503 and ready.json()["checks"]["economic_credentials"] is False
-    metrics = (await http.get(f"{ECON_AUTH}/metrics")).text
-    assert "kobling_economic_credentials_suspect 1.0" in metrics
+    # An alert (the gauge, an ERROR line), not out of rotation: econ-auth still serves what works
+    # (issue 23, item 1).
+    assert await credentials_suspected(http)
+    assert (await readiness(http)).status_code == 200
     log = stack["econ-auth"].log_path.read_bytes()[log_start:].decode()
     assert "suspect ECONOMIC_APP_SECRET_TOKEN" in log and " ERROR " in log
 
     # The secret is set right again: grants are accepted, the wave ends, strikes start over.
     await app_secret(None)
     deadline = time.monotonic() + 30
-    while (await readiness(http)).status_code != 200:
+    while await credentials_suspected(http):
         assert time.monotonic() < deadline, "the wave never ended"
         for account, _ in merchants:
             assert (await check(http, account))["result"] == "valid"
         await asyncio.sleep(0)
-    assert (await readiness(http)).json()["checks"]["economic_credentials"] is True
     assert (
         "kobling_economic_credentials_suspect 0.0" in (await http.get(f"{ECON_AUTH}/metrics")).text
     )

@@ -465,3 +465,56 @@ async def test_a_round_checks_only_the_accounts_whose_partition_this_instance_ho
     mine = [a for a in accounts if partition_of(a, {0, 1}) == 0]
     assert 0 < len(mine) < len(accounts)  # 24 accounts: both partitions hold some
     assert world.economic.calls == calls + len(mine)
+
+
+# --- who may suggest our own secret is wrong (issue 23, item 1) ---------------------------------
+
+
+async def test_garbage_tokens_from_a_browser_never_suspect_our_secret(world) -> None:
+    """A merchant presses OK on their own links and sends each callback on with `?token=garbage`.
+    An unproven token from a browser says nothing about our secret: no wave, and a grant that is
+    really revoked meanwhile is still found out and disconnected."""
+    victim = await connected(world)
+    attacker = new_account()
+    await world.installed(attacker)
+    for _ in range(11):
+        result = await complete_grant(await world.state_for(attacker), "garbage", world.deps)
+        assert result.outcome == "grant_rejected"
+    assert not world.rejections.in_wave
+    del world.economic.grants["grant-1"]  # the victim removed the app in e-conomic
+    strikes = world.settings.revocation_strikes
+    assert [await check(world, victim) for _ in range(strikes)] == ["revoked"] * strikes
+    conn = await world.store.get(victim, False)
+    assert conn is not None and conn.state == "disconnected"
+
+
+async def test_during_a_wave_the_grant_checks_saw_a_callbacks_401_blames_nobody(world) -> None:
+    """The wave itself comes from grants that once worked; a merchant connecting during it is
+    told e-conomic is unavailable, not that their grant was refused."""
+    accounts = [await connected(world) for _ in range(5)]
+    world.economic.wrong_app_secret = True
+    for account in accounts:
+        await check(world, account)
+    assert world.rejections.in_wave
+    newcomer = new_account()
+    await world.installed(newcomer)
+    result = await complete_grant(await world.state_for(newcomer), "grant-9", world.deps)
+    assert result.outcome == "economic_unavailable"
+
+
+# --- hostile callbacks (issue 23, item 10) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("token", ["grünt", "grant 1", "grant\n1", "x" * 2001])
+async def test_a_token_no_header_can_carry_is_refused_before_the_state_is_spent(
+    world, token: str
+) -> None:
+    account = new_account()
+    await world.installed(account)
+    world.economic.grants["grant-1"] = ACME
+    state = await world.state_for(account)
+    with pytest.raises(handlers.TokenMalformed):
+        await complete_grant(state, token, world.deps)
+    assert world.economic.calls == 0 and world.topic.events == []
+    # The state is still its owner's: the real grant connects.
+    assert (await complete_grant(state, "grant-1", world.deps)).outcome == "connected"

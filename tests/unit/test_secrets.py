@@ -91,3 +91,23 @@ def test_a_traceback_in_the_log_loses_its_secrets(capsys: pytest.CaptureFixture[
     assert "Traceback" in written and "RuntimeError" in written
     for secret in ("LINKSECRET", "GRANT123", "whsec_abc"):
         assert secret not in written
+
+
+async def test_an_outgoing_requests_query_never_reaches_the_log(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """httpx logs each request's URL at INFO; the broker's queries name customers (issue 23,
+    item 11). The query holds no token, so redaction alone would let it through."""
+    import httpx
+
+    from kobling_shared.ops import configure_logging
+
+    configure_logging("test")
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={}))
+    async with httpx.AsyncClient(transport=transport) as client:
+        query = {"filter": "name$eq:Jane Doe", "email": "jane.doe@example.com"}
+        await client.get("https://restapi.e-conomic.com/customers", params=query)
+    logging.getLogger("kobling.test").info("the call returned")  # the log itself works
+    written = capsys.readouterr().err
+    assert "the call returned" in written
+    assert "Jane" not in written and "jane.doe" not in written

@@ -118,7 +118,7 @@ async def decide(
     if decision != "allow":
         back = {"error": "access_denied", "error_description": "The user denied your request"}
     else:
-        code = "ac_" + secrets.token_urlsafe(24)
+        code = "ac_" + secrets.token_hex(16)  # Stripe's are letters and digits only
         livemode = mode == "live"
         state_.codes[code] = Code(account, livemode, state_.clock() + CODE_TTL_SECONDS)
         back = {"code": code}

@@ -59,6 +59,10 @@ def configure_logging(service: str, level: str = "INFO", access_log: bool = True
     logging.getLogger("uvicorn.access").disabled = not access_log
     # aiokafka logs every failed reconnect at ERROR; one line per outage is enough.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    # httpx logs every outgoing URL at INFO, query and all: the broker's queries name customers
+    # and their e-mails, which redaction (secrets only) lets through. Their warnings still come.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def ops_router(checks: dict[str, ReadinessCheck]) -> APIRouter:

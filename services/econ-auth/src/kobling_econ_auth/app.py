@@ -68,6 +68,7 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
 
     async def housekeeping() -> None:
         await handlers.relay_all(deps, owned)
+        handlers.settle_wave(deps)
         await lender.relay_unsent(owned)
         await store.forget_expired(now())
         await budget.forget_expired(now())
@@ -112,14 +113,10 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     )
     app.include_router(router)
     app.include_router(broker_api.router)
-    checks = dependency_checks(broker, client)
-
-    async def economic_credentials() -> bool:
-        return handlers.credentials_trusted(deps)
-
-    # Not ready while e-conomic refuses most grants at once: nothing here can work then.
-    checks["economic_credentials"] = economic_credentials
-    app.include_router(ops_router(checks))
+    # A suspected app secret is not in readiness: it raises kobling_economic_credentials_suspect
+    # and an ERROR line. Out of rotation, every pod would also stop serving what still works
+    # (links, cancels, pages), and whoever could start a wave could switch econ-auth off.
+    app.include_router(ops_router(dependency_checks(broker, client)))
     app.include_router(
         asyncapi.router(asyncapi.document(broker, SERVICE, (CONNECTIONS_TOPIC, GRANT_USES_TOPIC)))
     )

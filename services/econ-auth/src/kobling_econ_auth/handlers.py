@@ -3,6 +3,7 @@
 import asyncio
 import json
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -221,6 +222,15 @@ class StateInvalid(Exception):
     """Unknown, used or foreign: we cannot tell whose callback this is, so nothing connects."""
 
 
+class TokenMalformed(Exception):
+    """A grant token no HTTP header can carry: not e-conomic's, and it could not be sent to it.
+    Refused before the state is looked up, so the state stays for a callback that is real."""
+
+
+# What an HTTP header value carries (visible ASCII), within the route's 2,000 characters.
+GRANT_TOKEN = re.compile(r"[\x21-\x7e]{1,2000}")
+
+
 class OtherBrowser(Exception):
     """A real state, in a browser other than the one that started the attempt: a link that
     travelled. Nothing connects, and the state stays for the browser it belongs to."""
@@ -231,6 +241,9 @@ async def complete_grant(
 ) -> CallbackResult:
     """`same_browser(digest)` tells whether this request comes from the browser whose id has
     that digest."""
+    if not GRANT_TOKEN.fullmatch(grant_token):
+        OUTCOMES.labels("token_malformed").inc()
+        raise TokenMalformed()
     pending = await deps.store.find_state(state)
     if pending is None:
         OUTCOMES.labels("state_invalid").inc()
@@ -262,8 +275,10 @@ async def complete_grant(
     try:
         agreement = await deps.economic.self_info(grant_token)
     except GrantRejected:
-        # During a wave of 401s the grant is as likely fine and our own secret at fault.
-        why: Outcome = "economic_unavailable" if heard(deps, True) else "grant_rejected"
+        # A token from a browser proves nothing yet: its 401 is not heard (anyone could send
+        # garbage until we suspected our own secret). During a wave the grants we hold saw, the
+        # token is as likely fine and our secret at fault.
+        why: Outcome = "economic_unavailable" if deps.rejections.in_wave else "grant_rejected"
         conn = await _change(deps, account_id, livemode, lambda c: domain.fail(c, why))
         return result(why, conn)
     except PermissionRefused:
@@ -276,7 +291,6 @@ async def complete_grant(
             deps, account_id, livemode, lambda c: domain.fail(c, "economic_unavailable")
         )
         return result("economic_unavailable", conn)
-    heard(deps, False)
     sealed = await deps.grants.seal(account_id, livemode, grant_token)
 
     def connect(c: Connection) -> Connection | None:
@@ -392,16 +406,16 @@ async def check_grant(
 
 
 def heard(deps: Deps, rejected: bool) -> bool:
-    """Takes one of e-conomic's answers about a grant (a 401, or the grant accepted); answers
-    whether most grants are being refused at once, so that a 401 proves nothing."""
+    """Takes one of e-conomic's answers about a grant that once worked (the grant check, the
+    broker: never a token a browser brought); answers whether most grants are being refused at
+    once, so that a 401 proves nothing."""
     noted(deps.rejections.record(now(), rejected))
     return deps.rejections.in_wave
 
 
-def credentials_trusted(deps: Deps) -> bool:
-    """For /readyz: false while e-conomic refuses most grants at once."""
+def settle_wave(deps: Deps) -> None:
+    """Lets a wave end once its answers are old, though no new answer came."""
     noted(deps.rejections.settle(now()))
-    return not deps.rejections.in_wave
 
 
 def noted(change: WaveChange | None) -> None:

@@ -28,6 +28,11 @@ PROBLEMS = {
         "This sign-in has expired or was already used, so nothing was connected. Go back to the "
         "Kobling app in your Stripe Dashboard and press “Connect e-conomic” again.",
     ),
+    "token_invalid": (
+        "We couldn't finish connecting e-conomic",
+        "What came back from e-conomic was not a grant we can use, so nothing was connected. Go "
+        "back to the Kobling app in your Stripe Dashboard and press “Connect e-conomic” again.",
+    ),
     "state_outdated": (
         "We couldn't finish connecting e-conomic",
         "This sign-in was started before an update of Kobling, so nothing was connected. Go back "

@@ -4,7 +4,8 @@ e-conomic answers 401 for a revoked grant, and just the same for a wrong or rese
 token or an outage of its own authentication. One merchant removing the app is one 401 among many
 valid answers; our own secret going bad is most answers turning 401 at once. While that is what
 we see, a 401 proves nothing about any one grant: no revocation strike counts, and nothing is
-deleted. Any caller of e-conomic (the grant check, the callback, a broker) feeds its answers in.
+deleted. Only answers about grants that once worked feed it (the grant check, the broker): a
+token a browser brings to the callback is unproven, and anyone can bring garbage.
 """
 
 from collections import deque

@@ -20,6 +20,7 @@ from kobling_econ_auth.handlers import (
     OtherBrowser,
     SignatureSpent,
     StateInvalid,
+    TokenMalformed,
 )
 from kobling_econ_auth.pages import problem, templates
 from kobling_shared import binding, openapi
@@ -187,7 +188,9 @@ async def open_connect_link(
     SameSite=Lax (not sent on a cross-site POST) and `confirm` is derived from it."""
     secure = deps.settings.econ_auth_public_url.startswith("https:")
     browser = binding.browser_id(request, CONNECT_COOKIE, secure)
-    if browser is None or not hmac.compare_digest(confirm, _confirm_token(deps, browser, link)):
+    # Compared as bytes: compare_digest raises on a str beyond ASCII (a 500, not a refusal).
+    expected = _confirm_token(deps, browser, link).encode() if browser else b""
+    if browser is None or not hmac.compare_digest(confirm.encode(), expected):
         return problem(request, "other_browser", deps.settings.stripe_dashboard_url)
     try:
         grant_page = await handlers.open_connect_link(
@@ -199,6 +202,12 @@ async def open_connect_link(
 
 
 CALLBACK_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+# The page (pages.PROBLEMS) for each way a callback is refused.
+CALLBACK_REFUSALS = {
+    StateInvalid: "state_invalid",
+    OtherBrowser: "other_browser",
+    TokenMalformed: "token_invalid",
+}
 
 
 @router.get(
@@ -236,12 +245,8 @@ async def economic_callback(
         return answer
     try:
         result = await handlers.complete_grant(state, token, same_browser, deps)
-    except StateInvalid:
-        answer = problem(request, "state_invalid", dashboard)
-        answer.headers.update(CALLBACK_HEADERS)
-        return answer
-    except OtherBrowser:
-        answer = problem(request, "other_browser", dashboard)
+    except (StateInvalid, OtherBrowser, TokenMalformed) as refused:
+        answer = problem(request, CALLBACK_REFUSALS[type(refused)], dashboard)
         answer.headers.update(CALLBACK_HEADERS)
         return answer
     settings = deps.settings

@@ -43,10 +43,11 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
     installs = Installs(db)
     ledger = WebhookLedger(db)
     vault = TokenVault(db)
+    states = OAuthStates(db)
     oauth = OAuthDeps(
         settings=settings,
         broker=broker,
-        states=OAuthStates(db),
+        states=states,
         installs=installs,
         vault=vault,
         cipher=TokenCipher(settings.token_encryption_keys),
@@ -62,16 +63,14 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        for store in (oauth.states, ledger):
+        for store in (states, ledger):
             await store.create_indexes()
         await kafka.ensure_topics(
             settings.kafka_bootstrap_servers, settings.kafka_security, settings.kafka_layout
         )
         await broker.start()
         cleanup = [
-            asyncio.create_task(
-                every(HOUSEKEEPING_SECONDS, lambda: oauth.states.forget_expired(now()))
-            ),
+            asyncio.create_task(every(HOUSEKEEPING_SECONDS, lambda: states.forget_expired(now()))),
             asyncio.create_task(every(STRIPE_EVENTS_SECONDS, forget_stripe_events)),
         ]
         try:

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,8 +11,9 @@ from urllib.parse import urlencode
 
 from faststream.kafka import KafkaBroker
 
+from kobling_install.ports import States
 from kobling_install.settings import InstallSettings
-from kobling_install.store import Installs, OAuthStates, TokenVault
+from kobling_install.store import Installs, TokenVault
 from kobling_install.stripe_events import SOURCE, oauth_is_news
 from kobling_install.stripe_oauth import InvalidGrant, StripeOAuth, StripeTokens
 from kobling_shared.crypto import TokenCipher
@@ -21,6 +23,14 @@ from kobling_shared.kafka import publish
 log = logging.getLogger(__name__)
 
 STATE_TTL = timedelta(minutes=10)
+# Anyone may open /stripe/install, and each visit stores a state for STATE_TTL. One bound for all
+# (a client's address or cookie is theirs to change): about 16 installs a second sustained, far
+# above real ones; past it our own Install links wait, and a Marketplace install (no state)
+# does not notice.
+MAX_OUTSTANDING_STATES = 10_000
+# Stripe's authorization codes: `ac_` and letters and digits. Anything else is not worth a call
+# to Stripe (a Marketplace install tries two keys: two calls per guess).
+STRIPE_CODE = re.compile(r"ac_[A-Za-z0-9]{1,255}")
 # Stripe's access tokens live one hour and say nothing of it (no expires_in); refresh before.
 ACCESS_TOKEN_TTL = timedelta(minutes=55)
 
@@ -29,7 +39,7 @@ ACCESS_TOKEN_TTL = timedelta(minutes=55)
 class OAuthDeps:
     settings: InstallSettings
     broker: KafkaBroker
-    states: OAuthStates
+    states: States
     installs: Installs
     vault: TokenVault
     cipher: TokenCipher
@@ -43,9 +53,22 @@ class Installed:
     event_id: str  # the event that announced the install: ours, or the webhook's
 
 
+class TooManyStates(Exception):
+    """MAX_OUTSTANDING_STATES installs are under way: try again once some have expired."""
+
+
+def stripes_code(code: str) -> bool:
+    return STRIPE_CODE.fullmatch(code) is not None
+
+
 async def start_install(livemode: bool, browser: str, deps: OAuthDeps) -> str:
     """The Marketplace authorize URL with a state we can recognise on the way back, in the
     browser (`browser`: its id's digest) that asked for it and only there."""
+    if await deps.states.outstanding() >= MAX_OUTSTANDING_STATES:
+        log.warning(
+            "%d install states outstanding: /stripe/install refused", MAX_OUTSTANDING_STATES
+        )
+        raise TooManyStates()
     state = secrets.token_urlsafe(32)
     await deps.states.save(state, livemode, now() + STATE_TTL, browser)
     query = {

@@ -28,6 +28,20 @@ class Announcements(Protocol):
     async def unannounce_webhook(self, key: str, event_id: str) -> None: ...
 
 
+class States(Protocol):
+    """Our one-time OAuth states (OAuthStates)."""
+
+    async def save(
+        self, state: str, livemode: bool, expires_at: datetime, browser: str
+    ) -> None: ...
+
+    async def browser_of(self, state: str) -> str | None: ...
+
+    async def spend(self, state: str) -> bool | None: ...
+
+    async def outstanding(self) -> int: ...
+
+
 class Tokens(Protocol):
     """The install's Stripe tokens (TokenVault): an uninstall forgets them."""
 

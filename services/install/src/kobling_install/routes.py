@@ -12,9 +12,11 @@ from kobling_install.handlers import Outcome
 from kobling_install.oauth import (
     OAuthDeps,
     OtherBrowser,
+    TooManyStates,
     complete_install,
     spend_state,
     start_install,
+    stripes_code,
 )
 from kobling_install.stripe_events import StripeEvent
 from kobling_install.stripe_oauth import InvalidGrant
@@ -109,14 +111,29 @@ OAuthDep = Annotated[OAuthDeps, Depends(get_oauth)]
     "/stripe/install",
     status_code=303,
     response_class=RedirectResponse,
-    responses={303: redirect("To Stripe's authorize page")},
+    responses={
+        303: redirect("To Stripe's authorize page"),
+        503: page("Too many installs under way: try again after Retry-After seconds"),
+    },
 )
 async def install_link(request: Request, oauth: OAuthDep, livemode: bool = False) -> Response:
     """Where our own "Install" links point: Stripe's authorize page, with our state, which
     only this browser can bring back."""
     secure = oauth.settings.install_public_url.startswith("https:")
     browser = binding.ensure_browser_id(request, INSTALL_COOKIE, secure)
-    target = await start_install(livemode, binding.digest(browser), oauth)
+    try:
+        target = await start_install(livemode, binding.digest(browser), oauth)
+    except TooManyStates:
+        busy = problem_page(
+            request,
+            "Kobling cannot start your installation right now",
+            "Too many installations are under way. Try again in a few minutes, or install "
+            "Kobling from the Stripe App Marketplace.",
+            ("Go to the Stripe App Marketplace", oauth.settings.stripe_marketplace_url),
+            status_code=503,
+        )
+        busy.headers["Retry-After"] = "60"  # states expire as they were made, over 10 minutes
+        return busy
     response = RedirectResponse(target, status_code=303)
     binding.set_browser_id(response, INSTALL_COOKIE, secure, browser)
     return response
@@ -147,6 +164,16 @@ async def oauth_callback(
             "Kobling was not installed",
             "You cancelled the installation in Stripe, so nothing changed. You can install "
             "Kobling again from the Stripe App Marketplace whenever you like.",
+            marketplace,
+        )
+
+    if not stripes_code(code):
+        # Checked before the state is spent and before Stripe is asked (twice without a state).
+        return problem_page(
+            request,
+            "This authorization can't be used",
+            "It is not one Stripe gave out, so nothing was installed. Install Kobling from the "
+            "Stripe App Marketplace.",
             marketplace,
         )
 

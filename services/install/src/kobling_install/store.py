@@ -154,6 +154,11 @@ class OAuthStates:
             return None
         return bool(doc["livemode"])
 
+    async def outstanding(self) -> int:
+        """About how many states may still come back: the sweep deletes expired ones every few
+        seconds, so every record counts; one read of the collection's metadata, not its records."""
+        return await self._states.docs.estimated_document_count()
+
     async def forget_expired(self, before: datetime) -> None:
         # Past its deadline a state is refused whether or not it was spent, so both records go.
         await self._states.forget_expired(before)
