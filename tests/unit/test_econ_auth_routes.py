@@ -51,11 +51,13 @@ async def installed(deps: Deps) -> str:
 
 
 async def test_a_confirm_value_beyond_ascii_is_a_400_and_spends_no_link(deps, browser) -> None:
-    url, _ = await handlers.mint_connect_link(await installed(deps), False, deps)
+    url, _ = await handlers.mint_connect_link(await installed(deps), False, deps, "signed-1")
     link = httpx.URL(url).params["link"]
+    assert isinstance(deps.store, FakeConnections)
+    spent_before = set(deps.store.used)  # the signed request's own record, and nothing else
     answer = await browser.post("/economic/connect", data={"link": link, "confirm": "é" * 64})
     assert answer.status_code == 400 and "another browser" in answer.text
-    assert isinstance(deps.store, FakeConnections) and deps.store.used == set()
+    assert deps.store.used == spent_before
 
 
 async def test_a_grant_token_beyond_ascii_is_a_400_and_spends_no_state(deps, browser) -> None:
