@@ -294,7 +294,9 @@ async def test_the_daily_budget_holds_across_two_econ_auth_instances(
     assert await api_calls(http) == before + BUDGET
 
 
-MERCHANTS = 6
+# The wave counts each grant once, among the last 20 grants heard from (the earlier tests' grants
+# answered well): refused must be more than half of them.
+MERCHANTS = 12
 
 
 async def test_a_wave_of_401s_through_the_broker_revokes_nobody(http, app_secret) -> None:

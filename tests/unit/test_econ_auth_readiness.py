@@ -20,12 +20,12 @@ def test_a_wave_of_401s_alerts_but_leaves_the_service_ready(
     logging.getLogger().addHandler(caplog.handler)  # the app set up its own logging
     deps = app.state.deps
     with caplog.at_level(logging.ERROR, logger=handlers.__name__):
-        for _ in range(deps.rejections.min_answers):
-            handlers.heard(deps, True)
+        for n in range(deps.rejections.min_answers):
+            handlers.heard(deps, True, f"acct_{n}:test")
     assert deps.rejections.in_wave and SUSPECT._value.get() == 1
     assert any("suspect ECONOMIC_APP_SECRET_TOKEN" in r.message for r in caplog.records)
     ready = TestClient(app).get("/readyz")  # no lifespan: nothing connects
     assert ready.status_code == 200, ready.text
-    for _ in range(deps.rejections.recent):
-        handlers.heard(deps, False)
+    for n in range(deps.rejections.recent):
+        handlers.heard(deps, False, f"acct_{n}:test")
     assert SUSPECT._value.get() == 0

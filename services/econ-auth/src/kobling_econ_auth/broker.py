@@ -23,7 +23,7 @@ from kobling_econ_auth.economic import TIMEOUT
 from kobling_econ_auth.handlers import Deps, _change, heard
 from kobling_econ_auth.rest_paths import RestRequest, url_under
 from kobling_shared.crypto import Unreadable
-from kobling_shared.events import EconomicGrantUsed, GrantUseData, now, parse_event
+from kobling_shared.events import EconomicGrantUsed, GrantUseData, account_key, now, parse_event
 from kobling_shared.kafka import PUBLISH_TIMEOUT_SECONDS
 from kobling_shared.mongo import Document
 from kobling_shared.ownership import Owned
@@ -168,10 +168,11 @@ class Broker:
 
     async def _after(self, conn: domain.Connection, status: int) -> None:
         """A 401 through the broker is the same evidence as one to the grant check."""
+        grant = account_key(conn.account_id, conn.livemode)
         if status == 401:
-            result: domain.CheckResult = "withheld" if heard(self.deps, True) else "revoked"
+            result: domain.CheckResult = "withheld" if heard(self.deps, True, grant) else "revoked"
         elif 200 <= status < 300:
-            heard(self.deps, False)
+            heard(self.deps, False, grant)
             if not conn.revocation_strikes:
                 return
             result = "valid"

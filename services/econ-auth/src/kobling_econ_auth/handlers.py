@@ -392,9 +392,9 @@ async def check_grant(
     try:
         await deps.economic.self_info(grant)
         result = "valid"
-        heard(deps, False)
+        heard(deps, False, account_key(account_id, livemode))
     except GrantRejected:
-        result = "withheld" if heard(deps, True) else "revoked"
+        result = "withheld" if heard(deps, True, account_key(account_id, livemode)) else "revoked"
     except PermissionRefused:
         result = "forbidden"
     except EconomicUnavailable:
@@ -405,11 +405,11 @@ async def check_grant(
     return result
 
 
-def heard(deps: Deps, rejected: bool) -> bool:
+def heard(deps: Deps, rejected: bool, grant: str) -> bool:
     """Takes one of e-conomic's answers about a grant that once worked (the grant check, the
-    broker: never a token a browser brought); answers whether most grants are being refused at
-    once, so that a 401 proves nothing."""
-    noted(deps.rejections.record(now(), rejected))
+    broker: never a token a browser brought), `grant` naming it (`account_key`); answers whether
+    most grants are being refused at once, so that a 401 proves nothing."""
+    noted(deps.rejections.record(now(), rejected, grant))
     return deps.rejections.in_wave
 
 

@@ -6,9 +6,13 @@ valid answers; our own secret going bad is most answers turning 401 at once. Whi
 we see, a 401 proves nothing about any one grant: no revocation strike counts, and nothing is
 deleted. Only answers about grants that once worked feed it (the grant check, the broker): a
 token a browser brings to the callback is unproven, and anyone can bring garbage.
+
+Each grant counts once, by its latest answer: one revoked grant asked three times (the broker's
+revocation strikes) is one merchant, not three, and on a quiet day it would otherwise outnumber
+the few grants that answered well and start a wave by itself, so that the revocation is withheld.
 """
 
-from collections import deque
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -18,22 +22,25 @@ WaveChange = Literal["began", "ended"]
 
 @dataclass
 class RejectionWave:
-    """The recent answers e-conomic gave about grants: `recent` at most, none older than
-    `window`. A wave is at least `min_answers` of them with more than `share` rejected."""
+    """The latest answer e-conomic gave about each of the `recent` grants heard from last, none
+    older than `window`. A wave is at least `min_answers` grants with more than `share` of them
+    rejected."""
 
     window: timedelta = timedelta(hours=1)
     recent: int = 20
     min_answers: int = 5
     share: float = 0.5
-    _answers: deque[tuple[datetime, bool]] = field(default_factory=deque)
+    _answers: OrderedDict[str, tuple[datetime, bool]] = field(default_factory=OrderedDict)
     _in_wave: bool = False
 
-    def record(self, at: datetime, rejected: bool) -> WaveChange | None:
-        """Takes one answer (a 401 is `rejected`; a grant accepted is not; anything else says
-        nothing about grants and is not recorded); answers whether a wave began or ended."""
-        self._answers.append((at, rejected))
+    def record(self, at: datetime, rejected: bool, grant: str) -> WaveChange | None:
+        """Takes one answer about `grant` (a 401 is `rejected`; a grant accepted is not; anything
+        else says nothing about grants and is not recorded), in place of that grant's earlier
+        one; answers whether a wave began or ended."""
+        self._answers.pop(grant, None)
+        self._answers[grant] = (at, rejected)
         while len(self._answers) > self.recent:
-            self._answers.popleft()
+            self._answers.popitem(last=False)
         return self._settle(at)
 
     @property
@@ -46,9 +53,9 @@ class RejectionWave:
         return self._settle(at)
 
     def _settle(self, at: datetime) -> WaveChange | None:
-        while self._answers and self._answers[0][0] < at - self.window:
-            self._answers.popleft()
-        rejected = sum(1 for _, refused in self._answers if refused)
+        while self._answers and next(iter(self._answers.values()))[0] < at - self.window:
+            self._answers.popitem(last=False)
+        rejected = sum(1 for _, refused in self._answers.values() if refused)
         in_wave = len(self._answers) >= self.min_answers and rejected > self.share * len(
             self._answers
         )
