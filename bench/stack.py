@@ -33,6 +33,10 @@ ENV = {
     "STRIPE_MARKETPLACE_URL": "http://127.0.0.1:8010",
     "ECONOMIC_GRANT_URL": "http://127.0.0.1:8010/economic/secure/api1/requestaccess.aspx",
     "ECONOMIC_API_URL": "http://127.0.0.1:8010/economic/api",
+    # Production wants them set; loopback by address is the one http it takes.
+    "INSTALL_PUBLIC_URL": "http://127.0.0.1:8001",
+    "ECON_AUTH_PUBLIC_URL": "http://127.0.0.1:8002",
+    "STATUS_PUBLIC_URL": "http://127.0.0.1:8003",
     **SECRETS,
 }
 TICKS = os.sysconf("SC_CLK_TCK")
