@@ -203,3 +203,31 @@ def test_development_keeps_the_loopback_defaults(monkeypatch: pytest.MonkeyPatch
         monkeypatch.delenv(name, raising=False)
     settings = EconAuthSettings()
     assert settings.status_public_url == "http://127.0.0.1:8003"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "not json",
+        '["sync"]',
+        '{"syncc": {"allow": ["GET /"]}}',  # a typo would leave sync on the default
+        '{"sync": {"allow": ["DELETE"]}}',
+        '{"sync": {"allow": ["TRACE /"]}}',
+        '{"sync": {"allow": ["GET /customers/../x"]}}',
+        '{"sync": {"allow": ["GET /"], "daily_share": 0}}',
+        '{"sync": {"allow": ["GET /"], "daily_share": 1.5}}',
+        '{"sync": {"allow": ["GET /"], "write": true}}',
+    ],
+)
+def test_broker_scopes_must_be_readable(production: pytest.MonkeyPatch, value: str) -> None:
+    production.setenv("ECONOMIC_BROKER_SCOPES", value)
+    with pytest.raises(ValidationError, match="ECONOMIC_BROKER_SCOPES"):
+        EconAuthSettings()
+
+
+def test_broker_tokens_set_before_scopes_existed_still_start_and_only_read(
+    production: pytest.MonkeyPatch,
+) -> None:
+    from kobling_econ_auth.scopes import READ_ONLY
+
+    assert EconAuthSettings().broker_scopes() == {"sync": READ_ONLY}
