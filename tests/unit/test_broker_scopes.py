@@ -13,11 +13,9 @@ import pytest
 from kobling_econ_auth.app import create_app
 from kobling_econ_auth.connection import Agreement, Connection
 from kobling_econ_auth.handlers import Deps
-from kobling_econ_auth.rejections import RejectionWave
 from kobling_econ_auth.settings import EconAuthSettings
-from kobling_shared.arrivals import Arrivals
 from kobling_shared.events import EconomicGrantUsed, account_key
-from tests.fakes.econ_auth import FakeConnections, FakeEconomic, FakeGrants
+from tests.fakes.econ_auth import FakeConnections, fake_deps
 from tests.fakes.kafka import FakeTopic
 from tests.fakes.mongo import FakeCollection
 from tests.in_process import client_of
@@ -69,15 +67,7 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
     monkeypatch.setenv("ECONOMIC_BROKER_SCOPES", json.dumps(SCOPES))
     monkeypatch.setenv("ECONOMIC_DAILY_BUDGET", "10")
     settings = EconAuthSettings()
-    deps = Deps(
-        settings,
-        FakeConnections(),
-        FakeTopic(),
-        FakeGrants(),
-        FakeEconomic(),
-        Arrivals(),
-        RejectionWave(),
-    )
+    deps = fake_deps(settings)
     sent: list[httpx.Request] = []
 
     def economic(request: httpx.Request) -> httpx.Response:

@@ -90,6 +90,9 @@ class ConnectedData(_Model):
     user_name: str | None = None
     # e-conomic's developer agreements hold no books: connected, but nothing can sync.
     developer_agreement: bool = False
+    # The Stripe Dashboard user whose signed view request started it (None: not from the view,
+    # or an event from before users were carried).
+    user_id: str | None = None
 
 
 class FailedData(_Model):
@@ -101,6 +104,9 @@ class FailedData(_Model):
 class DisconnectedData(_Model):
     sequence: int
     reason: Literal["app_uninstalled", "merchant_request", "grant_revoked", "replaced"]
+    # The Stripe Dashboard user whose signed view request started it (None: not from the view,
+    # or an event from before users were carried).
+    user_id: str | None = None
 
 
 class ConflictData(_Model):

@@ -119,9 +119,11 @@ async def on_install_event(event: StripeAppInstalled | StripeAppUninstalled, dep
 # --- connecting ---------------------------------------------------------------------------------
 
 
-async def mint_connect_link(account_id: str, livemode: bool, deps: Deps) -> tuple[str, datetime]:
-    """For a signed request from the app view. The install event may trail the merchant's click
-    by a moment, so wait briefly for it before calling the account unknown."""
+async def mint_connect_link(
+    account_id: str, livemode: bool, deps: Deps, user_id: str | None = None
+) -> tuple[str, datetime]:
+    """For a signed request from the app view by `user_id`. The install event may trail the
+    merchant's click by a moment, so wait briefly for it before calling the account unknown."""
 
     async def installed() -> bool:
         conn = await deps.store.get(account_id, livemode)
@@ -129,8 +131,9 @@ async def mint_connect_link(account_id: str, livemode: bool, deps: Deps) -> tupl
 
     if not await deps.arrivals.wait_for(account_key(account_id, livemode), installed):
         raise NotInstalled(account_id)
+    settings = deps.settings
     url = connect_url(
-        deps.settings.econ_auth_public_url, deps.settings.link_signing_key, account_id, livemode
+        settings.econ_auth_public_url, settings.link_signing_key, account_id, livemode, user_id
     )
     return url, now() + timedelta(seconds=CONNECT_LINK_MAX_AGE)
 
@@ -143,6 +146,7 @@ class ConnectAttempt:
     livemode: bool
     nonce: str
     minted_at: datetime
+    user_id: str | None = None
 
 
 async def read_connect_link(link: str, deps: Deps) -> ConnectAttempt:
@@ -156,6 +160,7 @@ async def read_connect_link(link: str, deps: Deps) -> ConnectAttempt:
             bool(payload["l"]),
             str(payload["n"]),
             datetime.fromtimestamp(float(payload["i"]), UTC),
+            str(payload["u"]) if "u" in payload else None,
         )
     except (BadSignature, KeyError, TypeError, ValueError) as error:
         raise LinkInvalid("expired" if "expired" in str(error).lower() else "invalid") from None
@@ -176,7 +181,13 @@ async def open_connect_link(link: str, locale: str, browser: str, deps: Deps) ->
     state = secrets.token_urlsafe(32)
     expires_at = now() + timedelta(seconds=deps.settings.state_ttl_seconds)
     pending = PendingState(
-        attempt.account_id, attempt.livemode, expires_at, locale, browser, attempt.minted_at
+        attempt.account_id,
+        attempt.livemode,
+        expires_at,
+        locale,
+        browser,
+        attempt.minted_at,
+        attempt.user_id,
     )
     await deps.store.save_state(state, pending)
     # The state rides in the path: however e-conomic appends `token` (`?` or `&`), it cannot
@@ -286,7 +297,7 @@ async def complete_grant(
         # above (while e-conomic answered) wins, and no grant is stored for it.
         if not domain.may_start_grant(c, started_at):
             return None
-        return domain.connect(c, sealed, agreement, now())
+        return domain.connect(c, sealed, agreement, now(), pending.user_id)
 
     connected = await deps.store.change(account_id, livemode, connect)
     if connected is None:
@@ -342,9 +353,11 @@ async def cancel_grant(
     return pending
 
 
-async def disconnect(account_id: str, livemode: bool, deps: Deps) -> Connection | None:
+async def disconnect(
+    account_id: str, livemode: bool, deps: Deps, user_id: str | None = None
+) -> Connection | None:
     return await _change(
-        deps, account_id, livemode, lambda c: domain.disconnect(c, "merchant_request")
+        deps, account_id, livemode, lambda c: domain.disconnect(c, "merchant_request", user_id)
     )
 
 

@@ -81,7 +81,9 @@ INVALID_LINK = page("The link or state is unknown, used or expired: nothing chan
 )
 async def connect_link(view: ConnectRequest, deps: DepsDep) -> JSONResponse:
     try:
-        url, expires_at = await handlers.mint_connect_link(view.account_id, view.livemode, deps)
+        url, expires_at = await handlers.mint_connect_link(
+            view.account_id, view.livemode, deps, view.user_id
+        )
     except NotInstalled:
         return JSONResponse(
             {"error": "not_installed", "message": "Kobling is not installed on this account"},
@@ -96,7 +98,7 @@ async def connect_link(view: ConnectRequest, deps: DepsDep) -> JSONResponse:
     responses={200: {"model": Disconnected, "description": "No grant is held any more"}, **VIEW},
 )
 async def disconnect(view: DisconnectRequest, deps: DepsDep) -> JSONResponse:
-    changed = await handlers.disconnect(view.account_id, view.livemode, deps)
+    changed = await handlers.disconnect(view.account_id, view.livemode, deps, view.user_id)
     return JSONResponse(
         {
             "state": "disconnected",
