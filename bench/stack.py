@@ -23,6 +23,8 @@ SECRETS["STRIPE_APP_SECRET"] = "absec_" + secrets.token_hex(16)
 BENCH_APP = "ca_bench_" + secrets.token_hex(8)
 SECRETS["STRIPE_APPLICATION_IDS"] = f"{BENCH_APP},app_bench"
 SECRETS["ECONOMIC_BROKER_TOKENS"] = f"bench:{secrets.token_urlsafe(32)}"
+# The bench reads /self and may spend the whole day, as before scopes (one ticket a call).
+SCOPES = {"ECONOMIC_BROKER_SCOPES": '{"bench": {"allow": ["GET /self"], "daily_share": 1}}'}
 # Production mode with the sandbox standing in for Stripe and e-conomic.
 ENV = {
     "KOBLING_ENV": "production",
@@ -33,6 +35,11 @@ ENV = {
     "STRIPE_MARKETPLACE_URL": "http://127.0.0.1:8010",
     "ECONOMIC_GRANT_URL": "http://127.0.0.1:8010/economic/secure/api1/requestaccess.aspx",
     "ECONOMIC_API_URL": "http://127.0.0.1:8010/economic/api",
+    # Production wants them set; loopback by address is the one http it takes.
+    "INSTALL_PUBLIC_URL": "http://127.0.0.1:8001",
+    "ECON_AUTH_PUBLIC_URL": "http://127.0.0.1:8002",
+    "STATUS_PUBLIC_URL": "http://127.0.0.1:8003",
+    **SCOPES,
     **SECRETS,
 }
 TICKS = os.sysconf("SC_CLK_TCK")

@@ -5,9 +5,14 @@ from collections.abc import AsyncIterator
 
 from kobling_econ_auth.connection import Agreement, Connection, new_connection
 from kobling_econ_auth.economic import EconomicUnavailable, GrantRejected, PermissionRefused
+from kobling_econ_auth.handlers import Deps
+from kobling_econ_auth.rejections import RejectionWave
+from kobling_econ_auth.settings import EconAuthSettings
 from kobling_econ_auth.store import Change, PendingState
+from kobling_shared.arrivals import Arrivals
 from kobling_shared.crypto import Unreadable
 from kobling_shared.events import account_key
+from tests.fakes.kafka import FakeTopic
 
 
 class DatabaseDown(Exception):
@@ -147,3 +152,16 @@ class FakeEconomic:
         if grant_token in self.forbidden:
             raise PermissionRefused("403")
         return self.grants[grant_token]
+
+
+def fake_deps(settings: EconAuthSettings | None = None) -> Deps:
+    """econ-auth's dependencies, every adapter in memory."""
+    return Deps(
+        settings or EconAuthSettings(),
+        FakeConnections(),
+        FakeTopic(),
+        FakeGrants(),
+        FakeEconomic(),
+        Arrivals(),
+        RejectionWave(),
+    )

@@ -83,7 +83,7 @@ async def test_no_secret_is_stored_published_or_logged_in_plaintext(
             "account_id": account,
             "livemode": False,
             "method": "POST",
-            "path": "/self",
+            "path": "/customers",  # within sync's development scope (ECONOMIC_BROKER_SCOPES)
             "body": {"heading": BOOKS},
         },
         headers={"Authorization": f"Bearer {BROKER_TOKENS[0]}"},

@@ -63,3 +63,12 @@ def test_production_config_holds_no_secret() -> None:
     assert config["data"]["KOBLING_ENV"] == "production"
     secret_names = {"PASSWORD", "SECRET", "TOKEN", "KEY", "MONGODB_URL"}
     assert not [k for k in config["data"] if any(s in k for s in secret_names)]
+
+
+def test_production_config_names_every_public_url_on_https() -> None:
+    from kobling_shared.settings import PUBLIC_URLS, public_url_problem
+
+    (config,) = of_kind("ConfigMap").values()
+    for name in PUBLIC_URLS:
+        url = config["data"][name.upper()]
+        assert url.startswith("https://") and public_url_problem(url) is None

@@ -17,6 +17,9 @@ def strong_env() -> dict[str, str]:
     env = {name.upper(): secrets.token_urlsafe(32) for name in EconAuthSettings.required_secrets}
     env["TOKEN_ENCRYPTION_KEYS"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
     env["ECONOMIC_BROKER_TOKENS"] = f"sync:{secrets.token_urlsafe(32)}"
+    env["INSTALL_PUBLIC_URL"] = "https://install.kobling.example"
+    env["ECON_AUTH_PUBLIC_URL"] = "https://connect.kobling.example"
+    env["STATUS_PUBLIC_URL"] = "https://status.kobling.example"
     return env
 
 
@@ -147,3 +150,84 @@ def test_broker_tokens_must_name_each_caller_once(
     production.setenv("ECONOMIC_BROKER_TOKENS", value.replace("x", secrets.token_urlsafe(32)))
     with pytest.raises(ValidationError, match="ECONOMIC_BROKER_TOKENS"):
         EconAuthSettings()
+
+
+PUBLIC_URLS = ("INSTALL_PUBLIC_URL", "ECON_AUTH_PUBLIC_URL", "STATUS_PUBLIC_URL")
+
+
+@pytest.mark.parametrize("name", PUBLIC_URLS)
+def test_production_wants_every_public_url_set(production: pytest.MonkeyPatch, name: str) -> None:
+    """Unset, it was loopback over http: links nobody can follow and cookies without `__Host-`."""
+    production.delenv(name)
+    with pytest.raises(ValidationError, match=f"without: {name}"):
+        EconAuthSettings()
+
+
+@pytest.mark.parametrize("name", PUBLIC_URLS)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://connect.kobling.example",  # no Secure, no `__Host-`: a sibling host tosses cookies
+        "HTTP://connect.kobling.example",
+        "connect.kobling.example",
+        "https://",
+        "https://user:pass@connect.kobling.example",
+        "https://connect.kobling.example/?next=x",
+        "https://connect.kobling.example/#x",
+        "http://localhost:8002",  # a name, not loopback itself: `x.localhost` is another host
+        "ftp://connect.kobling.example",
+    ],
+)
+def test_production_wants_every_public_url_on_https(
+    production: pytest.MonkeyPatch, name: str, url: str
+) -> None:
+    production.setenv(name, url)
+    with pytest.raises(ValidationError, match=f"{name} \\("):
+        EconAuthSettings()
+
+
+def test_production_takes_https_public_urls_and_loopback_set_on_purpose(
+    production: pytest.MonkeyPatch,
+) -> None:
+    """The benchmark runs production on one machine: loopback, set explicitly, reaches no
+    merchant and has no sibling host, so it may stay on http."""
+    production.setenv("ECON_AUTH_PUBLIC_URL", "http://127.0.0.1:8002")
+    production.setenv("STATUS_PUBLIC_URL", "http://[::1]:8003")
+    settings = EconAuthSettings()
+    assert settings.install_public_url == "https://install.kobling.example"
+    assert settings.econ_auth_public_url == "http://127.0.0.1:8002"
+
+
+def test_development_keeps_the_loopback_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PUBLIC_URLS:
+        monkeypatch.delenv(name, raising=False)
+    settings = EconAuthSettings()
+    assert settings.status_public_url == "http://127.0.0.1:8003"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "not json",
+        '["sync"]',
+        '{"syncc": {"allow": ["GET /"]}}',  # a typo would leave sync on the default
+        '{"sync": {"allow": ["DELETE"]}}',
+        '{"sync": {"allow": ["TRACE /"]}}',
+        '{"sync": {"allow": ["GET /customers/../x"]}}',
+        '{"sync": {"allow": ["GET /"], "daily_share": 0}}',
+        '{"sync": {"allow": ["GET /"], "daily_share": 1.5}}',
+        '{"sync": {"allow": ["GET /"], "write": true}}',
+    ],
+)
+def test_broker_scopes_must_be_readable(production: pytest.MonkeyPatch, value: str) -> None:
+    production.setenv("ECONOMIC_BROKER_SCOPES", value)
+    with pytest.raises(ValidationError, match="ECONOMIC_BROKER_SCOPES"):
+        EconAuthSettings()
+
+
+def test_broker_tokens_set_before_scopes_existed_still_start_and_only_read(
+    production: pytest.MonkeyPatch,
+) -> None:
+    from kobling_econ_auth.scopes import READ_ONLY
+
+    assert EconAuthSettings().broker_scopes() == {"sync": READ_ONLY}

@@ -90,6 +90,9 @@ class ConnectedData(_Model):
     user_name: str | None = None
     # e-conomic's developer agreements hold no books: connected, but nothing can sync.
     developer_agreement: bool = False
+    # The Stripe Dashboard user whose signed view request started it (None: not from the view,
+    # or an event from before users were carried).
+    user_id: str | None = None
 
 
 class FailedData(_Model):
@@ -101,6 +104,9 @@ class FailedData(_Model):
 class DisconnectedData(_Model):
     sequence: int
     reason: Literal["app_uninstalled", "merchant_request", "grant_revoked", "replaced"]
+    # The Stripe Dashboard user whose signed view request started it (None: not from the view,
+    # or an event from before users were carried).
+    user_id: str | None = None
 
 
 class ConflictData(_Model):
@@ -151,12 +157,24 @@ class GrantUseData(_Model):
     path: str
     status: int = Field(description="e-conomic's last status; 0 when none is known")
     duration_ms: int
-    agreement_number: int
-    outcome: Literal["answered", "unanswered", "unknown"] = Field(
+    agreement_number: int | None = Field(
+        None, description="None only for a refused call on an account with no agreement"
+    )
+    outcome: Literal["answered", "unanswered", "unknown", "refused"] = Field(
         "answered",
         description="`answered`: `status` is e-conomic's answer. `unanswered`: sent, and no "
         "answer came (whether e-conomic applied it is not known). `unknown`: econ-auth stopped "
-        "while the request was out and no outcome was recorded.",
+        "while the request was out and no outcome was recorded. `refused`: the broker sent "
+        "nothing; `status` is its own answer to the caller and `error` says why.",
+    )
+    error: str | None = Field(None, description="Why the broker refused the call")
+    query_digest: str | None = Field(
+        None,
+        description="A keyed digest of the query (equal queries, equal digests; never the "
+        "query, which can name customers)",
+    )
+    page_size: int | None = Field(
+        None, description="The query's `pagesize`: how much a read asked for at once"
     )
 
 

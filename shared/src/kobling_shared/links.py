@@ -44,9 +44,19 @@ def status_page_url(
     return f"{base}/accounts/{account_id}?{urlencode({'t': token, **query})}"
 
 
-def connect_url(base: str, signer_key: str, account_id: str, livemode: bool) -> str:
-    # `i`: when it was minted, so an uninstall after that kills it.
-    payload = {"a": account_id, "l": livemode, "n": secrets.token_urlsafe(16), "i": time.time()}
+def connect_url(
+    base: str, signer_key: str, account_id: str, livemode: bool, user_id: str | None = None
+) -> str:
+    # `i`: when it was minted, so an uninstall after that kills it. `u`: the Dashboard user who
+    # asked, signed into the link so the connection can say who made it.
+    payload: dict[str, object] = {
+        "a": account_id,
+        "l": livemode,
+        "n": secrets.token_urlsafe(16),
+        "i": time.time(),
+    }
+    if user_id is not None:
+        payload["u"] = user_id
     token = LinkSigner(signer_key, CONNECT).sign(payload)
     return f"{base}/economic/connect?{urlencode({'link': token})}"
 

@@ -8,9 +8,11 @@ needs, or with a short, low-entropy or development one, and names them.
 
 import base64
 import binascii
+import ipaddress
 import math
 from collections import Counter
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 from faststream.security import BaseSecurity
 from pydantic import model_validator
@@ -30,6 +32,14 @@ PARTY_URLS: dict[str, tuple[str, str]] = {
         f"{SANDBOX_URL}/economic/secure/api1/requestaccess.aspx",
     ),
     "economic_api_url": ("https://restapi.e-conomic.com", f"{SANDBOX_URL}/economic/api"),
+}
+
+# Where our own services answer the browser: every link and redirect starts with one. Production
+# has no default for them (unset, they were loopback) and wants https: see public_url_problem.
+PUBLIC_URLS: dict[str, str] = {
+    "install_public_url": "http://127.0.0.1:8001",
+    "econ_auth_public_url": "http://127.0.0.1:8002",
+    "status_public_url": "http://127.0.0.1:8003",
 }
 
 # Development values only: production refuses them (see _require_secrets).
@@ -65,6 +75,30 @@ MIN_SECRET_CHARS = 24
 MIN_SECRET_BITS = 96  # Shannon entropy of the characters, times their number
 ENCRYPTION_KEY_BYTES = 32
 _PREFIXES = ("whsec_", "absec_", "sk_live_", "sk_test_", "rk_live_", "rk_test_")
+
+
+def public_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a public URL in production, or None. Over http the browser-binding
+    cookie loses `__Host-` and Secure (a sibling host could plant one) and links travel in the
+    clear. Loopback by address is the one exception: the benchmark runs production on one machine,
+    and such a URL reaches no merchant and has no sibling host."""
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        return "no user or password in it"
+    if parts.query or parts.fragment or url.endswith(("?", "#", "/")):
+        return "a base URL: no query, fragment or trailing slash"
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and _loopback_address(parts.hostname or ""):
+        return None
+    return "must be https://<host>"
+
+
+def _loopback_address(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: `localhost` can resolve elsewhere, and `x.localhost` is a sibling
 
 
 def _entropy_bits(value: str | bytes) -> float:
@@ -112,6 +146,8 @@ class Settings(BaseSettings):
 
     # Each service lists the secrets it cannot run without.
     required_secrets: ClassVar[tuple[str, ...]] = ()
+    # The public URLs production requires on https (the sandbox, never production, wants none).
+    public_urls: ClassVar[tuple[str, ...]] = tuple(PUBLIC_URLS)
 
     kobling_env: str = "development"
     bind_host: str = "127.0.0.1"
@@ -158,9 +194,10 @@ class Settings(BaseSettings):
     internal_api_token: str = ""
     economic_broker_tokens: str = ""
 
-    install_public_url: str = "http://127.0.0.1:8001"
-    econ_auth_public_url: str = "http://127.0.0.1:8002"
-    status_public_url: str = "http://127.0.0.1:8003"
+    # Unset: PUBLIC_URLS' loopback in development; production refuses to start.
+    install_public_url: str = ""
+    econ_auth_public_url: str = ""
+    status_public_url: str = ""
 
     @property
     def kafka_security(self) -> BaseSecurity | None:
@@ -182,6 +219,10 @@ class Settings(BaseSettings):
     def _require_secrets(self) -> "Settings":
         if self.production:
             self._refuse_weak_secrets()
+            self._refuse_public_urls()
+        for name, value in PUBLIC_URLS.items():
+            if not self.production and not getattr(self, name):
+                setattr(self, name, value)
         for name, value in DEV_SECRETS.items():
             if not self.production and not getattr(self, name):
                 setattr(self, name, value)
@@ -211,3 +252,15 @@ class Settings(BaseSettings):
         if problems:
             names = "; ".join(problems)
             raise ValueError(f"refusing to start in production with weak secrets: {names}")
+
+    def _refuse_public_urls(self) -> None:
+        missing = [name.upper() for name in self.public_urls if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"refusing to start in production without: {', '.join(missing)}")
+        problems = [
+            f"{name.upper()} ({why})"
+            for name in self.public_urls
+            if (why := public_url_problem(getattr(self, name)))
+        ]
+        if problems:
+            raise ValueError(f"refusing to start in production with: {'; '.join(problems)}")

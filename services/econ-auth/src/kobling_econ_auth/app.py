@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from kobling_econ_auth import broker_api, consumers, handlers
 from kobling_econ_auth.broker import Broker
-from kobling_econ_auth.budget import DailyBudget
+from kobling_econ_auth.budget import DailyBudget, caller_shares
 from kobling_econ_auth.economic import EconomicClient
 from kobling_econ_auth.grants import KEYS_DATABASE, GrantVault
 from kobling_econ_auth.handlers import Deps
@@ -64,7 +64,9 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     owned = consumers.subscribe(broker, deps)
     db = mongo.database(client, "kobling_econ_auth")
     budget = DailyBudget(db["broker_budget_tickets"], settings.economic_daily_budget)
-    lender = Broker(deps, budget, http, db["grant_uses_unsent"])
+    scopes = settings.broker_scopes()
+    shares = caller_shares(budget.tickets, settings.economic_daily_budget, scopes)
+    lender = Broker(deps, budget, http, db["grant_uses_unsent"], scopes, shares)
 
     async def housekeeping() -> None:
         await handlers.relay_all(deps, owned)

@@ -1,15 +1,16 @@
 """The e-conomic broker: lends the use of a merchant's grant to our own services, never the grant.
 
 A caller names an account, a mode and a REST request; econ-auth adds the app secret token and the
-account's grant, within the agreement's daily budget, and answers what e-conomic answered. Every
-use is published on economic.grant-uses.v1 (who, whose, what, the status; no body, no token).
+account's grant, within the caller's scope (kobling_econ_auth.scopes), its share of the agreement's
+daily budget and that budget, and answers what e-conomic answered. Every use, and every call
+refused, is published on economic.grant-uses.v1 (who, whose, what, the status; no body, no token).
 """
 
 import asyncio
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -18,12 +19,14 @@ from prometheus_client import Counter, Histogram
 from pymongo.asynchronous.collection import AsyncCollection
 
 from kobling_econ_auth import connection as domain
+from kobling_econ_auth.broker_audit import digest_key, use_event
 from kobling_econ_auth.budget import DailyBudget
 from kobling_econ_auth.economic import TIMEOUT
 from kobling_econ_auth.handlers import Deps, _change, heard
 from kobling_econ_auth.rest_paths import RestRequest, url_under
+from kobling_econ_auth.scopes import READ_ONLY, Scope
 from kobling_shared.crypto import Unreadable
-from kobling_shared.events import EconomicGrantUsed, GrantUseData, account_key, now, parse_event
+from kobling_shared.events import EconomicGrantUsed, account_key, now, parse_event
 from kobling_shared.kafka import PUBLISH_TIMEOUT_SECONDS
 from kobling_shared.mongo import Document
 from kobling_shared.ownership import Owned
@@ -53,6 +56,7 @@ class Refused(Exception):
     def __init__(self, status: int, error: str, message: str) -> None:
         super().__init__(message)
         self.status, self.error, self.message = status, error, message
+        self.audited = False  # a call that went out is audited with e-conomic's status
 
 
 @dataclass(frozen=True)
@@ -82,10 +86,64 @@ class Broker:
     # Each use, recorded before it goes to e-conomic and removed once its audit event is
     # published: a use whose instance died in between is published by the relay, as `unknown`.
     unsent: AsyncCollection[Document]
+    scopes: dict[str, Scope] = field(default_factory=dict)
+    # Each caller's own share of every agreement's day, where it is less than the whole.
+    shares: dict[str, DailyBudget] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._key = digest_key(self.deps.settings.economic_app_secret_token)
 
     async def use(
         self, caller: str, account_id: str, livemode: bool, request: RestRequest, body: Any
     ) -> Answer:
+        try:
+            return await self._use(caller, account_id, livemode, request, body)
+        except Refused as refused:
+            if not refused.audited:
+                await self.refusal(caller, account_id, livemode, request, refused)
+            raise
+
+    async def refusal(
+        self,
+        caller: str,
+        account_id: str,
+        livemode: bool,
+        request: RestRequest,
+        refused: Refused,
+        known_only: bool = False,
+    ) -> None:
+        """Audits a call the broker refused: the probes and the bulk reads a scope or a budget
+        stopped are what an audit is for. `known_only`: only about an account we hold, so that
+        no one without a token can fill the topic with made-up accounts."""
+        USES.labels(caller, str(refused.status)).inc()
+        conn = await self.deps.store.get(account_id, livemode)
+        if conn is None and known_only:
+            return
+        agreement = conn.agreement.agreement_number if conn and conn.agreement else None
+        event = use_event(
+            self._key,
+            caller,
+            account_id,
+            livemode,
+            agreement,
+            request,
+            status=refused.status,
+            outcome="refused",
+            error=refused.error,
+        )
+        try:
+            await self.deps.publisher.publish(event)
+        except Exception as error:
+            log.warning("refused use %s kept for later: %s", event.id, type(error).__name__)
+            kept = {"_id": event.id, "event": event.model_dump_json(), "relay_after": now()}
+            await self.unsent.insert_one(kept)
+
+    async def _use(
+        self, caller: str, account_id: str, livemode: bool, request: RestRequest, body: Any
+    ) -> Answer:
+        if not self.scopes.get(caller, READ_ONLY).allows(request.method, request.path):
+            message = f"{caller} may not {request.method} {request.path} (ECONOMIC_BROKER_SCOPES)"
+            raise Refused(403, "out_of_scope", message)
         conn = await self.deps.store.get(account_id, livemode)
         if conn is None:
             raise Refused(404, "unknown_account", "no install of this account in this mode")
@@ -94,7 +152,15 @@ class Broker:
         if conn.state != "connected" or conn.agreement is None or conn.grant_ciphertext is None:
             raise Refused(409, conn.state, f"e-conomic is {conn.state.replace('_', ' ')}")
         started = time.monotonic()
-        unknown = _unknown_use(caller, conn, request)
+        unknown = use_event(
+            self._key,
+            caller,
+            account_id,
+            livemode,
+            conn.agreement.agreement_number,
+            request,
+            outcome="unknown",
+        )
         grant, recorded = await asyncio.gather(
             self.deps.grants.open(account_id, livemode, conn.grant_ciphertext),
             self._record(unknown),
@@ -111,17 +177,19 @@ class Broker:
         try:
             async with asyncio.timeout(self.deps.settings.economic_broker_deadline_seconds):
                 status, headers, content, left = await self._send(
-                    conn.agreement, request, body, grant, sent
+                    caller, conn.agreement, request, body, grant, sent
                 )
-        except (Refused, TimeoutError) as refused:
+        except (Refused, TimeoutError) as stopped:
             if sent.attempts:
                 outcome: Outcome = "answered" if sent.status else "unanswered"
                 await self._audit(unknown, sent.status, time.monotonic() - started, outcome)
             else:
                 await self.unsent.delete_one({"_id": unknown.id})
-            if isinstance(refused, Refused):
-                raise
-            raise Refused(504, "economic_unavailable", "e-conomic did not answer in time") from None
+            refused = stopped if isinstance(stopped, Refused) else None
+            if refused is None:
+                refused = Refused(504, "economic_unavailable", "e-conomic did not answer in time")
+            refused.audited = bool(sent.attempts)
+            raise refused from None
         elapsed = time.monotonic() - started
         LATENCY.observe(elapsed)
         USES.labels(caller, str(status)).inc()
@@ -130,7 +198,13 @@ class Broker:
         return Answer(status, headers, _body(content, grant), left)
 
     async def _send(
-        self, agreement: domain.Agreement, request: RestRequest, body: Any, grant: str, sent: Sent
+        self,
+        caller: str,
+        agreement: domain.Agreement,
+        request: RestRequest,
+        body: Any,
+        grant: str,
+        sent: Sent,
     ) -> tuple[int, dict[str, str], bytes, int]:
         url = url_under(self.deps.settings.economic_api_url, request)
         headers = {
@@ -139,10 +213,7 @@ class Broker:
         }
         left = 0
         for attempt in range(1, ATTEMPTS + 1):
-            taken = await self.budget.take(agreement.agreement_number, now().date())
-            if taken is None:
-                raise Refused(429, "budget_spent", "this agreement's daily budget is spent")
-            left = taken
+            left = await self._take(caller, agreement.agreement_number)
             sent.attempts, sent.status = attempt, 0
             try:
                 response = await self.http.request(
@@ -165,6 +236,19 @@ class Broker:
                 return response.status_code, kept, response.content, left
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")
+
+    async def _take(self, caller: str, agreement_number: int) -> int:
+        """One call from the caller's share, then from the agreement's day: what is left of the
+        smaller. The share first, so a share spent never takes from what others may use."""
+        day = now().date()
+        share = self.shares.get(caller)
+        mine = await share.take(agreement_number, day) if share else None
+        if share and mine is None:
+            raise Refused(429, "caller_budget_spent", f"{caller}'s share of this day is spent")
+        taken = await self.budget.take(agreement_number, day)
+        if taken is None:
+            raise Refused(429, "budget_spent", "this agreement's daily budget is spent")
+        return taken if mine is None else min(mine, taken)
 
     async def _after(self, conn: domain.Connection, status: int) -> None:
         """A 401 through the broker is the same evidence as one to the grant check."""
@@ -222,25 +306,6 @@ class Broker:
             if owned.owns(event.subject) and doc.get("relay_after", now()) <= now():
                 await self.deps.publisher.publish(event)
                 await self.unsent.delete_one({"_id": doc["_id"]})
-
-
-def _unknown_use(caller: str, conn: domain.Connection, request: RestRequest) -> EconomicGrantUsed:
-    """The use as it stands before the call leaves: its outcome not known yet."""
-    assert conn.agreement is not None
-    return EconomicGrantUsed(
-        source=domain.SOURCE,
-        subject=conn.account_id,
-        livemode=conn.livemode,
-        data=GrantUseData(
-            caller=caller,
-            method=request.method,
-            path=request.path,
-            status=0,
-            duration_ms=0,
-            agreement_number=conn.agreement.agreement_number,
-            outcome="unknown",
-        ),
-    )
 
 
 def _retry_delay(method: str, response: httpx.Response, attempt: int) -> float | None:

@@ -1,5 +1,6 @@
 """The broker's HTTP entrypoint: `POST /internal/economic`, one bearer token per calling service
-(ECONOMIC_BROKER_TOKENS, `caller:token,…`), so the audit says which service used a grant."""
+(ECONOMIC_BROKER_TOKENS, `caller:token,…`), so the audit says which service used a grant. A call
+refused here (no token, not a REST path) is audited as the broker's own refusals are."""
 
 import hmac
 from typing import Annotated, Any
@@ -7,10 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from kobling_econ_auth.broker import Broker, Refused
-from kobling_econ_auth.rest_paths import METHODS, NotARestPath, parse
+from kobling_econ_auth.broker_audit import UNAUTHENTICATED, unparsed
+from kobling_econ_auth.rest_paths import METHODS, NotARestPath, RestRequest, parse
 from kobling_shared import openapi
 from kobling_shared.app_view import ACCOUNT_ID
 from kobling_shared.openapi import BEARER, Detail, Problem
@@ -32,8 +34,28 @@ async def calling_service(
         if hmac.compare_digest(given, token.encode()):
             caller = name
     if caller is None:
+        await _audit_unauthenticated(request)
         raise HTTPException(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
     return caller
+
+
+async def _audit_unauthenticated(request: Request) -> None:
+    """Someone without a token named an account: audited if it is one we hold."""
+    try:
+        named = BrokerRequest.model_validate_json(await request.body())
+    except ValidationError:
+        return
+    refused = Refused(401, "unauthenticated", "no valid bearer token")
+    broker: Broker = request.app.state.broker
+    rest = _rest(named.method.upper(), named.path)
+    await broker.refusal(UNAUTHENTICATED, named.account_id, named.livemode, rest, refused, True)
+
+
+def _rest(method: str, path: str) -> RestRequest:
+    try:
+        return parse(method, path)
+    except NotARestPath:
+        return unparsed(method, path)
 
 
 class BrokerRequest(BaseModel):
@@ -61,9 +83,13 @@ class BrokerAnswer(BaseModel):
             "description": "`not_a_rest_path`: the request could leave e-conomic's REST API; or"
             " the body is not JSON",
         },
+        403: openapi.problem("`out_of_scope`: the caller's ECONOMIC_BROKER_SCOPES do not allow it"),
         404: openapi.problem("`unknown_account`: no install of this account in this mode"),
         409: openapi.problem("`uninstalled`, `disconnected`, `not_connected`, `failed`"),
-        429: openapi.problem("`budget_spent`: the agreement's daily budget is spent"),
+        429: openapi.problem(
+            "`budget_spent`: the agreement's daily budget is spent; `caller_budget_spent`: the"
+            " caller's share of it"
+        ),
         504: openapi.problem("`economic_unavailable`: e-conomic did not answer"),
         **BEARER,
     },
@@ -74,11 +100,15 @@ async def call_economic(
     broker: Broker = request.app.state.broker
     try:
         rest = parse(body.method.upper(), body.path)
+    except NotARestPath as why:
+        refused = Refused(400, "not_a_rest_path", f"not an e-conomic REST request ({why})")
+        rest = unparsed(body.method.upper(), body.path)
+        await broker.refusal(caller, body.account_id, body.livemode, rest, refused)
+        return _problem(refused.status, refused.error, refused.message)
+    try:
         answer = await broker.use(caller, body.account_id, body.livemode, rest, body.body)
-    except NotARestPath as refused:
-        return _problem(400, "not_a_rest_path", f"not an e-conomic REST request ({refused})")
     except Refused as refused:
-        spent = {BUDGET_HEADER: "0"} if refused.error == "budget_spent" else {}
+        spent = {BUDGET_HEADER: "0"} if refused.status == 429 else {}
         return _problem(refused.status, refused.error, refused.message, spent)
     return JSONResponse(
         BrokerAnswer(status=answer.status, headers=answer.headers, body=answer.body).model_dump(),

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from kobling_econ_auth.scopes import Scope
 from kobling_shared.mongo import Document, Expiring, Path
 
 # A day's tickets are kept a day longer than it lasts: past that no taker asks for that day.
@@ -33,6 +34,9 @@ class DailyBudget:
     tickets: AsyncCollection[Document]
     limit: int
     path: Path = "auto"
+    # A caller's own share is a budget of its own in the same collection: `<caller>/` before each
+    # ticket's key. The agreement's budget has none, so its tickets keep their names.
+    name: str = ""
     # The number to try next, by `<agreement>:<day>`; only a guess (see the module's note).
     _next: dict[str, int] = field(default_factory=dict)
     _day: date | None = None
@@ -49,7 +53,7 @@ class DailyBudget:
         it, or None when it was spent already."""
         if day != self._day:  # what was remembered of other days is of no use any more
             self._day, self._next = day, {}
-        key = f"{agreement_number}:{day.isoformat()}"
+        key = f"{self.name}{agreement_number}:{day.isoformat()}"
         n = self._next.get(key) or await self._first_free(key, 1)
         expires_at = datetime.combine(day, time(), UTC) + timedelta(days=1) + KEPT_AFTER_THE_DAY
         while n <= self.limit:
@@ -88,3 +92,14 @@ class DailyBudget:
     async def forget_expired(self, before: datetime) -> int:
         """Tickets of days over for a day or more (a TTL index does this on MongoDB)."""
         return await self._expiring.forget_expired(before)
+
+
+def caller_shares(
+    tickets: AsyncCollection[Document], daily_budget: int, scopes: dict[str, Scope]
+) -> dict[str, DailyBudget]:
+    """A budget per caller whose scope gives it less than the whole day."""
+    return {
+        caller: DailyBudget(tickets, int(scope.daily_share * daily_budget), name=f"{caller}/")
+        for caller, scope in scopes.items()
+        if scope.daily_share < 1
+    }

@@ -98,13 +98,17 @@ def on_install_event(
 
 
 def connect(
-    conn: Connection, grant_ciphertext: str, agreement: Agreement, at: datetime
+    conn: Connection,
+    grant_ciphertext: str,
+    agreement: Agreement,
+    at: datetime,
+    user_id: str | None = None,
 ) -> Connection:
-    """A proven grant replaces whatever grant the install had, to the same or another company."""
+    """A proven grant replaces whatever grant the install had, to the same or another company.
+    `user_id`: the Dashboard user who started the attempt."""
     seq = conn._next()
-    event = EconomicConnected(
-        **conn._envelope(), time=at, data=ConnectedData(sequence=seq, **agreement.model_dump())
-    )
+    data = ConnectedData(sequence=seq, user_id=user_id, **agreement.model_dump())
+    event = EconomicConnected(**conn._envelope(), time=at, data=data)
     return conn._with(
         event,
         state="connected",
@@ -146,14 +150,16 @@ def fail(conn: Connection, reason: str, detail: str | None = None) -> Connection
     return conn._with(event, state=state, sequence=seq)
 
 
-def disconnect(conn: Connection, reason: DisconnectReason) -> Connection | None:
-    """Forgets the grant; None when there was no connection to end."""
+def disconnect(
+    conn: Connection, reason: DisconnectReason, user_id: str | None = None
+) -> Connection | None:
+    """Forgets the grant; None when there was no connection to end. `user_id`: the Dashboard
+    user who asked, when one did."""
     if conn.state != "connected":
         return None
     seq = conn._next()
-    event = EconomicDisconnected(
-        **conn._envelope(), data=DisconnectedData(sequence=seq, reason=reason)
-    )
+    data = DisconnectedData(sequence=seq, reason=reason, user_id=user_id)
+    event = EconomicDisconnected(**conn._envelope(), data=data)
     return conn._with(
         event,
         state="disconnected",

@@ -125,11 +125,11 @@ async def on_install_event(event: StripeAppInstalled | StripeAppUninstalled, dep
 
 
 async def mint_connect_link(
-    account_id: str, livemode: bool, deps: Deps, signature_id: str
+    account_id: str, livemode: bool, deps: Deps, signature_id: str, user_id: str | None = None
 ) -> tuple[str, datetime]:
-    """For a signed request from the app view (`signature_id`: kobling_shared.app_view). The
-    install event may trail the merchant's click by a moment, so wait briefly for it before
-    calling the account unknown."""
+    """For a signed request from the app view by `user_id` (`signature_id`: its id,
+    kobling_shared.app_view). The install event may trail the merchant's click by a moment, so
+    wait briefly for it before calling the account unknown."""
 
     async def installed() -> bool:
         conn = await deps.store.get(account_id, livemode)
@@ -137,8 +137,9 @@ async def mint_connect_link(
 
     if not await deps.arrivals.wait_for(account_key(account_id, livemode), installed):
         raise NotInstalled(account_id)
+    settings = deps.settings
     url = connect_url(
-        deps.settings.econ_auth_public_url, deps.settings.link_signing_key, account_id, livemode
+        settings.econ_auth_public_url, settings.link_signing_key, account_id, livemode, user_id
     )
     # Spent only once it makes a link: one that found no install yet may be asked again (the
     # view's "Try again"), and of any number of replays exactly one wins the unique record.
@@ -155,6 +156,7 @@ class ConnectAttempt:
     livemode: bool
     nonce: str
     minted_at: datetime
+    user_id: str | None = None
 
 
 async def read_connect_link(link: str, deps: Deps) -> ConnectAttempt:
@@ -168,6 +170,7 @@ async def read_connect_link(link: str, deps: Deps) -> ConnectAttempt:
             bool(payload["l"]),
             str(payload["n"]),
             datetime.fromtimestamp(float(payload["i"]), UTC),
+            str(payload["u"]) if "u" in payload else None,
         )
     except (BadSignature, KeyError, TypeError, ValueError) as error:
         raise LinkInvalid("expired" if "expired" in str(error).lower() else "invalid") from None
@@ -188,7 +191,13 @@ async def open_connect_link(link: str, locale: str, browser: str, deps: Deps) ->
     state = secrets.token_urlsafe(32)
     expires_at = now() + timedelta(seconds=deps.settings.state_ttl_seconds)
     pending = PendingState(
-        attempt.account_id, attempt.livemode, expires_at, locale, browser, attempt.minted_at
+        attempt.account_id,
+        attempt.livemode,
+        expires_at,
+        locale,
+        browser,
+        attempt.minted_at,
+        attempt.user_id,
     )
     await deps.store.save_state(state, pending)
     # The state rides in the path: however e-conomic appends `token` (`?` or `&`), it cannot
@@ -298,7 +307,7 @@ async def complete_grant(
         # above (while e-conomic answered) wins, and no grant is stored for it.
         if not domain.may_start_grant(c, started_at):
             return None
-        return domain.connect(c, sealed, agreement, now())
+        return domain.connect(c, sealed, agreement, now(), pending.user_id)
 
     connected = await deps.store.change(account_id, livemode, connect)
     if connected is None:
@@ -355,14 +364,14 @@ async def cancel_grant(
 
 
 async def disconnect(
-    account_id: str, livemode: bool, deps: Deps, signature_id: str
+    account_id: str, livemode: bool, deps: Deps, signature_id: str, user_id: str | None = None
 ) -> Connection | None:
-    """For a signed request from the app view, spent first: replayed after the merchant
-    reconnected, it would disconnect them again."""
+    """For a signed request from the app view by `user_id`, spent first: replayed after the
+    merchant reconnected, it would disconnect them again."""
     if not await deps.store.use_once("view", signature_id):
         raise SignatureSpent
     return await _change(
-        deps, account_id, livemode, lambda c: domain.disconnect(c, "merchant_request")
+        deps, account_id, livemode, lambda c: domain.disconnect(c, "merchant_request", user_id)
     )
 
 

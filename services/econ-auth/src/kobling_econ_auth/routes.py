@@ -96,7 +96,7 @@ INVALID_LINK = page("The link or state is unknown, used or expired: nothing chan
 async def connect_link(view: ConnectRequest, deps: DepsDep) -> JSONResponse:
     try:
         url, expires_at = await handlers.mint_connect_link(
-            view.account_id, view.livemode, deps, view.signature_id
+            view.account_id, view.livemode, deps, view.signature_id, view.user_id
         )
     except SignatureSpent:
         return JSONResponse(SIGNATURE_USED, status_code=409)
@@ -119,7 +119,9 @@ async def connect_link(view: ConnectRequest, deps: DepsDep) -> JSONResponse:
 )
 async def disconnect(view: DisconnectRequest, deps: DepsDep) -> JSONResponse:
     try:
-        changed = await handlers.disconnect(view.account_id, view.livemode, deps, view.signature_id)
+        changed = await handlers.disconnect(
+            view.account_id, view.livemode, deps, view.signature_id, view.user_id
+        )
     except SignatureSpent:
         return JSONResponse(SIGNATURE_USED, status_code=409)
     return JSONResponse(

@@ -1,12 +1,30 @@
+import json
 import re
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import model_validator
 
+from kobling_econ_auth.scopes import Scope, parse_scopes
 from kobling_shared.settings import Settings, secret_list
 
 PORT = 8002
 CALLER = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+# Development's callers: sync books (customers, draft and booked invoices, journal vouchers) and
+# never deletes; the benchmark reads /self. Production has no default (kobling_econ_auth.scopes).
+DEV_BROKER_SCOPES: dict[str, dict[str, Any]] = {
+    "sync": {
+        "allow": [
+            "GET /",
+            "POST /customers",
+            "PUT /customers",
+            "POST /invoices/drafts",
+            "POST /invoices/booked",
+            "POST /journals",
+        ],
+        "daily_share": 1,
+    },
+    "bench": {"allow": ["GET /self"], "daily_share": 1},
+}
 
 
 def broker_callers(setting: str) -> dict[str, str]:
@@ -47,8 +65,18 @@ class EconAuthSettings(Settings):
     # The longest one broker call may take, retries and waits included: past it the caller gets
     # 504, and a use left unpublished by an instance that died is published as `unknown`.
     economic_broker_deadline_seconds: float = 45.0
+    # What each broker caller may send and its share of the daily budget (kobling_econ_auth.scopes).
+    economic_broker_scopes: str = ""
 
     @model_validator(mode="after")
     def _broker_callers_readable(self) -> "EconAuthSettings":
-        broker_callers(self.economic_broker_tokens)
+        if not self.production and not self.economic_broker_scopes:
+            callers = set(broker_callers(self.economic_broker_tokens).values())
+            dev = {c: scope for c, scope in DEV_BROKER_SCOPES.items() if c in callers}
+            self.economic_broker_scopes = json.dumps(dev)
+        self.broker_scopes()
         return self
+
+    def broker_scopes(self) -> dict[str, Scope]:
+        callers = set(broker_callers(self.economic_broker_tokens).values())
+        return parse_scopes(self.economic_broker_scopes, callers)

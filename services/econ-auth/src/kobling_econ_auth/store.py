@@ -44,6 +44,8 @@ class PendingState:
     browser: str = ""
     # When the connect link behind it was minted: an uninstall after that kills the state.
     started_at: datetime | None = None
+    # The Dashboard user whose signed request minted that link (None in states saved before).
+    user_id: str | None = None
 
 
 class ConnectionStore:

@@ -23,7 +23,9 @@ COUNTED_IDS_KEPT = 2 * MAX_BATCH
 
 
 def counted(summary: Document | None, uses: list[EconomicGrantUsed]) -> Document | None:
-    """The summary after `uses` (one install's), or None when every one was counted already."""
+    """The summary after `uses` (one install's), or None when every one was counted already.
+    A call the broker refused used no grant: it is on the timeline, not in the count."""
+    uses = [use for use in uses if use.data.outcome != "refused"]
     ids: list[str] = list(summary["counted_ids"]) if summary else []
     seen = set(ids)
     count: int = summary["count"] if summary else 0

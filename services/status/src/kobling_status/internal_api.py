@@ -140,6 +140,8 @@ async def timeline(
                 # When the read model took it: how late this account's status was, if it was.
                 **({"applied_at": e["applied_at"]} if "applied_at" in e else {}),
                 **({"use": e["use"]} if "use" in e else {}),
+                # Who connected or disconnected: the Dashboard user of the signed request.
+                **({"user_id": e["user_id"]} if "user_id" in e else {}),
             }
             for e in entries
         ],

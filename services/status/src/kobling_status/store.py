@@ -78,17 +78,7 @@ class StatusStore:
         # When status took each event and when its account was written: how far the read model
         # lags, event by event (an operator's question; the bench splits its tail with them).
         applied = now()
-        timeline = [
-            {
-                "_id": event.id,
-                "key": event.account_key,
-                "type": event.type,
-                "time": event.time,
-                "received_at": received,
-                "applied_at": applied,
-            }
-            for event in events
-        ]
+        timeline = [timeline_entry(event, received, applied) for event in events]
         await insert_new(self._timeline, timeline)  # an entry already there was recorded before
 
     async def _apply_to_existing(self, key: str, events: list[AnyEvent]) -> None:
@@ -169,3 +159,17 @@ def decode_cursor(cursor: str) -> str:
         return base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise BadCursor(cursor) from None
+
+
+def timeline_entry(event: AnyEvent, received: datetime, applied: datetime) -> Document:
+    """An event on its account's timeline, with who made it when a Dashboard user did."""
+    user_id = getattr(event.data, "user_id", None)
+    return {
+        "_id": event.id,
+        "key": event.account_key,
+        "type": event.type,
+        "time": event.time,
+        "received_at": received,
+        "applied_at": applied,
+        **({"user_id": user_id} if user_id else {}),
+    }
