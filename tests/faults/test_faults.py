@@ -10,12 +10,9 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC
-from tests.conftest import WEBHOOK_SECRET
-from tests.faults.conftest import down
-from tests.infra import Infra
-from tests.kafka_topics import records_on
-from tests.merchant import (
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import records_on
+from kobling_devkit.merchant import (
     ECON_AUTH,
     INSTALL,
     INTERNAL,
@@ -26,8 +23,11 @@ from tests.merchant import (
     install,
     wait_for,
 )
-from tests.stack import Service, kill, start, stop_all, wait_ready
-from tests.stripe_signing import body_of, install_event, new_account, sign
+from kobling_devkit.stack import Service, kill, start, stop_all, wait_ready
+from kobling_devkit.stripe_signing import body_of, install_event, new_account, sign
+from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC
+from tests.conftest import WEBHOOK_SECRET
+from tests.faults.conftest import down
 
 pytestmark = pytest.mark.usefixtures("stack")
 

@@ -9,11 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from kobling_shared.events import GRANT_USES_TOPIC
-from kobling_shared.settings import DEV_SECRETS
-from tests.infra import Infra
-from tests.kafka_topics import events_for
-from tests.merchant import (
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import events_for
+from kobling_devkit.merchant import (
     ECON_AUTH,
     INTERNAL,
     SANDBOX,
@@ -24,7 +22,9 @@ from tests.merchant import (
     view_request,
     wait_for,
 )
-from tests.stack import Service, kill, start, stop_all, wait_ready
+from kobling_devkit.stack import Service, kill, start, stop_all, wait_ready
+from kobling_shared.events import GRANT_USES_TOPIC
+from kobling_shared.settings import DEV_SECRETS
 
 pytestmark = pytest.mark.usefixtures("stack")
 

@@ -14,10 +14,10 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo.errors import AutoReconnect
 
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import committed_offsets, everything_on
 from kobling_shared.events import DEAD_LETTER_TOPIC, AnyEvent, InstallData, StripeAppInstalled
 from kobling_shared.kafka import Retries, ensure_topics, make_broker, subscribe_events
-from tests.infra import Infra
-from tests.kafka_topics import committed_offsets, everything_on
 
 RETRIES = Retries(attempts=3, first_pause=0.3, max_pause=1.0)
 

@@ -14,12 +14,8 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from kobling_econ_auth.grants import KEYS_DATABASE, GrantVault
-from kobling_shared.crypto import MasterKeys, TokenCipher, Unreadable, key_id
-from kobling_shared.events import account_key
-from kobling_shared.settings import DEV_SECRETS
-from tests.infra import Infra
-from tests.merchant import (
+from kobling_devkit.infra import Infra
+from kobling_devkit.merchant import (
     ECON_AUTH,
     INSTALL,
     INTERNAL,
@@ -30,7 +26,11 @@ from tests.merchant import (
     install,
     wait_for,
 )
-from tests.stripe_signing import body_of, install_event, sign
+from kobling_devkit.stripe_signing import body_of, install_event, sign
+from kobling_econ_auth.grants import KEYS_DATABASE, GrantVault
+from kobling_shared.crypto import MasterKeys, TokenCipher, Unreadable, key_id
+from kobling_shared.events import account_key
+from kobling_shared.settings import DEV_SECRETS
 
 pytestmark = pytest.mark.usefixtures("stack")
 

@@ -8,12 +8,12 @@ from typing import Any
 import httpx
 import pytest
 
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import STATUS_GROUP, consumed, events_for
+from kobling_devkit.stack import Service
+from kobling_devkit.stripe_signing import body_of, install_event, sign
 from kobling_shared.events import INSTALLS_TOPIC
 from tests.conftest import ROLLED_WEBHOOK_SECRET, TEST_WEBHOOK_SECRET, WEBHOOK_SECRET
-from tests.infra import Infra
-from tests.kafka_topics import STATUS_GROUP, consumed, events_for
-from tests.stack import Service
-from tests.stripe_signing import body_of, install_event, sign
 
 pytestmark = pytest.mark.usefixtures("stack")
 

@@ -8,13 +8,13 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import events_for
+from kobling_devkit.merchant import wait_for
 from kobling_econ_auth import connection as domain
 from kobling_econ_auth.connection import Agreement
 from kobling_econ_auth.store import ConnectionStore
 from kobling_shared.events import CONNECTIONS_TOPIC, now
-from tests.infra import Infra
-from tests.kafka_topics import events_for
-from tests.merchant import wait_for
 
 pytestmark = pytest.mark.usefixtures("stack")
 

@@ -16,6 +16,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
+from kobling_devkit.infra import Infra
+from kobling_devkit.stack import Service, log_dir
 from kobling_shared.events import (
     ConnectedData,
     DisconnectedData,
@@ -28,8 +30,6 @@ from kobling_shared.events import (
     topic_of,
 )
 from kobling_status.rebuild import TOPICS, committed, end_offsets, groups
-from tests.infra import Infra
-from tests.stack import Service, log_dir
 
 ACCOUNTS = 1500  # enough that the rebuild cannot finish before the test has seen it half-way
 

@@ -15,11 +15,9 @@ import httpx
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from kobling_shared.events import CONNECTIONS_TOPIC
-from kobling_shared.settings import DEV_SECRETS
-from tests.infra import Infra
-from tests.kafka_topics import events_for
-from tests.merchant import (
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import events_for
+from kobling_devkit.merchant import (
     ECON_AUTH,
     INSTALL,
     SANDBOX,
@@ -33,7 +31,9 @@ from tests.merchant import (
     view_request,
     wait_for,
 )
-from tests.stripe_signing import body_of, install_event, new_account, sign
+from kobling_devkit.stripe_signing import body_of, install_event, new_account, sign
+from kobling_shared.events import CONNECTIONS_TOPIC
+from kobling_shared.settings import DEV_SECRETS
 
 pytestmark = pytest.mark.usefixtures("stack")
 

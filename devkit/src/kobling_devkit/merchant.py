@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from kobling_devkit.stripe_signing import body_of, install_event, sign, view_payload
 from kobling_shared.settings import DEV_SECRETS
 from kobling_shared.signatures import ViewAction
-from tests.stripe_signing import body_of, install_event, sign, view_payload
 
 INSTALL = "http://127.0.0.1:8001"
 ECON_AUTH = "http://127.0.0.1:8002"
