@@ -108,8 +108,8 @@ def lines(row: dict[str, dict[str, float]]) -> list[str]:
 
 async def _measure(rounds: int, calls: int) -> list[dict[str, dict[str, float]]]:
     """Installs and connects one merchant through the sandbox, then measures `rounds` times."""
+    from kobling_devkit import merchant
     from kobling_shared.settings import DEV_SECRETS
-    from tests import merchant
 
     account = "acct_bench" + uuid.uuid4().hex[:12]
     caller_token = DEV_SECRETS["economic_broker_tokens"].split(",")[0].split(":", 1)[1]
@@ -133,7 +133,7 @@ def main() -> None:
     import json
     import os
 
-    from tests.stack import SERVICES, running
+    from kobling_devkit.stack import SERVICES, running
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--rounds", type=int, default=3)

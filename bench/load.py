@@ -16,7 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from kobling_devkit.paths import ROOT
+
 FLAT_OUT_WORKERS = 64
 
 

@@ -12,23 +12,18 @@ than the times): for an A/B of a change, run the two versions in turn, several t
 import argparse
 import asyncio
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bench.stack import WORK, CpuMeter, infra_pids, start_stack  # noqa: E402
-from bench.tail import (  # noqa: E402
+from bench.stack import WORK, CpuMeter, infra_pids, start_stack
+from bench.tail import (
     connect_probe,
     percentiles,
     webhook_probes,
     webhook_report,
 )
-from tests.stack import SERVICES, stop_all  # noqa: E402
+from kobling_devkit.stack import SERVICES, stop_all
 
 WARMUP = 5
 

@@ -35,10 +35,10 @@ from pymongo import AsyncMongoClient
 
 from bench.load import Run, attack, say, spread, write_targets
 from bench.stack import ENV, SECRETS, CpuMeter, infra_pids
+from kobling_devkit.paths import ROOT
+from kobling_devkit.stripe_signing import new_account, sign, view_payload
 from kobling_shared.events import INSTALLS_TOPIC, InstallData, StripeAppInstalled, account_key
-from tests.stripe_signing import new_account, sign, view_payload
 
-ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".run" / "bench"
 STATUS = "http://127.0.0.1:8003"
 BARE = "http://127.0.0.1:8099"
@@ -362,7 +362,7 @@ async def existing(n: int) -> list[str]:
 
 
 async def standalone(count: int, seconds: float, repeats: int, reuse: bool) -> dict[str, Any]:
-    from tests.stack import SERVICES, start, stop_all, wait_ready
+    from kobling_devkit.stack import SERVICES, start, stop_all, wait_ready
 
     status = SERVICES["status"]
     bare = subprocess.Popen([sys.executable, str(ROOT / "bench/bare.py")])

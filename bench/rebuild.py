@@ -26,12 +26,10 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bench.load import say  # noqa: E402
-from bench.stack import KAFKA, MONGO, cpu_seconds, infra_pids  # noqa: E402
-from kobling_shared.events import (  # noqa: E402
+from bench.load import say
+from bench.stack import KAFKA, MONGO, cpu_seconds, infra_pids
+from kobling_devkit.stripe_signing import new_account
+from kobling_shared.events import (
     INSTALLS_TOPIC,
     ConnectedData,
     EconomicConnected,
@@ -39,10 +37,9 @@ from kobling_shared.events import (  # noqa: E402
     StripeAppInstalled,
     topic_of,
 )
-from kobling_shared.kafka import MAX_BATCH, ensure_topics  # noqa: E402
-from kobling_status.rebuild import EVENT_TOPICS, committed, end_offsets, remaining  # noqa: E402
-from kobling_status.store import StatusStore  # noqa: E402
-from tests.stripe_signing import new_account  # noqa: E402
+from kobling_shared.kafka import MAX_BATCH, ensure_topics
+from kobling_status.rebuild import EVENT_TOPICS, committed, end_offsets, remaining
+from kobling_status.store import StatusStore
 
 SIZES = [50_000, 100_000, 200_000]
 # The live consumers when `make bench` runs them, and the topics each reads.

@@ -13,8 +13,7 @@ from bench import reads, rebuild
 from bench.broker import lines as broker_lines
 from bench.load import Run, spread
 from bench.tail import STAGES, STATUS_STAGES
-
-ROOT = Path(__file__).resolve().parents[1]
+from kobling_devkit.paths import ROOT
 
 # The goals of docs/benchmarks.md, as issue 16 set them.
 INSTALL_ALONE_SHARE = 0.40

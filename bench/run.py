@@ -20,13 +20,10 @@ from typing import Any
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bench import reads, rebuild  # noqa: E402
-from bench.broker import broker_vs_direct  # noqa: E402
-from bench.load import Run, attack, say, vegeta_bin, write_targets  # noqa: E402
-from bench.stack import (  # noqa: E402
+from bench import reads, rebuild
+from bench.broker import broker_vs_direct
+from bench.load import Run, attack, say, vegeta_bin, write_targets
+from bench.stack import (
     BENCH_APP,
     ENV,
     KAFKA,
@@ -37,17 +34,18 @@ from bench.stack import (  # noqa: E402
     infra_pids,
     start_stack,
 )
-from bench.tail import (  # noqa: E402
+from bench.tail import (
     connect_probe,
     percentiles,
     webhook_probes,
     webhook_report,
 )
-from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC  # noqa: E402
-from kobling_status.rebuild import end_offsets as status_end_offsets  # noqa: E402
-from tests.kafka_topics import records_on  # noqa: E402
-from tests.stack import SERVICES, Service, start, stop_all, wait_ready  # noqa: E402
-from tests.stripe_signing import body_of, install_event, new_account, sign  # noqa: E402
+from kobling_devkit.kafka_topics import records_on
+from kobling_devkit.paths import ROOT
+from kobling_devkit.stack import SERVICES, Service, start, stop_all, wait_ready
+from kobling_devkit.stripe_signing import body_of, install_event, new_account, sign
+from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC
+from kobling_status.rebuild import end_offsets as status_end_offsets
 
 BOTH = (INSTALLS_TOPIC, CONNECTIONS_TOPIC)
 SINK = "http://127.0.0.1:8098/"

@@ -6,10 +6,10 @@ import os
 import secrets
 from pathlib import Path
 
+from kobling_devkit.paths import ROOT
+from kobling_devkit.stack import SERVICES, Service, start, wait_ready
 from kobling_shared.settings import DEV_SECRETS
-from tests.stack import SERVICES, Service, start, wait_ready
 
-ROOT = Path(__file__).resolve().parents[1]
 KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 MONGO = os.environ.get("MONGODB_URL", "mongodb://127.0.0.1:27017")
 # Where `make bench` (or `make infra`) keeps Kafka's and FerretDB's pid files.

@@ -30,10 +30,10 @@ from pymongo import AsyncMongoClient
 
 from bench.load import enough_for
 from bench.stack import BENCH_APP, INFRA_DIR, KAFKA, MONGO, SECRETS, CpuSampler
+from kobling_devkit import merchant
+from kobling_devkit.stripe_signing import body_of, install_event, new_account, sign, view_payload
 from kobling_shared.events import INSTALLS_TOPIC
 from kobling_status.rebuild import end_offsets
-from tests import merchant
-from tests.stripe_signing import body_of, install_event, new_account, sign, view_payload
 
 INSTALL = "http://127.0.0.1:8001"
 ECON_AUTH = "http://127.0.0.1:8002"

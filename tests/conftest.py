@@ -5,9 +5,9 @@ import httpx
 import pytest
 from pymongo import MongoClient
 
+from kobling_devkit.infra import Infra, provide_infra
+from kobling_devkit.stack import SERVICES, Service, fresh_logs, running
 from kobling_shared.settings import DEV_SECRETS
-from tests.infra import Infra, provide_infra
-from tests.stack import SERVICES, Service, fresh_logs, running
 
 # The tests run the services with the development secrets (KOBLING_ENV unset), so they sign
 # webhooks and view requests with the same well-known values.

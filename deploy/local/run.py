@@ -1,18 +1,15 @@
 """`make run`: the three services and the sandbox on their ports, until Ctrl-C. With
-KOBLING_CLUSTER=1, two instances of each service behind a balancer on its port (tests/stack.py).
+KOBLING_CLUSTER=1, two instances of each service behind a balancer on its port.
 
-The process handling is the test suite's own (tests/stack.py), so the demo runs the system
+The process handling is the test suite's own (kobling_devkit.stack), so the demo runs the system
 exactly as the tests do.
 """
 
 import os
 import signal
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from tests.stack import SERVICES, cluster, start, stop_all, wait_ready
+from kobling_devkit.stack import SERVICES, cluster, start, stop_all, wait_ready
 
 
 def main() -> None:

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
+from kobling_devkit.infra import Infra
+from kobling_devkit.paths import ROOT
+from kobling_devkit.stack import Service, cluster, start, stop_all, wait_ready
 from kobling_shared.events import INSTALLS_TOPIC
-from tests.infra import ROOT, Infra
-from tests.stack import Service, cluster, start, stop_all, wait_ready
 
 NODES = "127.0.0.1:9092,127.0.0.1:9192,127.0.0.1:9292"
 # Grant check rounds this short, so a test sees several (production: 6 hours).

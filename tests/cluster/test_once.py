@@ -9,13 +9,21 @@ import time
 import httpx
 import pytest
 
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import events_for
+from kobling_devkit.merchant import (
+    ECON_AUTH,
+    SANDBOX,
+    add_app,
+    connect_link,
+    grant_page,
+    install,
+    wait_for,
+)
+from kobling_devkit.stack import Service
+from kobling_devkit.stripe_signing import new_account
 from kobling_shared.events import CONNECTIONS_TOPIC
 from tests.cluster.conftest import ROUND_SECONDS
-from tests.infra import Infra
-from tests.kafka_topics import events_for
-from tests.merchant import ECON_AUTH, SANDBOX, add_app, connect_link, grant_page, install, wait_for
-from tests.stack import Service
-from tests.stripe_signing import new_account
 
 pytestmark = pytest.mark.usefixtures("stack")
 

@@ -16,15 +16,23 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import records_on
+from kobling_devkit.merchant import (
+    INTERNAL,
+    STATUS,
+    add_app,
+    connect_link,
+    grant_page,
+    status,
+    wait_for,
+)
+from kobling_devkit.stack import Service, kill, start, wait_ready
+from kobling_devkit.stripe_signing import install_event, new_account
 from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC, account_key
 from tests.cluster.conftest import describe_installs, kafka_node
 from tests.faults.test_faults import StripeLikeSender
 from tests.faults.test_under_load import installed_once_in_read_model, writes_per_account
-from tests.infra import Infra
-from tests.kafka_topics import records_on
-from tests.merchant import INTERNAL, STATUS, add_app, connect_link, grant_page, status, wait_for
-from tests.stack import Service, kill, start, wait_ready
-from tests.stripe_signing import install_event, new_account
 
 pytestmark = [pytest.mark.usefixtures("stack"), pytest.mark.timeout(900)]
 

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.stack import ARTIFACTS
+from kobling_devkit.paths import ARTIFACTS
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright's own download cannot work offline
 # Keep Chromium off the network: this machine refuses every outside connection, and Chromium

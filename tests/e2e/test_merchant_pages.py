@@ -5,11 +5,11 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
+from kobling_devkit.merchant import wait_for
 from kobling_shared.links import status_page_url
 from kobling_shared.settings import DEV_SECRETS
 from tests.e2e.conftest import Shots
 from tests.e2e.test_journey import STATUS, connect_e_conomic, install_from_marketplace
-from tests.merchant import wait_for
 
 pytestmark = [pytest.mark.usefixtures("stack"), pytest.mark.browser]
 

@@ -17,7 +17,7 @@ import pytest
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from tests.infra import ROOT
+from kobling_devkit.paths import ROOT
 
 RUN_DIR = Path(os.environ.get("KOBLING_RUN_DIR") or ROOT / ".run")
 PORTS = {"kafka": 9092, "ferretdb": 27017}

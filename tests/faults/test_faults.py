@@ -3,19 +3,17 @@ counts what was lost and what was duplicated; both must be zero."""
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC
-from tests.conftest import WEBHOOK_SECRET
-from tests.faults.conftest import down
-from tests.infra import Infra
-from tests.kafka_topics import records_on
-from tests.merchant import (
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import records_on
+from kobling_devkit.merchant import (
     ECON_AUTH,
     INSTALL,
     INTERNAL,
@@ -26,8 +24,12 @@ from tests.merchant import (
     install,
     wait_for,
 )
-from tests.stack import Service, kill, start, stop_all, wait_ready
-from tests.stripe_signing import body_of, install_event, new_account, sign
+from kobling_devkit.stack import Service, kill, start, stop_all, wait_ready
+from kobling_devkit.stripe_signing import body_of, install_event, new_account, sign
+from kobling_devkit.waiting import eventually, shown
+from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC
+from tests.conftest import WEBHOOK_SECRET
+from tests.faults.conftest import down
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -60,21 +62,11 @@ class StripeLikeSender:
 
 async def until(holds: Callable[[], bool], timeout: float, seen: Callable[[], object]) -> None:
     """Waits for `holds()`; at the deadline, fails with what `seen()` says."""
-    deadline = time.monotonic() + timeout
-    while not holds():
-        assert time.monotonic() < deadline, f"not within {timeout}s; saw {seen()}"
-        await asyncio.sleep(0.05)
 
+    async def check() -> bool:
+        return holds()
 
-async def until_async(
-    read: Callable[[], Awaitable[Any]], holds: Callable[[Any], bool], timeout: float
-) -> Any:
-    """Reads until what it read holds; at the deadline, fails with the last thing it read."""
-    deadline = time.monotonic() + timeout
-    while not holds(value := await read()):
-        assert time.monotonic() < deadline, f"not within {timeout}s; last read {value!r}"
-        await asyncio.sleep(0.1)
-    return value
+    await eventually(check, timeout=timeout, interval=0.05, show=lambda _: seen())
 
 
 async def counts_on_kafka(infra: Infra, topic: str, accounts: set[str]) -> dict[str, int]:
@@ -172,7 +164,7 @@ async def test_econ_auth_killed_after_storing_a_grant_publishes_it_after_restart
             found = await connections.find_one({"account_id": account, "livemode": False})
             return found["outbox"] if found else ["no connection"]
 
-        await until_async(lambda: outbox(), lambda left: left == [], 30)
+        await eventually(outbox, lambda left: left == [], timeout=30)
     finally:
         await client.close()
     held = [
@@ -190,10 +182,11 @@ async def test_readiness_follows_the_broker_away_and_back(http, account) -> None
             assert ready.json()["checks"] == {"kafka": False, "mongodb": True}, url
     # Back by themselves, no restart: ready again, and an install goes all the way through.
     for url in services:
-        await until_async(
-            lambda url=url: http.get(f"{url}/readyz", timeout=10),
+        await eventually(
+            partial(http.get, f"{url}/readyz", timeout=10),
             lambda ready: ready.status_code == 200,
-            60,
+            timeout=60,
+            show=shown,
         )
     await install(http, account)
     assert (await wait_for(http, account, lambda d: d["stripe"]["installed"], timeout=30))[

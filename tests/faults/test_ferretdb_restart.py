@@ -9,8 +9,8 @@ import uuid
 
 from pymongo import MongoClient
 
+from kobling_devkit.paths import ROOT
 from tests.faults.conftest import DATABASE_URL, RUN_DIR, down
-from tests.infra import ROOT
 
 
 def test_the_runner_own_tests_pass() -> None:

@@ -14,14 +14,14 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo import AsyncMongoClient
 
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import STATUS_GROUP, committed_offsets, consumed, records_on
+from kobling_devkit.merchant import INSTALL, INTERNAL, STATUS
+from kobling_devkit.stack import Service, start, stop_all, wait_ready
+from kobling_devkit.stripe_signing import install_event, new_account
 from kobling_shared.events import INSTALLS_TOPIC, account_key
 from tests.faults.conftest import _infra
 from tests.faults.test_faults import StripeLikeSender, counts_on_kafka
-from tests.infra import Infra
-from tests.kafka_topics import STATUS_GROUP, committed_offsets, consumed, records_on
-from tests.merchant import INSTALL, INTERNAL, STATUS
-from tests.stack import Service, start, stop_all, wait_ready
-from tests.stripe_signing import install_event, new_account
 
 pytestmark = pytest.mark.usefixtures("stack")
 

@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.merchant import SANDBOX
+from kobling_devkit.merchant import SANDBOX
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from kobling_devkit.merchant import ECON_AUTH, INSTALL, STATUS
 from kobling_shared.events import AnyEvent
 from kobling_shared.kafka import topic_specs
-from tests.merchant import ECON_AUTH, INSTALL, STATUS
 
 pytestmark = pytest.mark.usefixtures("stack")
 

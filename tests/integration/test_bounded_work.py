@@ -11,12 +11,12 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
+from kobling_devkit.infra import Infra
+from kobling_devkit.merchant import ECON_AUTH, STATUS, install, view_request
+from kobling_devkit.stripe_signing import body_of, install_event, sign
 from kobling_shared.events import now
 from kobling_shared.links import status_page_url
 from kobling_shared.settings import DEV_SECRETS
-from tests.infra import Infra
-from tests.merchant import ECON_AUTH, STATUS, install, view_request
-from tests.stripe_signing import body_of, install_event, sign
 
 pytestmark = pytest.mark.usefixtures("stack")
 

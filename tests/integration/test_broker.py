@@ -9,11 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from kobling_shared.events import GRANT_USES_TOPIC
-from kobling_shared.settings import DEV_SECRETS
-from tests.infra import Infra
-from tests.kafka_topics import events_for
-from tests.merchant import (
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import events_for
+from kobling_devkit.merchant import (
     ECON_AUTH,
     INTERNAL,
     SANDBOX,
@@ -24,7 +22,10 @@ from tests.merchant import (
     view_request,
     wait_for,
 )
-from tests.stack import Service, kill, start, stop_all, wait_ready
+from kobling_devkit.stack import Service, kill, start, stop_all, wait_ready
+from kobling_devkit.waiting import eventually, shown
+from kobling_shared.events import GRANT_USES_TOPIC
+from kobling_shared.settings import DEV_SECRETS
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -173,10 +174,14 @@ async def test_an_uninstalled_account_is_409_and_calls_nothing(http, account) ->
         f"{SANDBOX}/_sandbox/stripe/webhooks",
         json={"type": "account.application.deauthorized", "account": account, "livemode": False},
     )
-    deadline = time.monotonic() + 60
-    while (await through_broker(http, account, "/self")).status_code != 409:
-        assert time.monotonic() < deadline, "econ-auth never applied the uninstall"
-        await asyncio.sleep(0.2)
+    await eventually(
+        lambda: through_broker(http, account, "/self"),
+        lambda answer: answer.status_code == 409,
+        timeout=60,
+        interval=0.2,
+        what="econ-auth never applied the uninstall",
+        show=shown,
+    )
     before = await api_calls(http)
     answer = await through_broker(http, account, "/self")
     assert (answer.status_code, answer.json()["error"]) == (409, "uninstalled")
@@ -333,10 +338,13 @@ async def test_every_use_is_audited_on_its_topic_and_in_status(http, account, in
     await through_broker(http, account, "/self?with=query")
     await through_broker(http, account, "/self", auth=BENCH)
 
-    deadline = time.monotonic() + 30
-    while len(uses := await events_for(infra.kafka, GRANT_USES_TOPIC, account)) < 2:
-        assert time.monotonic() < deadline, "the uses never reached economic.grant-uses.v1"
-        await asyncio.sleep(0.2)
+    uses = await eventually(
+        lambda: events_for(infra.kafka, GRANT_USES_TOPIC, account),
+        lambda uses: len(uses) >= 2,
+        timeout=30,
+        interval=0.2,
+        what="the uses never reached economic.grant-uses.v1",
+    )
     assert [(u["data"]["caller"], u["data"]["method"], u["data"]["path"]) for u in uses] == [
         ("sync", "GET", "/self"),
         ("bench", "GET", "/self"),
@@ -462,10 +470,13 @@ async def test_a_use_whose_broker_died_at_e_conomic_is_audited_once_as_unknown(
     await economic_behaviour(mode="slow", delay_seconds=10, times=1)
     before = await api_calls(http)
     call = asyncio.create_task(through_broker(http, account, "/self", url=doomed_econ_auth.url))
-    deadline = time.monotonic() + 30
-    while await api_calls(http) == before:
-        assert time.monotonic() < deadline, "the call never reached e-conomic"
-        await asyncio.sleep(0.05)
+    await eventually(
+        lambda: api_calls(http),
+        lambda calls: calls != before,
+        timeout=30,
+        interval=0.05,
+        what="the call never reached e-conomic",
+    )
 
     kill(doomed_econ_auth)
     with pytest.raises(httpx.HTTPError):

@@ -14,9 +14,9 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.monitoring import CommandListener, CommandStartedEvent
 
+from kobling_devkit.infra import Infra
 from kobling_econ_auth.budget import DailyBudget
 from kobling_shared.mongo import Document
-from tests.infra import Infra
 
 DAY = date(2026, 12, 1)
 AGREEMENT = 424242

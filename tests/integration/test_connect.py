@@ -8,11 +8,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from kobling_shared.events import CONNECTIONS_TOPIC
-from kobling_shared.links import dashboard_app_url
-from tests.infra import Infra
-from tests.kafka_topics import events_for
-from tests.merchant import (
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import events_for
+from kobling_devkit.merchant import (
     ECON_AUTH,
     INTERNAL,
     SANDBOX,
@@ -31,6 +29,8 @@ from tests.merchant import (
     view_request,
     wait_for,
 )
+from kobling_shared.events import CONNECTIONS_TOPIC
+from kobling_shared.links import dashboard_app_url
 
 pytestmark = pytest.mark.usefixtures("stack")
 

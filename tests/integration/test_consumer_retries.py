@@ -2,7 +2,6 @@
 topic after bounded attempts and goes on with the partition; an outage is retried for as long as it
 lasts. On the real broker, with kobling_shared.kafka.subscribe_events as every service uses it."""
 
-import asyncio
 import itertools
 import json
 import time
@@ -14,10 +13,11 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo.errors import AutoReconnect
 
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import committed_offsets, everything_on
+from kobling_devkit.waiting import eventually
 from kobling_shared.events import DEAD_LETTER_TOPIC, AnyEvent, InstallData, StripeAppInstalled
 from kobling_shared.kafka import Retries, ensure_topics, make_broker, subscribe_events
-from tests.infra import Infra
-from tests.kafka_topics import committed_offsets, everything_on
 
 RETRIES = Retries(attempts=3, first_pause=0.3, max_pause=1.0)
 
@@ -59,10 +59,12 @@ async def consume(infra: Infra, topic: str, handle: Handle, events: list[AnyEven
         await producer.stop()
     await broker.start()
     try:
-        deadline = time.monotonic() + 60
-        while (await committed_offsets(infra.kafka, group, topic)).get(0, 0) < len(events):
-            assert time.monotonic() < deadline, "the consumer never got past the events"
-            await asyncio.sleep(0.1)
+        await eventually(
+            lambda: committed_offsets(infra.kafka, group, topic),
+            lambda committed: committed.get(0, 0) >= len(events),
+            timeout=60,
+            what="the consumer never got past the events",
+        )
     finally:
         await broker.stop()
     return group

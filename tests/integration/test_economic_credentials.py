@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.merchant import (
+from kobling_devkit.merchant import (
     ECON_AUTH,
     INTERNAL,
     SANDBOX,
@@ -20,8 +20,8 @@ from tests.merchant import (
     install,
     wait_for,
 )
-from tests.stack import Service
-from tests.stripe_signing import new_account
+from kobling_devkit.stack import Service
+from kobling_devkit.stripe_signing import new_account
 
 pytestmark = pytest.mark.usefixtures("stack")
 

@@ -9,8 +9,8 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from kobling_devkit.infra import Infra
 from kobling_shared.mongo import Document, find_by_id, make_client
-from tests.infra import Infra
 
 
 @pytest.fixture

@@ -2,24 +2,18 @@
 account, under a data key per merchant that an uninstall destroys (a backup taken before it
 opens nothing after), and re-sealed under a new master key by `kobling_econ_auth.reseal`."""
 
-import asyncio
 import base64
 import os
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from kobling_econ_auth.grants import KEYS_DATABASE, GrantVault
-from kobling_shared.crypto import MasterKeys, TokenCipher, Unreadable, key_id
-from kobling_shared.events import account_key
-from kobling_shared.settings import DEV_SECRETS
-from tests.infra import Infra
-from tests.merchant import (
+from kobling_devkit.infra import Infra
+from kobling_devkit.merchant import (
     ECON_AUTH,
     INSTALL,
     INTERNAL,
@@ -30,7 +24,12 @@ from tests.merchant import (
     install,
     wait_for,
 )
-from tests.stripe_signing import body_of, install_event, sign
+from kobling_devkit.stripe_signing import body_of, install_event, sign
+from kobling_devkit.waiting import eventually
+from kobling_econ_auth.grants import KEYS_DATABASE, GrantVault
+from kobling_shared.crypto import MasterKeys, TokenCipher, Unreadable, key_id
+from kobling_shared.events import account_key
+from kobling_shared.settings import DEV_SECRETS
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -116,10 +115,13 @@ async def test_a_backup_taken_before_an_uninstall_opens_no_grant_after_it(
         await http.post(f"{INSTALL}/stripe/webhooks", content=body, headers=headers)
     ).status_code == 200
     keys = db[KEYS_DATABASE]["data_keys"]
-    deadline = time.monotonic() + 20
-    while await keys.find_one({"_id": account_key(account, False)}) is not None:
-        assert time.monotonic() < deadline, "the uninstall did not destroy the data key"
-        await asyncio.sleep(0.05)
+    await eventually(
+        lambda: keys.find_one({"_id": account_key(account, False)}),
+        lambda key: key is None,
+        timeout=20,
+        interval=0.05,
+        what="the uninstall did not destroy the data key",
+    )
     assert (await stored(db, account))["grant_ciphertext"] is None
 
     await connections.replace_one({"_id": backup["_id"]}, backup)  # the backup restored

@@ -3,12 +3,9 @@ locales it takes, developer agreements, administrator rights. Real services and 
 
 import pytest
 
-from kobling_shared.events import CONNECTIONS_TOPIC
-from kobling_shared.links import status_page_url
-from kobling_shared.settings import DEV_SECRETS
-from tests.infra import Infra
-from tests.kafka_topics import events_for
-from tests.merchant import (
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import events_for
+from kobling_devkit.merchant import (
     STATUS,
     confirm_page,
     connect_link,
@@ -17,6 +14,9 @@ from tests.merchant import (
     press_ok,
     wait_for,
 )
+from kobling_shared.events import CONNECTIONS_TOPIC
+from kobling_shared.links import status_page_url
+from kobling_shared.settings import DEV_SECRETS
 
 pytestmark = pytest.mark.usefixtures("stack")
 

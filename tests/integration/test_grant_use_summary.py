@@ -10,10 +10,10 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from kobling_devkit.infra import Infra
 from kobling_shared.events import EconomicGrantUsed, GrantUseData, now
 from kobling_shared.mongo import Document, VersionedDocs
 from kobling_status.grant_uses import COUNTED_IDS_KEPT, GrantUses
-from tests.infra import Infra
 
 
 @pytest.fixture

@@ -8,12 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kobling_shared.events import INSTALLS_TOPIC
-from kobling_shared.links import status_page_url
-from kobling_shared.settings import DEV_SECRETS
-from tests.infra import Infra
-from tests.kafka_topics import events_for
-from tests.merchant import (
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import events_for
+from kobling_devkit.merchant import (
     ECON_AUTH,
     INSTALL,
     INTERNAL,
@@ -26,8 +23,11 @@ from tests.merchant import (
     status,
     view_body,
 )
-from tests.stack import Service
-from tests.stripe_signing import body_of, install_event, sign
+from kobling_devkit.stack import Service
+from kobling_devkit.stripe_signing import body_of, install_event, sign
+from kobling_shared.events import INSTALLS_TOPIC
+from kobling_shared.links import status_page_url
+from kobling_shared.settings import DEV_SECRETS
 
 pytestmark = pytest.mark.usefixtures("stack")
 

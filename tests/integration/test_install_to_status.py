@@ -1,6 +1,5 @@
 """A Stripe install webhook, through Kafka, into the status read model: all real, over HTTP."""
 
-import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -8,12 +7,13 @@ from typing import Any
 import httpx
 import pytest
 
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import STATUS_GROUP, consumed, events_for
+from kobling_devkit.stack import Service
+from kobling_devkit.stripe_signing import body_of, install_event, sign
+from kobling_devkit.waiting import eventually, shown
 from kobling_shared.events import INSTALLS_TOPIC
 from tests.conftest import ROLLED_WEBHOOK_SECRET, TEST_WEBHOOK_SECRET, WEBHOOK_SECRET
-from tests.infra import Infra
-from tests.kafka_topics import STATUS_GROUP, consumed, events_for
-from tests.stack import Service
-from tests.stripe_signing import body_of, install_event, sign
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -41,17 +41,16 @@ async def status_of(
     timeout: float = 10.0,
 ) -> httpx.Response:
     """Polls the internal API until `until(json)` holds; at the deadline, fails with what it saw."""
-    deadline = time.monotonic() + timeout
-    while True:
-        response = await http.get(
+    return await eventually(
+        lambda: http.get(
             f"{STATUS}/v1/accounts/{account}", params={"livemode": livemode}, headers=auth
-        )
-        if response.status_code == 200 and until(response.json()):
-            return response
-        assert time.monotonic() < deadline, (
-            f"{account} not as expected within {timeout}s: {response.status_code} {response.text}"
-        )
-        await asyncio.sleep(0.05)
+        ),
+        lambda response: response.status_code == 200 and until(response.json()),
+        timeout=timeout,
+        interval=0.05,
+        what=f"{account} not as expected",
+        show=shown,
+    )
 
 
 def installed(doc: dict[str, Any]) -> bool:

@@ -8,10 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from kobling_shared.events import INSTALLS_TOPIC
-from tests.infra import Infra
-from tests.kafka_topics import events_for
-from tests.merchant import (
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import events_for
+from kobling_devkit.merchant import (
     ECON_AUTH,
     INTERNAL,
     SANDBOX,
@@ -20,6 +19,7 @@ from tests.merchant import (
     view_request,
     wait_for,
 )
+from kobling_shared.events import INSTALLS_TOPIC
 
 pytestmark = pytest.mark.usefixtures("stack")
 

@@ -11,14 +11,14 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import events_for
+from kobling_devkit.merchant import INSTALL, SANDBOX, STATUS, wait_for
+from kobling_devkit.stripe_signing import body_of, install_event, sign
 from kobling_shared.crypto import TokenCipher
 from kobling_shared.events import INSTALLS_TOPIC, account_key, now
 from kobling_shared.links import dashboard_app_url
 from kobling_shared.settings import DEV_SECRETS
-from tests.infra import Infra
-from tests.kafka_topics import events_for
-from tests.merchant import INSTALL, SANDBOX, STATUS, wait_for
-from tests.stripe_signing import body_of, install_event, sign
 
 pytestmark = pytest.mark.usefixtures("stack")
 

@@ -3,10 +3,10 @@ acknowledged and ignored (issue 11, item 4). Real install, Kafka, econ-auth, sta
 
 import pytest
 
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import events_for
+from kobling_devkit.merchant import INTERNAL, SANDBOX, STATUS, connected, install, wait_for
 from kobling_shared.events import CONNECTIONS_TOPIC, INSTALLS_TOPIC
-from tests.infra import Infra
-from tests.kafka_topics import events_for
-from tests.merchant import INTERNAL, SANDBOX, STATUS, connected, install, wait_for
 
 pytestmark = pytest.mark.usefixtures("stack")
 

@@ -1,20 +1,18 @@
 """A grant stored but its event not yet published (econ-auth died in between, or the broker was
 down): the outbox relay publishes it afterwards, once."""
 
-import asyncio
-import time
-
 import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import events_for
+from kobling_devkit.merchant import wait_for
+from kobling_devkit.waiting import eventually
 from kobling_econ_auth import connection as domain
 from kobling_econ_auth.connection import Agreement
 from kobling_econ_auth.store import ConnectionStore
 from kobling_shared.events import CONNECTIONS_TOPIC, now
-from tests.infra import Infra
-from tests.kafka_topics import events_for
-from tests.merchant import wait_for
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -33,9 +31,9 @@ async def test_an_event_left_in_the_outbox_is_published_later(
     assert stored is not None and len(stored.outbox) == 1
     event_id = stored.outbox[0]["id"]
 
-    deadline = time.monotonic() + 20  # the relay leaves fresh events to their writer for 5 s
-    while (conn := await store.get(account, False)) and conn.outbox and time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
+    conn = await eventually(  # the relay leaves fresh events to their writer for 5 s
+        lambda: store.get(account, False), lambda conn: not (conn and conn.outbox), timeout=20
+    )
     assert conn is not None and conn.outbox == []
     held = await events_for(infra.kafka, CONNECTIONS_TOPIC, account)
     assert [e["id"] for e in held] == [event_id]

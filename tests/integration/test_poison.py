@@ -7,6 +7,9 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import ECON_AUTH_GROUP, STATUS_GROUP, consumed, everything_on
+from kobling_devkit.merchant import STATUS, wait_for
 from kobling_shared.events import (
     CONNECTIONS_TOPIC,
     DEAD_LETTER_TOPIC,
@@ -14,9 +17,6 @@ from kobling_shared.events import (
     InstallData,
     StripeAppInstalled,
 )
-from tests.infra import Infra
-from tests.kafka_topics import ECON_AUTH_GROUP, STATUS_GROUP, consumed, everything_on
-from tests.merchant import STATUS, wait_for
 
 pytestmark = pytest.mark.usefixtures("stack")
 

@@ -8,11 +8,11 @@ import uuid
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import OutOfOrderSequenceNumber
 
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import everything_on
 from kobling_shared.delivery import producer_of, renewed_when_desynchronised
 from kobling_shared.events import DEAD_LETTER_TOPIC
 from kobling_shared.kafka import ensure_topics, make_broker, publish_raw
-from tests.infra import Infra
-from tests.kafka_topics import everything_on
 
 
 async def test_a_desynchronised_producer_is_replaced_by_one_that_publishes(infra: Infra) -> None:

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from typing import Any
 
@@ -16,6 +15,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
+from kobling_devkit.infra import Infra
+from kobling_devkit.stack import Service, log_dir
+from kobling_devkit.waiting import eventually
 from kobling_shared.events import (
     ConnectedData,
     DisconnectedData,
@@ -28,8 +30,6 @@ from kobling_shared.events import (
     topic_of,
 )
 from kobling_status.rebuild import TOPICS, committed, end_offsets, groups
-from tests.infra import Infra
-from tests.stack import Service, log_dir
 
 ACCOUNTS = 1500  # enough that the rebuild cannot finish before the test has seen it half-way
 
@@ -87,16 +87,6 @@ async def read_model(db: Any, keys: list[str]) -> tuple[dict[str, Any], dict[str
     return docs, timeline
 
 
-async def wait_for(what: str, check: Any, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = await check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"{what}: not within {timeout}s"
-        await asyncio.sleep(0.25)
-
-
 def start_rebuild(infra: Infra, database: str, group: str) -> subprocess.Popen[str]:
     log = (log_dir() / "status-rebuild.log").open("a")
     return subprocess.Popen(
@@ -128,7 +118,9 @@ async def test_a_killed_rebuild_resumes_and_ends_with_the_live_read_model(
                 map(len, events.values())
             )
 
-        await wait_for("the live status projecting the events", live_has_all, 120)
+        await eventually(
+            live_has_all, timeout=120, interval=0.25, what="the live status projecting the events"
+        )
         end = await end_offsets(infra.kafka, None, TOPICS)
         total = sum(end.values())
 
@@ -138,8 +130,12 @@ async def test_a_killed_rebuild_resumes_and_ends_with_the_live_read_model(
         first = start_rebuild(infra, database, group)
         try:
             # Killed once a third of the topics is applied and committed, and well before the end.
-            await wait_for(
-                "the rebuild a third of the way", lambda: _past(done_so_far, total / 3), 180
+            await eventually(
+                done_so_far,
+                lambda done: done >= total / 3,
+                timeout=180,
+                interval=0.25,
+                what="the rebuild a third of the way",
             )
         finally:
             first.send_signal(signal.SIGKILL)
@@ -172,10 +168,6 @@ async def test_a_killed_rebuild_resumes_and_ends_with_the_live_read_model(
         await admin.close()
         await client.drop_database(database)
         await client.close()
-
-
-async def _past(count: Any, threshold: float) -> bool:
-    return bool(await count() >= threshold)
 
 
 def _without_rev(doc: dict[str, Any]) -> dict[str, Any]:

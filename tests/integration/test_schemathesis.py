@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from schemathesis import GenerationMode
 from schemathesis.core.parameters import ParameterLocation
 
+from kobling_devkit.merchant import INTERNAL
+from kobling_devkit.stack import Service
+from kobling_devkit.stripe_signing import sign
 from kobling_shared.settings import DEV_SECRETS
 from tests.conftest import APP_SECRET, WEBHOOK_SECRET
-from tests.merchant import INTERNAL
-from tests.stack import Service
-from tests.stripe_signing import sign
 
 pytestmark = pytest.mark.usefixtures("stack")
 

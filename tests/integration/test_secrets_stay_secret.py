@@ -10,16 +10,9 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from kobling_shared.events import (
-    CONNECTIONS_TOPIC,
-    DEAD_LETTER_TOPIC,
-    GRANT_USES_TOPIC,
-    INSTALLS_TOPIC,
-)
-from kobling_shared.settings import DEV_SECRETS
-from tests.infra import Infra
-from tests.kafka_topics import events_for, records_on
-from tests.merchant import (
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import events_for, records_on
+from kobling_devkit.merchant import (
     ECON_AUTH,
     SANDBOX,
     add_app,
@@ -28,7 +21,14 @@ from tests.merchant import (
     install,
     wait_for,
 )
-from tests.stack import Service, log_dir
+from kobling_devkit.stack import Service, log_dir
+from kobling_shared.events import (
+    CONNECTIONS_TOPIC,
+    DEAD_LETTER_TOPIC,
+    GRANT_USES_TOPIC,
+    INSTALLS_TOPIC,
+)
+from kobling_shared.settings import DEV_SECRETS
 
 pytestmark = [pytest.mark.usefixtures("stack"), pytest.mark.audit]
 

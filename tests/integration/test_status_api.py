@@ -6,9 +6,8 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from kobling_shared.events import CONNECTIONS_TOPIC, ConnectedData, EconomicConnected, now
-from tests.infra import Infra
-from tests.merchant import (
+from kobling_devkit.infra import Infra
+from kobling_devkit.merchant import (
     INTERNAL,
     STATUS,
     add_app,
@@ -20,6 +19,7 @@ from tests.merchant import (
     view_request,
     wait_for,
 )
+from kobling_shared.events import CONNECTIONS_TOPIC, ConnectedData, EconomicConnected, now
 
 pytestmark = pytest.mark.usefixtures("stack")
 

@@ -3,7 +3,7 @@
 Each test runs on both of kobling_shared.mongo.VersionedDocs's paths: `mongodb` (a conditional
 `replace_one` on `_id` and `rev`) and `ferretdb` (a unique-insert claim of the next revision), and
 the store-level ones also on the in-memory fake the unit tests use. They run against the database
-of MONGODB_URL (tests/infra.py): FerretDB here, a real MongoDB wherever MONGODB_URL names one. A
+of MONGODB_URL (kobling_devkit.infra): FerretDB here, a real MongoDB wherever MONGODB_URL names one. A
 database that does not answer fails the run.
 """
 
@@ -16,6 +16,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from kobling_devkit.infra import Infra
 from kobling_econ_auth.connection import Agreement, Connection
 from kobling_econ_auth.ports import Connections
 from kobling_econ_auth.store import ConnectionStore
@@ -23,7 +24,6 @@ from kobling_install.store import TokenVault
 from kobling_shared.events import now
 from kobling_shared.mongo import Document, Expiring, Path, VersionedDocs, is_ferretdb
 from tests.fakes.econ_auth import FakeConnections
-from tests.infra import Infra
 
 PATHS = ("mongodb", "ferretdb")
 

@@ -11,8 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import APP_SECRET
-from tests.merchant import (
+from kobling_devkit.merchant import (
     ECON_AUTH,
     STATUS,
     add_app,
@@ -21,7 +20,8 @@ from tests.merchant import (
     install,
     wait_for,
 )
-from tests.stripe_signing import sign
+from kobling_devkit.stripe_signing import sign
+from tests.conftest import APP_SECRET
 
 pytestmark = pytest.mark.usefixtures("stack")
 

@@ -5,7 +5,6 @@ The attacker holds a Stripe account of their own and wants a victim's e-conomic 
 to it. Each test is one way they could try, and asserts what the victim sees and what got stored.
 """
 
-import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
@@ -15,11 +14,9 @@ import httpx
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from kobling_shared.events import CONNECTIONS_TOPIC
-from kobling_shared.settings import DEV_SECRETS
-from tests.infra import Infra
-from tests.kafka_topics import events_for
-from tests.merchant import (
+from kobling_devkit.infra import Infra
+from kobling_devkit.kafka_topics import events_for
+from kobling_devkit.merchant import (
     ECON_AUTH,
     INSTALL,
     SANDBOX,
@@ -33,7 +30,10 @@ from tests.merchant import (
     view_request,
     wait_for,
 )
-from tests.stripe_signing import body_of, install_event, new_account, sign
+from kobling_devkit.stripe_signing import body_of, install_event, new_account, sign
+from kobling_devkit.waiting import eventually, shown
+from kobling_shared.events import CONNECTIONS_TOPIC
+from kobling_shared.settings import DEV_SECRETS
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -173,17 +173,13 @@ async def test_the_merchant_page_is_read_only_and_short_lived(attacker, account)
 
 async def until_econ_auth_answers(http: httpx.AsyncClient, account: str, code: int) -> None:
     """econ-auth consumes installs on its own: its connect-link answer shows what it applied."""
-    deadline = time.monotonic() + 20
-    seen = None
-    while time.monotonic() < deadline:
-        answer = await http.post(
-            f"{ECON_AUTH}/api/connect-link",
-            **view_request(account, "connect"),
-        )
-        if (seen := answer.status_code) == code:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"econ-auth answered {seen}, not {code}, for 20 s")
+    await eventually(
+        lambda: http.post(f"{ECON_AUTH}/api/connect-link", **view_request(account, "connect")),
+        lambda answer: answer.status_code == code,
+        timeout=20,
+        what=f"econ-auth did not answer {code}",
+        show=shown,
+    )
 
 
 async def test_after_an_uninstall_nothing_minted_before_it_connects(victim, account) -> None:

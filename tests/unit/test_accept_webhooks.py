@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
+from kobling_devkit.stripe_signing import APP, APPLICATION, install_event, new_account
 from kobling_install.handlers import Deps, Outcome, accept_webhooks
 from kobling_install.stripe_events import StripeEvent
 from kobling_shared.events import StripeAppInstalled, StripeAppUninstalled, account_key
 from tests.fakes.install import DatabaseDown, FakeAnnouncements, FakeLedger, FakeTokens
 from tests.fakes.kafka import BrokerDown, FakeTopic
-from tests.stripe_signing import APP, APPLICATION, install_event, new_account
 
 
 class World:

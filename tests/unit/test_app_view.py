@@ -11,9 +11,9 @@ import pytest
 from fastapi import HTTPException
 from starlette.requests import Request
 
+from kobling_devkit.stripe_signing import sign, view_payload
 from kobling_shared.app_view import AppViewRequest, verified_view
 from kobling_shared.signatures import ViewAction
-from tests.stripe_signing import sign, view_payload
 
 SECRET = "absec_unit"
 USER, ACCOUNT = "usr_1", "acct_1"

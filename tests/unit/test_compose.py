@@ -100,6 +100,8 @@ def test_the_production_image_holds_no_sandbox() -> None:
     assert "COPY --from=build /app /app" in stages["production"]
     assert "COPY sandbox sandbox" not in chain
     assert "--no-install-package kobling-sandbox" in stages["build"]
+    assert "COPY devkit devkit" not in chain  # the devkit signs as Stripe: the sandbox's alone
+    assert "--no-install-package kobling-devkit" in stages["build"]
     services = compose()["services"]
     assert services["sandbox"]["build"]["target"] == "sandbox"
     for name in ("install", "econ-auth", "status"):

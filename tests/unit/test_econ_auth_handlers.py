@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from aiokafka import TopicPartition
 
+from kobling_devkit.stripe_signing import new_account
 from kobling_econ_auth import connection as domain
 from kobling_econ_auth import handlers
 from kobling_econ_auth.connection import Agreement
@@ -28,7 +29,6 @@ from kobling_shared.events import (
 from kobling_shared.ownership import Owned, partition_of
 from tests.fakes.econ_auth import DatabaseDown, FakeConnections, FakeEconomic, FakeGrants
 from tests.fakes.kafka import FakeTopic
-from tests.stripe_signing import new_account
 
 # An instance alone in its group: every partition, so every account, is its own.
 ALONE = Owned(INSTALLS_TOPIC)

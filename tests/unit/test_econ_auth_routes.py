@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from kobling_devkit.stripe_signing import new_account
 from kobling_econ_auth import handlers
 from kobling_econ_auth.app import create_app
 from kobling_econ_auth.handlers import Deps
@@ -18,7 +19,6 @@ from kobling_shared.events import InstallData, StripeAppInstalled, now
 from tests.fakes.econ_auth import FakeConnections, FakeEconomic, FakeGrants
 from tests.fakes.kafka import FakeTopic
 from tests.in_process import client_of
-from tests.stripe_signing import new_account
 
 BROWSER = "b" * 43  # a browser id as ours are: 43 url-safe characters
 COOKIE = binding.cookie_name("connect", secure=False)  # the development URLs are http

@@ -1,8 +1,8 @@
 import pytest
 
+from kobling_devkit.stripe_signing import APP, APPLICATION, install_event, install_object
 from kobling_install.stripe_events import NotForUs, StripeEvent, to_install_event
 from kobling_shared.events import StripeAppInstalled, StripeAppUninstalled
-from tests.stripe_signing import APP, APPLICATION, install_event, install_object
 
 OURS = frozenset({APPLICATION, APP})
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kobling_devkit.stripe_signing import APP, APPLICATION, install_event
 from kobling_econ_auth import connection as econ_auth
 from kobling_install.stripe_events import (
     StripeEvent,
@@ -18,7 +19,6 @@ from kobling_install.stripe_events import (
 )
 from kobling_shared.events import InstallData, StripeAppInstalled, StripeAppUninstalled
 from kobling_status.projection import project
-from tests.stripe_signing import APP, APPLICATION, install_event
 
 ACCOUNT = "acct_history"
 BASE = 1_800_000_000

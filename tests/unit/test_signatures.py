@@ -2,8 +2,8 @@ import time
 
 import pytest
 
+from kobling_devkit.stripe_signing import sign, view_payload
 from kobling_shared.signatures import BadSignature, verify_app_view, verify_webhook
-from tests.stripe_signing import sign, view_payload
 
 SECRET = "whsec_test_secret"
 BODY = b'{"id":"evt_1","type":"account.application.authorized"}'

@@ -4,9 +4,9 @@ import time
 
 import pytest
 
+from kobling_devkit.stripe_signing import sign
 from kobling_shared.settings import secret_list
 from kobling_shared.signatures import BadSignature, signing_endpoint, verify_webhook
-from tests.stripe_signing import sign
 
 BODY = b'{"id":"evt_1","type":"account.application.authorized"}'
 LIVE = secret_list("whsec_new, whsec_old")

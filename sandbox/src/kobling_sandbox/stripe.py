@@ -15,8 +15,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 
+from kobling_devkit.stripe_signing import sign, view_payload
 from kobling_sandbox.config import settings
-from kobling_sandbox.signing import stripe_signature
 from kobling_sandbox.templating import render
 from kobling_shared.settings import secret_list
 
@@ -268,7 +268,7 @@ async def post_event(event: dict[str, Any], attempts: int = 1) -> int:
     status = 0
     async with httpx.AsyncClient(timeout=10) as http:
         for attempt in range(attempts):
-            header = stripe_signature(body, endpoint_secret(event["livemode"]))
+            header = sign(body, endpoint_secret(event["livemode"]))
             try:
                 response = await http.post(
                     f"{settings().install_public_url}/stripe/webhooks",
@@ -340,10 +340,8 @@ def _view_request(account: str, livemode: bool, action: str) -> dict[str, Any]:
     fetchStripeSignature({livemode, action}). Stripe signs `{...payload, user_id, account_id}`
     (the view's fields first, then the Dashboard user and account) as JavaScript's JSON.stringify
     writes it, and the view sends that very string (docs/external-contracts.md)."""
-    signed = {"livemode": livemode, "action": action}
-    fields = {**signed, "user_id": "usr_sandbox", "account_id": account}
-    payload = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
-    header = stripe_signature(payload, settings().stripe_app_secret)
+    payload = view_payload({"livemode": livemode, "action": action}, "usr_sandbox", account)
+    header = sign(payload, settings().stripe_app_secret)
     return {
         "content": payload.encode(),
         "headers": {"Stripe-Signature": header, "Content-Type": "application/json"},

@@ -2,7 +2,7 @@
 
 1. the ones named by KAFKA_BOOTSTRAP_SERVERS and MONGODB_URL (CI and `make test` set these after
    `deploy/local/infra.sh start`);
-2. testcontainers, where a Docker engine answers;
+2. testcontainers, where a Docker engine answers (the workspace's dev dependencies bring it);
 3. the project's own local scripts.
 
 If none works the run fails: a missing service is never a skipped test.
@@ -14,9 +14,8 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from kobling_devkit.paths import ROOT
 
 
 @dataclass(frozen=True)

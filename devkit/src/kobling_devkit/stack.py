@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
+from kobling_devkit.paths import ARTIFACTS, ROOT
+
 # The services' logs of this run, under test-artifacts/logs/<suite>: `make test`, `make test-faults`
 # and `make test-cluster` run one after another in one checkout, and used to append to one file
 # per service across every run (see `fresh_logs`).
@@ -79,7 +79,7 @@ def balancer(name: str, behind: list[Service]) -> Service:
 
 def cluster(count: int = 2) -> dict[str, Service]:
     """`count` instances of each of our services, a balancer on each public port, the sandbox."""
-    found = {}
+    found: dict[str, Service] = {}
     for name in OURS:
         behind = instances(name, count)
         found |= {s.name: s for s in behind}

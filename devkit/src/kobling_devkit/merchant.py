@@ -1,7 +1,6 @@
 """A merchant's browser, played over plain HTTP for the integration tests: installing through the
 sandbox's Stripe, asking for a connect link as the app view does, and walking e-conomic's pages."""
 
-import asyncio
 import re
 import secrets
 import time
@@ -12,9 +11,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from kobling_devkit.stripe_signing import body_of, install_event, sign, view_payload
+from kobling_devkit.waiting import eventually, shown
 from kobling_shared.settings import DEV_SECRETS
 from kobling_shared.signatures import ViewAction
-from tests.stripe_signing import body_of, install_event, sign, view_payload
 
 INSTALL = "http://127.0.0.1:8001"
 ECON_AUTH = "http://127.0.0.1:8002"
@@ -79,14 +79,16 @@ async def connect_link(http: httpx.AsyncClient, account: str, livemode: bool = F
     """A connect link for an account just installed. econ-auth consumes the install on its own
     and answers `not_installed` until it has; on a loaded machine that can outlast the 2 s the
     endpoint waits, so ask again, as the app view's "Try again" does, within a deadline."""
-    deadline = time.monotonic() + 30
     # One click: a request that found no install is not spent, so the same one is asked again.
     request = view_request(account, "connect", livemode)
-    while True:
-        response = await http.post(f"{ECON_AUTH}/api/connect-link", **request)
-        if response.status_code != 404 or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.2)
+    response = await eventually(
+        lambda: http.post(f"{ECON_AUTH}/api/connect-link", **request),
+        lambda answer: answer.status_code != 404,
+        timeout=30,
+        interval=0.2,
+        what=f"{account}: econ-auth never saw the install",
+        show=shown,
+    )
     assert response.status_code == 200, response.text
     return str(response.json()["url"])
 
@@ -187,22 +189,16 @@ async def wait_for(
 ) -> dict[str, Any]:
     """Polls the internal status API until `check(status)` holds and answers that status; at the
     deadline, fails the test with the last thing it saw."""
-    deadline = time.monotonic() + timeout
-    seen: object = "nothing yet"
-    while time.monotonic() < deadline:
-        try:
-            response = await _get_status(http, account, livemode)
-        except httpx.HTTPError as error:  # a service restarting in a fault test
-            seen = repr(error)
-        else:
-            if response.status_code != 200:
-                seen = (response.status_code, response.text)
-            elif check(current := response.json()):
-                return dict(current)
-            else:
-                seen = current
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{account} not as expected within {timeout}s; last seen: {seen}")
+    response = await eventually(
+        lambda: _get_status(http, account, livemode),
+        lambda answer: answer.status_code == 200 and check(answer.json()),
+        timeout=timeout,
+        interval=0.05,
+        what=f"{account} not as expected",
+        tolerate=(httpx.HTTPError,),  # a service restarting in a fault test
+        show=lambda answer: answer.json() if answer.status_code == 200 else shown(answer),
+    )
+    return dict(response.json())
 
 
 async def connected(http: httpx.AsyncClient, account: str, **login: Any) -> Grant:

@@ -2,11 +2,12 @@
 
 import asyncio
 import json
-import time
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+
+from kobling_devkit.waiting import eventually
 
 # Kobling's consumer groups: status projects both topics, econ-auth reads installs.
 STATUS_GROUP = "kobling-status"
@@ -69,13 +70,10 @@ async def consumed(
         if record.key == subject.encode():
             wanted[record.partition] = max(wanted.get(record.partition, -1), record.offset + 1)
     assert wanted, f"nothing about {subject} on {topic}"
-    deadline = time.monotonic() + timeout
-    while True:
-        committed = await committed_offsets(bootstrap, group, topic)
-        if all(committed.get(p, 0) >= offset for p, offset in wanted.items()):
-            return
-        assert time.monotonic() < deadline, (
-            f"{group} did not get past {subject} on {topic} within {timeout}s: "
-            f"wanted {wanted}, committed {committed}"
-        )
-        await asyncio.sleep(0.1)
+    await eventually(
+        lambda: committed_offsets(bootstrap, group, topic),
+        lambda committed: all(committed.get(p, 0) >= offset for p, offset in wanted.items()),
+        timeout=timeout,
+        what=f"{group} did not get past {subject} on {topic}",
+        show=lambda committed: f"wanted {wanted}, committed {committed}",
+    )
