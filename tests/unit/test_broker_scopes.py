@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from kobling_devkit.stripe_signing import new_account
 from kobling_econ_auth.app import create_app
 from kobling_econ_auth.connection import Agreement, Connection
 from kobling_econ_auth.handlers import Deps
@@ -19,7 +20,6 @@ from tests.fakes.econ_auth import FakeConnections, fake_deps
 from tests.fakes.kafka import FakeTopic
 from tests.fakes.mongo import FakeCollection
 from tests.in_process import client_of
-from tests.stripe_signing import new_account
 
 SYNC, READER = "sync-token-" + "s" * 32, "reader-token-" + "r" * 32
 STOLEN = "stolen-" + "x" * 32

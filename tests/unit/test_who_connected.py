@@ -4,6 +4,7 @@ onto the account's status timeline. Old events, without it, still parse."""
 
 from datetime import timedelta
 
+from kobling_devkit.stripe_signing import new_account
 from kobling_econ_auth import handlers
 from kobling_econ_auth.connection import Agreement
 from kobling_econ_auth.handlers import Deps
@@ -17,7 +18,6 @@ from kobling_shared.events import (
 )
 from tests.fakes.econ_auth import FakeEconomic, fake_deps
 from tests.fakes.kafka import FakeTopic
-from tests.stripe_signing import new_account
 
 ACME = Agreement(agreement_number=123456, company_name="Acme ApS")
 
