@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.load import say  # noqa: E402
 from bench.stack import KAFKA, MONGO, cpu_seconds, infra_pids  # noqa: E402
+from kobling_shared.db.choice import door  # noqa: E402
 from kobling_shared.events import (  # noqa: E402
     INSTALLS_TOPIC,
     ConnectedData,
@@ -152,7 +153,7 @@ async def ceiling(client: AsyncMongoClient[Any], source: str, events: int) -> di
     timeline = await client[source]["timeline"].find().to_list()
     scratch = client[f"bench_raw_{uuid.uuid4().hex[:8]}"]
     try:
-        await StatusStore(scratch).create_indexes()
+        await StatusStore(scratch, door(client)).create_indexes()
         # A batch of MAX_BATCH events writes its share of the accounts and its timeline entries.
         batches = max(1, -(-events // MAX_BATCH))
         pid = database_pid()

@@ -15,6 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.monitoring import CommandListener, CommandStartedEvent
 
 from kobling_econ_auth.budget import DailyBudget
+from kobling_shared.db.choice import door
 from kobling_shared.mongo import Document
 from tests.infra import Infra
 
@@ -58,7 +59,7 @@ async def db(infra: Infra, commands: Commands) -> AsyncIterator[AsyncDatabase[Do
 
 def instance(db: AsyncDatabase[Document], limit: int) -> DailyBudget:
     """One econ-auth instance's budget: its own memory, the shared tickets."""
-    return DailyBudget(db["broker_budget_tickets"], limit)
+    return DailyBudget(db["broker_budget_tickets"], limit, door(db.client))
 
 
 async def test_two_instances_taking_at_once_never_exceed_the_budget(db) -> None:

@@ -20,6 +20,7 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 from pymongo.errors import PyMongoError
 
+from kobling_shared.db.ports import WriteConflict
 from kobling_shared.delivery import renewed_when_desynchronised, send_once
 from kobling_shared.events import (
     CONNECTIONS_TOPIC,
@@ -30,7 +31,6 @@ from kobling_shared.events import (
     parse_event,
     topic_of,
 )
-from kobling_shared.mongo import WriteConflict
 from kobling_shared.ownership import Owned
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from kobling_shared.mongo import Document, Expiring, Path
+from kobling_shared.db.ports import Door
+from kobling_shared.mongo import Document
 
 # A day's tickets are kept a day longer than it lasts: past that no taker asks for that day.
 KEPT_AFTER_THE_DAY = timedelta(days=1)
@@ -32,14 +33,14 @@ KEPT_AFTER_THE_DAY = timedelta(days=1)
 class DailyBudget:
     tickets: AsyncCollection[Document]
     limit: int
-    path: Path = "auto"
+    door: Door
     # The number to try next, by `<agreement>:<day>`; only a guess (see the module's note).
     _next: dict[str, int] = field(default_factory=dict)
     _day: date | None = None
 
     def __post_init__(self) -> None:
         # Tickets are inserted in the order of their day: the sweep of the oldest suits them.
-        self._expiring = Expiring(self.tickets, self.path, small=False)
+        self._expiring = self.door.one_time(self.tickets, small=False)
 
     async def create_indexes(self) -> None:
         await self._expiring.create_index()
