@@ -20,7 +20,6 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 from pymongo.errors import PyMongoError
 
-from kobling_shared.db.ports import WriteConflict
 from kobling_shared.delivery import renewed_when_desynchronised, send_once
 from kobling_shared.events import (
     CONNECTIONS_TOPIC,
@@ -211,9 +210,8 @@ class Retries:
 
 # Errors that say the world is away, not that the event cannot be applied.
 OUTAGES: tuple[type[BaseException], ...] = (
-    PyMongoError,
+    PyMongoError,  # a guarded write that kept losing (kobling_shared.db's WriteConflict) too
     KafkaError,
-    WriteConflict,
     OSError,
     TimeoutError,
 )

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import PyMongoError
 
 from kobling_shared.mongo import Document
 
@@ -19,8 +20,10 @@ Change = Callable[[Document | None], Document | None]
 Hook = Callable[[Document | None, Document], Awaitable[None]]
 
 
-class WriteConflict(Exception):
-    """A guarded write kept losing to other writers of the same document until its deadline."""
+class WriteConflict(PyMongoError):
+    """A guarded write kept losing to other writers of the same document until its deadline: an
+    error of the database, passing like the others (MongoDB's own WriteConflict is one too), so a
+    consumer retries it as it retries any database error."""
 
 
 class Versioned(Protocol):
