@@ -29,6 +29,7 @@ from pymongo import AsyncMongoClient
 from bench.load import say
 from bench.stack import KAFKA, MONGO, cpu_seconds, infra_pids
 from kobling_devkit.stripe_signing import new_account
+from kobling_shared.db.choice import door
 from kobling_shared.events import (
     INSTALLS_TOPIC,
     ConnectedData,
@@ -149,7 +150,7 @@ async def ceiling(client: AsyncMongoClient[Any], source: str, events: int) -> di
     timeline = await client[source]["timeline"].find().to_list()
     scratch = client[f"bench_raw_{uuid.uuid4().hex[:8]}"]
     try:
-        await StatusStore(scratch).create_indexes()
+        await StatusStore(scratch, door(client)).create_indexes()
         # A batch of MAX_BATCH events writes its share of the accounts and its timeline entries.
         batches = max(1, -(-events // MAX_BATCH))
         pid = database_pid()

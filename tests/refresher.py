@@ -17,6 +17,7 @@ from kobling_install.settings import InstallSettings
 from kobling_install.store import Installs, OAuthStates, TokenVault
 from kobling_install.stripe_oauth import StripeOAuth
 from kobling_shared.crypto import TokenCipher
+from kobling_shared.db.choice import door
 
 
 async def main(account: str) -> None:
@@ -27,9 +28,9 @@ async def main(account: str) -> None:
         deps = OAuthDeps(
             settings,
             None,  # type: ignore[arg-type]  # a refresh publishes nothing
-            OAuthStates(db),
+            OAuthStates(db, door(client)),
             Installs(db),
-            TokenVault(db),
+            TokenVault(db, door(client)),
             TokenCipher(settings.token_encryption_keys),
             StripeOAuth(
                 settings.stripe_api_base,

@@ -1,6 +1,7 @@
-"""The broker's daily budget on the real database (MONGODB_URL: FerretDB here): shared by
-instances, never exceeded, and one call's ticket costs the same on the first call of the day and
-the forty-thousandth. FerretDB pushes only a filter on `_id` alone down to SQLite, so a take that
+"""The broker's daily budget on the real database (MONGODB_URL: FerretDB here) through the FerretDB
+door's daily counter, numbered tickets (MongoDB's, one conditional `$inc`, is held to the same
+contract in test_store_contract.py): shared by instances, never exceeded, and one call's ticket
+costs the same on the first call of the day and the forty-thousandth. FerretDB pushes only a filter on `_id` alone down to SQLite, so a take that
 asked anything else read every ticket of every agreement (40 ms a call after a few thousand)."""
 
 import asyncio
@@ -16,6 +17,7 @@ from pymongo.monitoring import CommandListener, CommandStartedEvent
 
 from kobling_devkit.infra import Infra
 from kobling_econ_auth.budget import DailyBudget
+from kobling_shared.db.ferretdb import FerretDoor
 from kobling_shared.mongo import Document
 
 DAY = date(2026, 12, 1)
@@ -58,7 +60,7 @@ async def db(infra: Infra, commands: Commands) -> AsyncIterator[AsyncDatabase[Do
 
 def instance(db: AsyncDatabase[Document], limit: int) -> DailyBudget:
     """One econ-auth instance's budget: its own memory, the shared tickets."""
-    return DailyBudget(db["broker_budget_tickets"], limit)
+    return DailyBudget(db["broker_budget_tickets"], limit, FerretDoor())
 
 
 async def test_two_instances_taking_at_once_never_exceed_the_budget(db) -> None:

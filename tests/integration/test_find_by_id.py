@@ -1,4 +1,4 @@
-"""kobling_shared.mongo.find_by_id, the `find` command status's reads use instead of `find_one`:
+"""kobling_shared.db.ferretdb.find_by_id, the `find` command status's reads use instead of `find_one`:
 it must answer exactly what `find_one` answers, with the client's codecs (time zones)."""
 
 import uuid
@@ -10,7 +10,8 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from kobling_devkit.infra import Infra
-from kobling_shared.mongo import Document, find_by_id, make_client
+from kobling_shared.db.ferretdb import find_by_id
+from kobling_shared.mongo import Document, make_client
 
 
 @pytest.fixture

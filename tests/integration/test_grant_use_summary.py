@@ -1,5 +1,5 @@
 """The grant-use summary the internal API shows (`grant_uses`: count, last use), kept per install as
-the uses are applied, against the real database on both of VersionedDocs's paths: each use counted
+the uses are applied, against the real database through both doors of kobling_shared.db: each use counted
 once however often its batch comes again, the last use the latest by time whatever the order."""
 
 import uuid
@@ -11,8 +11,11 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from kobling_devkit.infra import Infra
+from kobling_shared.db.ferretdb import FerretDoor
+from kobling_shared.db.mongodb import MongoDoor
+from kobling_shared.db.ports import Door
 from kobling_shared.events import EconomicGrantUsed, GrantUseData, now
-from kobling_shared.mongo import Document, VersionedDocs
+from kobling_shared.mongo import Document
 from kobling_status.grant_uses import COUNTED_IDS_KEPT, GrantUses
 
 
@@ -28,9 +31,12 @@ async def db(infra: Infra) -> AsyncIterator[AsyncDatabase[Document]]:
     await client.close()
 
 
-@pytest.fixture(params=("mongodb", "ferretdb"))
+DOORS: dict[str, Door] = {"mongodb": MongoDoor(), "ferretdb": FerretDoor()}
+
+
+@pytest.fixture(params=DOORS)
 def uses(request: pytest.FixtureRequest, db: AsyncDatabase[Document]) -> GrantUses:
-    return GrantUses(db["timeline"], VersionedDocs(db["summaries"], path=request.param))
+    return GrantUses(db["timeline"], db["summaries"], DOORS[request.param])
 
 
 def use(account: str, caller: str, seconds_ago: int = 0) -> EconomicGrantUsed:
@@ -84,7 +90,7 @@ async def test_the_remembered_ids_stay_bounded(uses: GrantUses, account: str) ->
     many = [use(account, f"c{i}", 1) for i in range(COUNTED_IDS_KEPT + 50)]
     await uses.record(many)
     await uses.record(many[-10:])
-    doc = await uses.summaries.get(f"{account}:test")
+    doc = await uses.summaries.find_one({"_id": f"{account}:test"})
     assert doc is not None
     assert doc["count"] == COUNTED_IDS_KEPT + 50
     assert len(doc["counted_ids"]) == COUNTED_IDS_KEPT

@@ -12,6 +12,7 @@ from kobling_devkit.waiting import eventually
 from kobling_econ_auth import connection as domain
 from kobling_econ_auth.connection import Agreement
 from kobling_econ_auth.store import ConnectionStore
+from kobling_shared.db.choice import door
 from kobling_shared.events import CONNECTIONS_TOPIC, now
 
 pytestmark = pytest.mark.usefixtures("stack")
@@ -21,7 +22,7 @@ async def test_an_event_left_in_the_outbox_is_published_later(
     http: httpx.AsyncClient, account: str, infra: Infra
 ) -> None:
     client: AsyncMongoClient = AsyncMongoClient(infra.mongodb, tz_aware=True)
-    store = ConnectionStore(client["kobling_econ_auth"])
+    store = ConnectionStore(client["kobling_econ_auth"], door(client))
     agreement = Agreement(agreement_number=777001, company_name="Outbox ApS")
     # Exactly what econ-auth writes when a grant is proven, and nothing after it: as if the
     # process had been killed between the database write and the publish.

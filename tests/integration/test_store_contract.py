@@ -1,8 +1,9 @@
 """One contract for every way the stores guard a read-modify-write (issue 15).
 
-Each test runs on both of kobling_shared.mongo.VersionedDocs's paths: `mongodb` (a conditional
-`replace_one` on `_id` and `rev`) and `ferretdb` (a unique-insert claim of the next revision), and
-the store-level ones also on the in-memory fake the unit tests use. They run against the database
+Each test runs on both doors of kobling_shared.db: `mongodb` (a conditional `replace_one` on `_id`
+and `rev`, TTL and partial indexes) and `ferretdb` (a unique-insert claim of the next revision, side
+collections, deadline sweeps), and the store-level ones also on the in-memory fake the unit tests
+use. They run against the database
 of MONGODB_URL (kobling_devkit.infra): FerretDB here, a real MongoDB wherever MONGODB_URL names one. A
 database that does not answer fails the run.
 """
@@ -10,7 +11,7 @@ database that does not answer fails the run.
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pymongo import AsyncMongoClient
@@ -21,11 +22,16 @@ from kobling_econ_auth.connection import Agreement, Connection
 from kobling_econ_auth.ports import Connections
 from kobling_econ_auth.store import ConnectionStore
 from kobling_install.store import TokenVault
+from kobling_shared.db import choice, ferretdb
+from kobling_shared.db.mongodb import MongoDoor
+from kobling_shared.db.ports import Door, OneTime, Versioned
 from kobling_shared.events import now
-from kobling_shared.mongo import Document, Expiring, Path, VersionedDocs, is_ferretdb
+from kobling_shared.mongo import Document
 from tests.fakes.econ_auth import FakeConnections
 
-PATHS = ("mongodb", "ferretdb")
+DOORS: dict[str, Door] = {"mongodb": MongoDoor(), "ferretdb": ferretdb.FerretDoor()}
+ABANDONED_CLAIM = ferretdb.VersionedDocs.ABANDONED_CLAIM
+DAY = date(2026, 12, 1)
 
 
 @pytest.fixture
@@ -45,9 +51,9 @@ async def db(client: AsyncMongoClient[Document]) -> AsyncIterator[AsyncDatabase[
     await client.drop_database(database.name)
 
 
-@pytest.fixture(params=PATHS)
-def docs(request: pytest.FixtureRequest, db: AsyncDatabase[Document]) -> VersionedDocs:
-    return VersionedDocs(db["docs"], path=request.param, give_up_after=30.0)
+@pytest.fixture(params=DOORS)
+def docs(request: pytest.FixtureRequest, db: AsyncDatabase[Document]) -> Versioned:
+    return DOORS[request.param].versioned(db["docs"], give_up_after=30.0)
 
 
 def append(name: str):  # type: ignore[no-untyped-def]
@@ -58,7 +64,7 @@ def append(name: str):  # type: ignore[no-untyped-def]
 
 
 async def test_a_writer_stalled_between_its_read_and_its_write_does_not_overwrite(
-    docs: VersionedDocs,
+    docs: Versioned,
 ) -> None:
     """The attack on the old lease lock: a holder paused past its lease (callbacks once took
     14-21 s) wrote unconditionally over the update made meanwhile. Here the stalled writer's
@@ -86,7 +92,7 @@ async def test_a_writer_stalled_between_its_read_and_its_write_does_not_overwrit
     assert calls == [["first", "slow"], ["first", "fast", "slow"]]  # recomputed once
 
 
-async def test_a_write_from_a_stale_revision_changes_nothing(docs: VersionedDocs) -> None:
+async def test_a_write_from_a_stale_revision_changes_nothing(docs: Versioned) -> None:
     await docs.change("k", append("a"))
     await docs.change("k", append("b"))
     assert not await docs.write("k", 1, {"writers": ["stale"]})
@@ -96,7 +102,7 @@ async def test_a_write_from_a_stale_revision_changes_nothing(docs: VersionedDocs
     assert await docs.get("k") == {"_id": "k", "rev": 3, "writers": ["c"]}
 
 
-async def test_of_racing_first_writes_exactly_one_lands(docs: VersionedDocs) -> None:
+async def test_of_racing_first_writes_exactly_one_lands(docs: Versioned) -> None:
     landed = await asyncio.gather(*(docs.write("k", None, {"n": i}) for i in range(10)))
     assert landed.count(True) == 1
     stored = await docs.get("k")
@@ -104,14 +110,13 @@ async def test_of_racing_first_writes_exactly_one_lands(docs: VersionedDocs) -> 
 
 
 async def test_concurrent_writers_lose_no_update(
-    docs: VersionedDocs, client: AsyncMongoClient[Document]
+    docs: Versioned, client: AsyncMongoClient[Document], request: pytest.FixtureRequest
 ) -> None:
-    if docs._path == "mongodb" and await is_ferretdb(client):
-        # Not a skip: FerretDB's non-atomic conditional update is what the other path exists
-        # for; this pins that the adapter picks that path there by itself.
-        auto = VersionedDocs(docs._docs)
-        assert await auto._ferretdb()
-        docs = auto
+    if request.node.callspec.params["docs"] == "mongodb" and await ferretdb.answers(client):
+        # Not a skip: FerretDB's non-atomic conditional update is what the other door exists
+        # for; this pins that the door chosen where the app is built is that one by itself.
+        assert isinstance(await choice.chosen(client), ferretdb.FerretDoor)
+        docs = choice.door(client).versioned(docs.docs, give_up_after=30.0)
     await asyncio.gather(*(docs.change("k", append(f"w{i}")) for i in range(20)))
     stored = await docs.get("k")
     assert stored is not None
@@ -120,43 +125,45 @@ async def test_concurrent_writers_lose_no_update(
 
 
 async def test_a_writer_that_died_mid_write_does_not_block_the_document_for_good(
-    docs: VersionedDocs, db: AsyncDatabase[Document]
+    docs: Versioned, db: AsyncDatabase[Document]
 ) -> None:
     await docs.change("k", append("a"))
-    # What the FerretDB path leaves when a process dies between claiming revision 2 and writing.
-    dead = now() - VersionedDocs.ABANDONED_CLAIM - timedelta(seconds=1)
+    # What the FerretDB door leaves when a process dies between claiming revision 2 and writing.
+    dead = now() - ABANDONED_CLAIM - timedelta(seconds=1)
     await db["docs_claims"].insert_one({"_id": "k#2", "at": dead})
     await docs.change("k", append("b"))
     assert (await docs.get("k") or {}).get("writers") == ["a", "b"]
 
 
 async def test_claims_left_by_dead_writers_are_swept_and_live_ones_kept(
-    docs: VersionedDocs, db: AsyncDatabase[Document]
+    db: AsyncDatabase[Document],
 ) -> None:
-    dead = now() - VersionedDocs.ABANDONED_CLAIM - timedelta(seconds=1)
+    # Claims are the FerretDB door's alone: MongoDB's guarded write is one command.
+    docs = ferretdb.FerretDoor().versioned(db["docs"])
+    dead = now() - ABANDONED_CLAIM - timedelta(seconds=1)
     await db["docs_claims"].insert_many([{"_id": "a#2", "at": dead}, {"_id": "b#2", "at": now()}])
-    assert await docs.forget_abandoned_claims() == 1
+    assert await docs.tidy() == 1
     assert [c["_id"] async for c in db["docs_claims"].find({}, {"_id": 1})] == ["b#2"]
 
 
 async def test_on_ferretdbs_path_a_live_claim_holds_off_other_writers(
     db: AsyncDatabase[Document],
 ) -> None:
-    docs = VersionedDocs(db["docs"], path="ferretdb")
+    docs = ferretdb.FerretDoor().versioned(db["docs"])
     await docs.change("k", append("a"))
     await db["docs_claims"].insert_one({"_id": "k#2", "at": now()})  # a writer mid-write
     assert not await docs.write("k", 1, {"writers": ["other"]})
     assert (await docs.get("k") or {}).get("writers") == ["a"]
 
 
-# --- econ-auth's Connections: the MongoDB store on both paths, and the fake -------------------
+# --- econ-auth's Connections: the MongoDB store through both doors, and the fake --------------
 
 
-@pytest.fixture(params=(*PATHS, "fake"))
+@pytest.fixture(params=(*DOORS, "fake"))
 def connections(request: pytest.FixtureRequest, db: AsyncDatabase[Document]) -> Connections:
     if request.param == "fake":
         return FakeConnections()
-    return ConnectionStore(db, path=request.param)
+    return ConnectionStore(db, DOORS[request.param])
 
 
 def bump(conn: Connection) -> Connection:
@@ -164,11 +171,15 @@ def bump(conn: Connection) -> Connection:
 
 
 async def test_connections_concurrent_changes_all_apply(
-    connections: Connections, account: str, client: AsyncMongoClient[Document]
+    connections: Connections,
+    account: str,
+    client: AsyncMongoClient[Document],
+    db: AsyncDatabase[Document],
+    request: pytest.FixtureRequest,
 ) -> None:
-    if isinstance(connections, ConnectionStore) and connections._docs._path == "mongodb":
-        if await is_ferretdb(client):
-            connections._docs = VersionedDocs(connections._docs._docs)  # as in the test above
+    if request.node.callspec.params["connections"] == "mongodb":
+        if await ferretdb.answers(client):
+            connections = ConnectionStore(db, choice.door(client))  # as in the test above
     await asyncio.gather(*(connections.change(account, False, bump) for _ in range(10)))
     stored = await connections.get(account, False)
     assert stored is not None and stored.sequence == 10
@@ -256,13 +267,13 @@ async def test_connections_installs_joining_one_agreement_at_once_are_all_found(
 
 
 @pytest.fixture(params=["mongodb", "ferretdb-small", "ferretdb-large"])
-def expiring(request: pytest.FixtureRequest, db: AsyncDatabase[Document]) -> Expiring:
-    path, _, size = request.param.partition("-")
-    return Expiring(db["once"], path=path, small=size != "large")
+def expiring(request: pytest.FixtureRequest, db: AsyncDatabase[Document]) -> OneTime:
+    name, _, size = request.param.partition("-")
+    return DOORS[name].one_time(db["once"], small=size != "large")
 
 
 async def test_records_past_their_deadline_are_forgotten_and_the_rest_kept(
-    expiring: Expiring,
+    expiring: OneTime,
 ) -> None:
     at = now()
     # Kept a fixed time, so written in deadline order, as every one-time record is.
@@ -278,7 +289,7 @@ async def test_records_past_their_deadline_are_forgotten_and_the_rest_kept(
 async def test_the_database_that_has_ttl_indexes_gets_one(
     db: AsyncDatabase[Document], client: AsyncMongoClient[Document]
 ) -> None:
-    expiring = Expiring(db["once"])  # the path the database calls for, as the services run
+    expiring = choice.door(client).one_time(db["once"])  # the door chosen, as the services run
     await expiring.docs.insert_one({"_id": "x", "expires_at": now()})
     await expiring.create_index()
     ttl = {
@@ -287,14 +298,14 @@ async def test_the_database_that_has_ttl_indexes_gets_one(
         if "expireAfterSeconds" in index
     }
     # FerretDB has no TTL index (its records go by forget_expired alone); MongoDB gets one.
-    assert ttl == ({} if await is_ferretdb(client) else {"expires_at_1": 0})
+    assert ttl == ({} if await ferretdb.answers(client) else {"expires_at_1": 0})
 
 
-@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("door", DOORS)
 async def test_a_token_refresh_from_a_stale_revision_is_refused(
-    path: Path, db: AsyncDatabase[Document]
+    door: str, db: AsyncDatabase[Document]
 ) -> None:
-    vault = TokenVault(db, path=path)
+    vault = TokenVault(db, DOORS[door])
     await vault.put("k", {"access": "a1", "refresh": "r1"}, None)
     read = await vault.get("k")
     assert read is not None
@@ -303,3 +314,41 @@ async def test_a_token_refresh_from_a_stale_revision_is_refused(
     assert not await vault.put("k", {"access": "a3", "refresh": "r3"}, expected_rev=read["rev"])
     stored = await vault.get("k")
     assert stored is not None and (stored["access"], stored["refresh"]) == ("a2", "r2")
+
+
+# --- a daily counter shared by instances ------------------------------------------------------
+
+
+@pytest.fixture(params=DOORS)
+async def counting(
+    request: pytest.FixtureRequest, db: AsyncDatabase[Document], client: AsyncMongoClient[Document]
+) -> Door:
+    if request.param == "mongodb" and await ferretdb.answers(client):
+        # As in the tests above: a conditional `$inc` is not atomic on FerretDB; pinned that the
+        # door chosen there is the one that counts by tickets.
+        assert isinstance(await choice.chosen(client), ferretdb.FerretDoor)
+        return choice.door(client)
+    return DOORS[request.param]
+
+
+async def test_a_daily_counter_taken_by_two_instances_at_once_never_passes_its_limit(
+    counting: Door, db: AsyncDatabase[Document]
+) -> None:
+    first, second = (counting.daily_counter(db["counts"], 30) for _ in range(2))
+    left = await asyncio.gather(*(c.take("k", DAY) for c in [first, second] * 25))
+    assert sorted(n for n in left if n is not None) == list(range(30))
+    assert left.count(None) == 20
+    assert await first.take("k", DAY) is None and await second.take("k", DAY) is None
+
+
+async def test_each_key_and_day_has_its_own_count_forgotten_a_day_after_it(
+    counting: Door, db: AsyncDatabase[Document]
+) -> None:
+    counter = counting.daily_counter(db["counts"], 2)
+    assert [await counter.take("k", DAY) for _ in range(3)] == [1, 0, None]
+    assert await counter.take("other", DAY) == 1
+    assert await counter.take("k", DAY + timedelta(days=1)) == 1
+    after_the_next_day = datetime(2026, 12, 3, 0, 0, 1, tzinfo=UTC)
+    assert await counter.forget_expired(after_the_next_day) > 0
+    assert await counter.take("k", DAY) == 1  # that day is gone
+    assert await counter.take("k", DAY + timedelta(days=1)) == 0  # the next one is kept

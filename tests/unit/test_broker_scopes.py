@@ -12,9 +12,11 @@ import pytest
 
 from kobling_devkit.stripe_signing import new_account
 from kobling_econ_auth.app import create_app
+from kobling_econ_auth.budget import DailyBudget, caller_shares
 from kobling_econ_auth.connection import Agreement, Connection
 from kobling_econ_auth.handlers import Deps
 from kobling_econ_auth.settings import EconAuthSettings
+from kobling_shared.db.ferretdb import FerretDoor
 from kobling_shared.events import EconomicGrantUsed, account_key
 from tests.fakes.econ_auth import FakeConnections, fake_deps
 from tests.fakes.kafka import FakeTopic
@@ -78,9 +80,9 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
     broker = app.state.broker
     broker.deps, broker.unsent = deps, FakeCollection()
     broker.http = httpx.AsyncClient(transport=httpx.MockTransport(economic))
-    tickets = FakeCollection()
-    for budget in [broker.budget, *getattr(broker, "shares", {}).values()]:
-        budget.tickets = tickets
+    # The budgets in memory, counted as on FerretDB (numbered tickets: inserts a fake can hold).
+    broker.budget = DailyBudget(FakeCollection(), broker.budget.limit, FerretDoor())
+    broker.shares = caller_shares(broker.budget, broker.scopes)
     async with client_of(app, "http://econ-auth") as client:
         yield World(deps, client, sent)
 

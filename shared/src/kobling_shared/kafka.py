@@ -30,7 +30,6 @@ from kobling_shared.events import (
     parse_event,
     topic_of,
 )
-from kobling_shared.mongo import WriteConflict
 from kobling_shared.ownership import Owned
 
 log = logging.getLogger(__name__)
@@ -211,9 +210,8 @@ class Retries:
 
 # Errors that say the world is away, not that the event cannot be applied.
 OUTAGES: tuple[type[BaseException], ...] = (
-    PyMongoError,
+    PyMongoError,  # a guarded write that kept losing (kobling_shared.db's WriteConflict) too
     KafkaError,
-    WriteConflict,
     OSError,
     TimeoutError,
 )

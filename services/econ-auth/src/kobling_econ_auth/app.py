@@ -22,6 +22,7 @@ from kobling_econ_auth.store import ConnectionStore
 from kobling_shared import asyncapi, kafka, mongo
 from kobling_shared.arrivals import Arrivals
 from kobling_shared.crypto import MasterKeys, TokenCipher
+from kobling_shared.db.choice import door
 from kobling_shared.events import CONNECTIONS_TOPIC, GRANT_USES_TOPIC, now
 from kobling_shared.hardening import harden
 from kobling_shared.ops import (
@@ -45,7 +46,8 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     configure_logging(SERVICE, access_log=not settings.production)
     broker = kafka.make_broker(settings.kafka_bootstrap_servers, SERVICE, settings.kafka_security)
     client = mongo.make_client(settings.mongodb_url)
-    store = ConnectionStore(mongo.database(client, "kobling_econ_auth"), used_for=USED_ONCE_KEPT)
+    database = door(client)  # the database's door, chosen once for the app
+    store = ConnectionStore(mongo.database(client, "kobling_econ_auth"), database, USED_ONCE_KEPT)
     http = httpx.AsyncClient()
     economic = EconomicClient(settings.economic_api_url, settings.economic_app_secret_token, http)
     rejections = RejectionWave(
@@ -63,10 +65,11 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     )
     owned = consumers.subscribe(broker, deps)
     db = mongo.database(client, "kobling_econ_auth")
-    budget = DailyBudget(db["broker_budget_tickets"], settings.economic_daily_budget)
+    budget = DailyBudget(db["broker_budget_tickets"], settings.economic_daily_budget, database)
     scopes = settings.broker_scopes()
-    shares = caller_shares(budget.tickets, settings.economic_daily_budget, scopes)
-    lender = Broker(deps, budget, http, db["grant_uses_unsent"], scopes, shares)
+    lender = Broker(
+        deps, budget, http, db["grant_uses_unsent"], scopes, caller_shares(budget, scopes)
+    )
 
     async def housekeeping() -> None:
         await handlers.relay_all(deps, owned)

@@ -18,6 +18,7 @@ from kobling_econ_auth.settings import EconAuthSettings
 from kobling_econ_auth.store import ConnectionStore
 from kobling_shared import mongo
 from kobling_shared.crypto import MasterKeys, TokenCipher, Unreadable
+from kobling_shared.db.choice import door
 
 
 @dataclass
@@ -31,7 +32,7 @@ class Resealed:
 async def reseal_all(settings: EconAuthSettings) -> Resealed:
     client = mongo.make_client(settings.mongodb_url)
     try:
-        store = ConnectionStore(mongo.database(client, "kobling_econ_auth"))
+        store = ConnectionStore(mongo.database(client, "kobling_econ_auth"), door(client))
         master = MasterKeys(settings.token_encryption_keys)
         vault = GrantVault(
             mongo.database(client, KEYS_DATABASE)["data_keys"],

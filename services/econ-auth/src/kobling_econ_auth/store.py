@@ -12,8 +12,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from kobling_econ_auth.connection import Connection, new_connection
+from kobling_shared.db.ports import Door
 from kobling_shared.events import account_key, now
-from kobling_shared.mongo import Document, Expiring, Path, Subset, VersionedDocs, insert_new
+from kobling_shared.mongo import Document, insert_new
 
 Change = Callable[[Connection], Connection | None]
 USED_FOR = timedelta(hours=1)  # a used link or state is remembered this long
@@ -50,25 +51,24 @@ class PendingState:
 
 class ConnectionStore:
     def __init__(
-        self, db: AsyncDatabase[Document], path: Path = "auto", used_for: timedelta = USED_FOR
+        self, db: AsyncDatabase[Document], door: Door, used_for: timedelta = USED_FOR
     ) -> None:
-        """`path`: how guarded writes and lookups are made (kobling_shared.mongo); the default
-        picks it from the database. `used_for`: how long a used link or state is remembered."""
+        """`door`: the database's (kobling_shared.db). `used_for`: how long a used link or state
+        is remembered."""
         self._connections = db["connections"]
-        self._docs = VersionedDocs(self._connections, path)
+        self._docs = door.versioned(self._connections)
         # Connections that may hold unpublished events, so the relay never reads every
         # connection; `owes` is set on exactly those.
-        self._owing = Subset(self._connections, "outbox_pending", {"owes": True}, path=path)
+        self._owing = door.subset(self._connections, "outbox_pending", {"owes": True})
         # Connected connections by e-conomic agreement, to find one agreement shared by several.
-        self._members = Subset(
+        self._members = door.subset(
             self._connections,
             "agreement_members",
             {"state": "connected"},
             field="agreement.agreement_number",
-            path=path,
         )
-        self._states = Expiring(db["states"], path)
-        self._used = Expiring(db["used_once"], path)
+        self._states = door.one_time(db["states"])
+        self._used = door.one_time(db["used_once"])
         self._used_for = used_for
 
     async def create_indexes(self) -> None:
@@ -131,8 +131,7 @@ class ConnectionStore:
         self, agreement_number: int, account_id: str
     ) -> list[tuple[str, bool]]:
         """Other Stripe installs (account, livemode) holding a grant to this e-conomic agreement.
-        Looked up among the connected ones only: on FerretDB a query on connections scans them
-        all."""
+        Looked up among the connected ones only, by the agreement's members."""
         others = set()
         for member in await self._members.keys(agreement_number):
             doc = await self._connections.find_one({"_id": member})
@@ -175,7 +174,7 @@ class ConnectionStore:
 
     async def use_once(self, kind: str, secret: str) -> bool:
         """True the first time `secret` is used. A unique _id makes exactly one of any number of
-        concurrent callers win, on MongoDB and FerretDB alike."""
+        concurrent callers win, on every database."""
         try:
             at = now()
             await self._used.docs.insert_one(
@@ -204,5 +203,5 @@ class ConnectionStore:
         link or state could be replayed, after which its own expiry refuses it."""
         await self._states.forget_expired(before)
         await self._used.forget_expired(before)
-        await self._docs.forget_abandoned_claims()
-        await self._members.forget_abandoned_claims()
+        await self._docs.tidy()
+        await self._members.tidy()

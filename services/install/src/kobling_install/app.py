@@ -17,6 +17,7 @@ from kobling_install.stripe_oauth import StripeOAuth
 from kobling_shared import asyncapi, kafka, mongo
 from kobling_shared.batching import GroupCommit
 from kobling_shared.crypto import TokenCipher
+from kobling_shared.db.choice import door
 from kobling_shared.events import INSTALLS_TOPIC, now
 from kobling_shared.hardening import harden
 from kobling_shared.ops import (
@@ -39,11 +40,12 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
     broker = kafka.make_broker(settings.kafka_bootstrap_servers, SERVICE, settings.kafka_security)
     client = mongo.make_client(settings.mongodb_url)
     db = mongo.database(client, "kobling_install")
+    database = door(client)  # the database's door, chosen once for the app
     http = httpx.AsyncClient()
     installs = Installs(db)
-    ledger = WebhookLedger(db)
-    vault = TokenVault(db)
-    states = OAuthStates(db)
+    ledger = WebhookLedger(db, database)
+    vault = TokenVault(db, database)
+    states = OAuthStates(db, database)
     oauth = OAuthDeps(
         settings=settings,
         broker=broker,

@@ -14,6 +14,7 @@ from kobling_install.settings import InstallSettings
 from kobling_install.store import TokenVault
 from kobling_shared import mongo
 from kobling_shared.crypto import TokenCipher
+from kobling_shared.db.choice import door
 
 SEALED = ("access_token", "refresh_token")
 
@@ -23,7 +24,7 @@ async def reseal_all(settings: InstallSettings) -> tuple[int, int]:
     client = mongo.make_client(settings.mongodb_url)
     try:
         db = mongo.database(client, "kobling_install")
-        vault, cipher = TokenVault(db), TokenCipher(settings.token_encryption_keys)
+        vault, cipher = TokenVault(db, door(client)), TokenCipher(settings.token_encryption_keys)
         resealed = held = 0
         async for doc in db["stripe_tokens"].find():
             held += 1

@@ -7,8 +7,9 @@ from enum import Enum
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from kobling_shared.db.ports import Door
 from kobling_shared.events import now
-from kobling_shared.mongo import Document, Expiring, Path, VersionedDocs, insert_new
+from kobling_shared.mongo import Document, insert_new
 
 # How long a Stripe event id is remembered: Stripe retries a
 # webhook in live mode for up to three days (Stripe docs, "Webhooks": automatic retries), and
@@ -26,14 +27,14 @@ class Claim(Enum):
 class WebhookLedger:
     """Deduplicates Stripe deliveries by event id without ever dropping an unpublished event.
 
-    Insert-only, and one round trip per batch of webhooks: FerretDB's SQLite backend makes
-    updates and deletes slow, while batched inserts and lookups by _id stay fast.
+    Insert-only, and one round trip per batch of webhooks: batched inserts and lookups by _id are
+    fast on every database we run on, updates and deletes are not.
     """
 
-    def __init__(self, db: AsyncDatabase[Document], path: Path = "auto") -> None:
+    def __init__(self, db: AsyncDatabase[Document], door: Door) -> None:
         # One record per webhook for 30 days: large.
-        self._seen = Expiring(db["stripe_events"], path, small=False)
-        self._published = Expiring(db["stripe_events_published"], path, small=False)
+        self._seen = door.one_time(db["stripe_events"], small=False)
+        self._published = door.one_time(db["stripe_events_published"], small=False)
 
     async def create_indexes(self) -> None:
         await self._seen.create_index()
@@ -112,11 +113,11 @@ class Installs:
 
 class OAuthStates:
     """Our one-time OAuth `state`s, stored hashed, spent by a unique insert (exactly one winner).
-    Both expire by their stored deadline (`forget_expired`): FerretDB has no TTL index."""
+    Both expire by their stored deadline (one-time records, kobling_shared.db)."""
 
-    def __init__(self, db: AsyncDatabase[Document], path: Path = "auto") -> None:
-        self._states = Expiring(db["oauth_states"], path)
-        self._spent = Expiring(db["oauth_states_spent"], path)
+    def __init__(self, db: AsyncDatabase[Document], door: Door) -> None:
+        self._states = door.one_time(db["oauth_states"])
+        self._spent = door.one_time(db["oauth_states_spent"])
 
     async def create_indexes(self) -> None:
         await self._states.create_index()
@@ -168,8 +169,8 @@ class OAuthStates:
 class TokenVault:
     """Stripe tokens per install, encrypted; `rev` guards a refresh against a concurrent one."""
 
-    def __init__(self, db: AsyncDatabase[Document], path: Path = "auto") -> None:
-        self._tokens = VersionedDocs(db["stripe_tokens"], path)
+    def __init__(self, db: AsyncDatabase[Document], door: Door) -> None:
+        self._tokens = door.versioned(db["stripe_tokens"])
 
     async def get(self, key: str) -> Document | None:
         return await self._tokens.get(key)

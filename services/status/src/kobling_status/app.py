@@ -8,6 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from kobling_shared import asyncapi, kafka, mongo
 from kobling_shared.arrivals import Arrivals
+from kobling_shared.db.choice import door
 from kobling_shared.hardening import harden
 from kobling_shared.ops import BodyLimit, configure_logging, dependency_checks, ops_router
 from kobling_status import consumers, internal_api, pages
@@ -23,10 +24,11 @@ def create_app(settings: StatusSettings | None = None) -> FastAPI:
     configure_logging(SERVICE, access_log=not settings.production)
     broker = kafka.make_broker(settings.kafka_bootstrap_servers, SERVICE, settings.kafka_security)
     client = mongo.make_client(settings.mongodb_url)
-    store = StatusStore(mongo.database(client, settings.status_database))
+    database = door(client)  # the database's door, chosen once for the app
+    store = StatusStore(mongo.database(client, settings.status_database), database)
     arrivals = Arrivals()
     db = mongo.database(client, settings.status_database)
-    uses = GrantUses.of(db)
+    uses = GrantUses.of(db, database)
     consumers.subscribe(broker, store, uses, settings.status_group_id, arrivals)
 
     @asynccontextmanager

@@ -31,6 +31,7 @@ from prometheus_client import REGISTRY
 
 from kobling_shared import kafka, mongo
 from kobling_shared.arrivals import Arrivals
+from kobling_shared.db.choice import door
 from kobling_shared.events import CONNECTIONS_TOPIC, GRANT_USES_TOPIC, INSTALLS_TOPIC
 from kobling_shared.ops import configure_logging
 from kobling_status import consumers
@@ -141,8 +142,9 @@ async def rebuild(settings: StatusSettings, database: str, group: str) -> Progre
     broker = kafka.make_broker(bootstrap, "status-rebuild", auth)
     client = mongo.make_client(settings.mongodb_url)
     db = mongo.database(client, database)
-    store = StatusStore(db)
-    consumers.subscribe(broker, store, GrantUses.of(db), group, Arrivals())
+    chosen = door(client)
+    store = StatusStore(db, chosen)
+    consumers.subscribe(broker, store, GrantUses.of(db, chosen), group, Arrivals())
     await admin.start()
     try:
         left = remaining(end, await committed(admin, wanted))

@@ -1,8 +1,8 @@
 """The read model in MongoDB: one document per (account, mode), and each account's timeline.
 
 New accounts are written by a unique insert; an account already there is read and replaced only if
-still at the revision read (kobling_shared.mongo.VersionedDocs), so two writers at once cannot lose
-either's event, on MongoDB and FerretDB.
+still at the revision read (kobling_shared.db.ports.Versioned), so two writers at once cannot lose
+either's event.
 """
 
 import base64
@@ -14,15 +14,9 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from kobling_shared.db.ports import Door
 from kobling_shared.events import AnyEvent, account_key, now
-from kobling_shared.mongo import (
-    Document,
-    Path,
-    SecondaryIndex,
-    VersionedDocs,
-    find_by_id,
-    insert_new,
-)
+from kobling_shared.mongo import Document, insert_new
 from kobling_status.projection import AccountStatus, project
 
 
@@ -44,18 +38,16 @@ def fold(current: AccountStatus | None, events: list[AnyEvent]) -> AccountStatus
 
 
 class StatusStore:
-    def __init__(self, db: AsyncDatabase[Document], path: Path = "auto") -> None:
+    def __init__(self, db: AsyncDatabase[Document], door: Door) -> None:
         self._accounts = db["accounts"]
         self._timeline = db["timeline"]
-        self._docs = VersionedDocs(self._accounts, path)
-        self._path = path
+        self._door = door
+        self._docs = door.versioned(self._accounts)
 
     async def create_indexes(self) -> None:
         by_state = [("economic.state", ASCENDING), ("_id", ASCENDING)]
-        await SecondaryIndex(self._accounts, self._path).create(by_state)
-        await SecondaryIndex(self._timeline, self._path).create(
-            [("key", ASCENDING), ("time", ASCENDING)]
-        )
+        await self._door.create_index(self._accounts, by_state)
+        await self._door.create_index(self._timeline, [("key", ASCENDING), ("time", ASCENDING)])
 
     async def apply(self, events: list[AnyEvent]) -> None:
         """Projects a batch of events, in their order per account. Safe to apply again.
@@ -117,8 +109,8 @@ class StatusStore:
         return await self._timeline.find_one({"_id": event_id}, {"_id": 1}) is not None
 
     async def get(self, account_id: str, livemode: bool) -> AccountStatus | None:
-        # Every view of the Dashboard reads here: the cheaper find (kobling_shared.mongo).
-        doc = await find_by_id(self._accounts, account_key(account_id, livemode))
+        # Every view of the Dashboard reads here: the door's cheapest read by _id.
+        doc = await self._door.find_by_id(self._accounts, account_key(account_id, livemode))
         return AccountStatus.model_validate(doc) if doc else None
 
     async def list(
