@@ -134,7 +134,13 @@ const ask = async <T>(
   action: Action,
   understood: (json: unknown) => json is T,
 ): Promise<Answer<T>> => {
-  const payload = {livemode: caller.livemode, action};
+  // Stripe dates a signature in whole seconds, and econ-auth spends a connect or disconnect
+  // signature once (a captured one cannot act again): without a nonce, a second click within the
+  // same second would carry the first one's signature and be refused as a replay.
+  const payload: Record<string, boolean | string> =
+    action === 'status'
+      ? {livemode: caller.livemode, action}
+      : {livemode: caller.livemode, action, nonce: nonce()};
   const signature = await fetchStripeSignature(payload);
   // Exactly the string Stripe signed, key order included: any other bytes fail the signature.
   const body = JSON.stringify({...payload, user_id: caller.userId, account_id: caller.accountId});
@@ -150,6 +156,12 @@ const ask = async <T>(
   const problem = isProblem(json) ? json : null;
   return {ok: false, status: response.status, problem};
 };
+
+// 128 random bits as hex: the Web Crypto API, which Stripe's extension runtime and Node share.
+const nonce = (): string =>
+  Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) =>
+    byte.toString(16).padStart(2, '0'),
+  ).join('');
 
 const isProblem = (json: unknown): json is Problem =>
   typeof json === 'object' &&

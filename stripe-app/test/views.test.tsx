@@ -124,8 +124,12 @@ test('connecting: "Connect e-conomic" mints a link, opens it in a new tab, then 
   await until(view, 'e-conomic opens in a new tab');
   const [minted] = backend.sentTo('/api/connect-link');
   expect(minted.url).toBe(`${ECON_AUTH_URL}/api/connect-link`);
-  expect(minted.signature).toBe('signed:{"livemode":false,"action":"connect"}');
-  expect(minted.raw).toBe(stripeSigns({livemode: false, action: 'connect'}));
+  // A connect carries a fresh nonce: two clicks within Stripe's one-second timestamp are two
+  // requests, and econ-auth spends each signature once.
+  const {nonce} = JSON.parse(minted.raw);
+  expect(nonce).toMatch(/^[0-9a-f]{32}$/);
+  expect(minted.signature).toBe(`signed:{"livemode":false,"action":"connect","nonce":"${nonce}"}`);
+  expect(minted.raw).toBe(stripeSigns({livemode: false, action: 'connect', nonce}));
   await until(view, 'Open e-conomic');
   expect(button(view, 'Open e-conomic')).toHaveProps({href: fixtures.connect_link.url, target: '_blank'});
 
@@ -251,8 +255,10 @@ test('"Disconnect" asks first; only the confirmation sends a disconnect signatur
   await press(view, 'Disconnect');
   await until(view, 'You disconnected e-conomic.');
   const [sent] = backend.sentTo('/api/disconnect');
-  expect(sent.signature).toBe('signed:{"livemode":false,"action":"disconnect"}');
-  expect(sent.raw).toBe(stripeSigns({livemode: false, action: 'disconnect'}));
+  const {nonce} = JSON.parse(sent.raw);
+  expect(nonce).toMatch(/^[0-9a-f]{32}$/);
+  expect(sent.signature).toBe(`signed:{"livemode":false,"action":"disconnect","nonce":"${nonce}"}`);
+  expect(sent.raw).toBe(stripeSigns({livemode: false, action: 'disconnect', nonce}));
   expect(buttons(view)).toEqual(['Reconnect']);
 });
 

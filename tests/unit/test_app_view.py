@@ -11,6 +11,7 @@ import pytest
 from fastapi import HTTPException
 from starlette.requests import Request
 
+from kobling_devkit.merchant import view_body
 from kobling_devkit.stripe_signing import sign, view_payload
 from kobling_shared.app_view import AppViewRequest, verified_view
 from kobling_shared.signatures import ViewAction
@@ -160,3 +161,20 @@ async def test_a_signed_request_has_one_id_however_its_header_is_dressed() -> No
     ids = [(await verify(body, h, "connect")).signature_id for h in (header, padded)]
     later = (await verify(body, sign(body, SECRET, now + 1), "connect")).signature_id
     assert ids[0] == ids[1] and len(ids[0]) == 64 and later != ids[0]
+
+
+async def test_two_clicks_within_one_second_are_two_requests() -> None:
+    """Stripe dates a signature in whole seconds: the view's nonce is what tells a merchant's
+    second click (Try again, right after a cancel) from a replay of the first. Without it both
+    had one id, and econ-auth refused the second click as spent (the e2e journey saw it)."""
+    now = int(time.time())
+    first, second = (view_body(ACCOUNT, "connect", user=USER) for _ in range(2))
+    ids = [(await verify(b, sign(b, SECRET, now), "connect")).signature_id for b in (first, second)]
+    assert ids[0] != ids[1]
+    assert list(json.loads(first)) == ["livemode", "action", "nonce", "user_id", "account_id"]
+
+
+@pytest.mark.parametrize("nonce", ["", "ABCDEF" * 6, "0" * 31, "g" * 32, 42])
+async def test_a_nonce_not_shaped_as_the_view_makes_it_is_a_400(nonce: Any) -> None:
+    body = view_payload({"livemode": False, "action": "connect", "nonce": nonce}, USER, ACCOUNT)
+    assert (await refused(body, sign(body, SECRET), "connect")).status_code == 400

@@ -3,7 +3,7 @@ sandbox's Stripe, asking for a connect link as the app view does, and walking e-
 
 import re
 import secrets
-import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,22 +27,17 @@ def view_body(
     account: str, action: ViewAction, livemode: bool = False, user: str = "usr_test"
 ) -> str:
     """The body our Stripe App view sends for `action`: the very string Stripe signs for
-    fetchStripeSignature({livemode, action}), the view's fields first, then user and account."""
-    return view_payload({"livemode": livemode, "action": action}, user, account)
-
-
-# Stripe dates a signature in whole seconds, so two clicks within one second carry the same one,
-# and econ-auth spends a connect or disconnect signature once. Each request a test signs is a new
-# click: it gets a second of its own, dated ahead of the clock when a test asks several times a
-# second (a poll for 20 s at 10 a second: 180 s at most, inside the 300 s econ-auth allows).
-_last_second: dict[str, int] = {}
+    fetchStripeSignature({livemode, action[, nonce]}), the view's fields first, then user and
+    account. A connect or disconnect carries a fresh nonce, as the view's does (app_view)."""
+    fields: dict[str, Any] = {"livemode": livemode, "action": action}
+    if action != "status":
+        fields["nonce"] = uuid.uuid4().hex
+    return view_payload(fields, user, account)
 
 
 def signed_as_view(body: str | bytes, secret: str | None = None) -> dict[str, str]:
     """Headers for `body` signed as Stripe signs for the view (the app secret unless told)."""
-    key = body.decode() if isinstance(body, bytes) else body
-    second = _last_second[key] = max(int(time.time()), _last_second.get(key, 0) + 1)
-    signature = sign(body, secret or DEV_SECRETS["stripe_app_secret"], second)
+    signature = sign(body, secret or DEV_SECRETS["stripe_app_secret"])
     return {"Stripe-Signature": signature, "Content-Type": "application/json"}
 
 
@@ -62,10 +57,8 @@ def view_request(
 ) -> dict[str, Any]:
     """httpx's arguments for the request our view makes: Stripe's string as sent, and its
     signature. Never `json=`: httpx would write its own bytes, which Stripe did not sign."""
-    return {
-        "content": view_body(account, action, livemode, user),
-        "headers": view_headers(account, action, livemode, user),
-    }
+    body = view_body(account, action, livemode, user)
+    return {"content": body, "headers": signed_as_view(body)}
 
 
 async def install(http: httpx.AsyncClient, account: str, livemode: bool = False) -> None:

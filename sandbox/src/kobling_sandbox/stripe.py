@@ -5,6 +5,7 @@ import json
 import logging
 import secrets
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -340,7 +341,10 @@ def _view_request(account: str, livemode: bool, action: str) -> dict[str, Any]:
     fetchStripeSignature({livemode, action}). Stripe signs `{...payload, user_id, account_id}`
     (the view's fields first, then the Dashboard user and account) as JavaScript's JSON.stringify
     writes it, and the view sends that very string (docs/external-contracts.md)."""
-    payload = view_payload({"livemode": livemode, "action": action}, "usr_sandbox", account)
+    fields: dict[str, Any] = {"livemode": livemode, "action": action}
+    if action != "status":  # as the view does: two clicks in one second are two requests
+        fields["nonce"] = uuid.uuid4().hex
+    payload = view_payload(fields, "usr_sandbox", account)
     header = sign(payload, settings().stripe_app_secret)
     return {
         "content": payload.encode(),

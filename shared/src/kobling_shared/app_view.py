@@ -5,6 +5,10 @@ The view signs with `fetchStripeSignature({livemode, action})`; Stripe signs
 account) and the view sends exactly that string. So the signature covers the user, the account,
 the mode and what is asked, and each endpoint takes one action: a status signature cannot
 disconnect, and a test-mode one cannot touch live mode.
+
+A connect or disconnect also carries a `nonce` (128 random bits, hex) among the payload's fields:
+econ-auth spends those signatures once, and Stripe dates a signature in whole seconds, so two
+clicks within one second would otherwise carry one signature and the second be refused.
 """
 
 import json
@@ -25,7 +29,7 @@ from kobling_shared.signatures import (
 ACCOUNT_ID = r"^acct_[A-Za-z0-9]{1,64}$"
 MALFORMED = (
     "body must be a JSON object with exactly livemode (true or false), action, user_id and "
-    "account_id"
+    "account_id, and optionally a nonce (32 hex digits)"
 )
 
 
@@ -37,6 +41,7 @@ class AppViewRequest(BaseModel):
 
     livemode: StrictBool
     action: ViewAction
+    nonce: StrictStr | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
     user_id: StrictStr = Field(min_length=1, max_length=100)
     account_id: StrictStr = Field(pattern=ACCOUNT_ID)
     _signature_id: str = PrivateAttr(default="")
