@@ -14,19 +14,12 @@ import pytest
 
 from kobling_devkit.stripe_signing import new_account
 from kobling_econ_auth.app import create_app
-from kobling_econ_auth.budget import DailyBudget, caller_shares
 from kobling_econ_auth.connection import Agreement, Connection
-from kobling_econ_auth.economic import (
-    EconomicClient,
-    EconomicUnavailable,
-    GrantRejected,
-    PermissionRefused,
-)
+from kobling_econ_auth.economic import EconomicClient
+from kobling_econ_auth.ports import EconomicUnavailable, GrantRejected, PermissionRefused
 from kobling_econ_auth.settings import EconAuthSettings
-from kobling_shared.db.ferretdb import FerretDoor
 from kobling_shared.events import account_key
-from tests.fakes.econ_auth import FakeConnections, fake_deps
-from tests.fakes.mongo import FakeCollection
+from tests.fakes.econ_auth import FakeConnections, fake_deps, lend_in_memory
 from tests.in_process import client_of
 
 SYNC = "sync-token-" + "s" * 32
@@ -134,11 +127,7 @@ async def broker(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Broker]:
     settings = EconAuthSettings()
     deps, economic = fake_deps(settings), Economic()
     app = create_app(settings)  # no lifespan: nothing connects
-    lender = app.state.broker
-    lender.deps, lender.unsent = deps, FakeCollection()
-    lender.http = httpx.AsyncClient(transport=httpx.MockTransport(economic))
-    lender.budget = DailyBudget(FakeCollection(), lender.budget.limit, FerretDoor())
-    lender.shares = caller_shares(lender.budget, lender.scopes)
+    deps = lend_in_memory(app, deps, economic)
     account = new_account()
     assert isinstance(deps.store, FakeConnections)
     deps.store.connections[account_key(account, False)] = Connection(
