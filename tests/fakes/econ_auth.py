@@ -1,18 +1,37 @@
 """econ-auth's store and e-conomic client in memory, with the semantics of store.py and
 economic.py."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
 
+import httpx
+from fastapi import FastAPI
+
+from kobling_econ_auth.budget import DailyBudget, caller_shares
 from kobling_econ_auth.connection import Agreement, Connection, new_connection
-from kobling_econ_auth.economic import EconomicUnavailable, GrantRejected, PermissionRefused
-from kobling_econ_auth.handlers import Deps
+from kobling_econ_auth.deps import Deps
+from kobling_econ_auth.economic import EconomicClient
+from kobling_econ_auth.ports import (
+    Change,
+    EconomicUnavailable,
+    GrantRejected,
+    PendingState,
+    PermissionRefused,
+    Reply,
+    RestRequest,
+    Sent,
+    UnsentUses,
+)
 from kobling_econ_auth.rejections import RejectionWave
 from kobling_econ_auth.settings import EconAuthSettings
-from kobling_econ_auth.store import Change, PendingState
 from kobling_shared.arrivals import Arrivals
 from kobling_shared.crypto import Unreadable
-from kobling_shared.events import account_key
+from kobling_shared.db.ferretdb import FerretDoor
+from kobling_shared.events import EconomicGrantUsed, account_key
 from tests.fakes.kafka import FakeTopic
+from tests.fakes.mongo import FakeCollection
 
 
 class DatabaseDown(Exception):
@@ -106,6 +125,27 @@ class FakeConnections:
         return self.states.get(state)
 
 
+class FakeUnsentUses:
+    """Satisfies kobling_econ_auth.ports.UnsentUses, as store.UnsentUses."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, tuple[EconomicGrantUsed, datetime]] = {}
+
+    async def add(self, event: EconomicGrantUsed, relay_after: datetime) -> None:
+        assert event.id not in self.kept  # a unique _id
+        self.kept[event.id] = (event, relay_after)
+
+    async def replace(self, event: EconomicGrantUsed, relay_after: datetime) -> None:
+        if event.id in self.kept:
+            self.kept[event.id] = (event, relay_after)
+
+    async def forget(self, event_id: str) -> None:
+        self.kept.pop(event_id, None)
+
+    async def due(self, at: datetime) -> list[EconomicGrantUsed]:
+        return [event for event, after in self.kept.values() if after <= at]
+
+
 class FakeGrants:
     """Satisfies kobling_econ_auth.ports.Grants, as GrantVault: a grant opens only while its
     account's data key lives, and only for that account."""
@@ -153,6 +193,16 @@ class FakeEconomic:
             raise PermissionRefused("403")
         return self.grants[grant_token]
 
+    async def send(
+        self,
+        request: RestRequest,
+        grant: str,
+        body: Any,
+        sent: Sent,
+        before_each: Callable[[], Awaitable[object]],
+    ) -> Reply:
+        raise NotImplementedError("the broker's tests lend through EconomicClient: lend_in_memory")
+
 
 def fake_deps(settings: EconAuthSettings | None = None) -> Deps:
     """econ-auth's dependencies, every adapter in memory."""
@@ -165,3 +215,22 @@ def fake_deps(settings: EconAuthSettings | None = None) -> Deps:
         Arrivals(),
         RejectionWave(),
     )
+
+
+def lend_in_memory(
+    app: FastAPI, deps: Deps, economic: Callable[[httpx.Request], httpx.Response]
+) -> Deps:
+    """The app's broker on `deps`, with its outbox and budgets in memory and e-conomic answering
+    `economic` to the real client (its retries, its Retry-After). Answers the broker's deps."""
+    broker = app.state.broker
+    http = httpx.AsyncClient(transport=httpx.MockTransport(economic))
+    settings = deps.settings
+    client = EconomicClient(settings.economic_api_url, settings.economic_app_secret_token, http)
+    unsent: UnsentUses = FakeUnsentUses()
+    broker.deps, broker.unsent = replace(deps, economic=client), unsent
+    # The budgets in memory, counted as on FerretDB (numbered tickets: inserts a fake can hold).
+    tickets: Any = FakeCollection()
+    broker.budget = DailyBudget(tickets, broker.budget.limit, FerretDoor())
+    broker.shares = caller_shares(broker.budget, broker.scopes)
+    lent: Deps = broker.deps
+    return lent

@@ -12,15 +12,12 @@ import pytest
 
 from kobling_devkit.stripe_signing import new_account
 from kobling_econ_auth.app import create_app
-from kobling_econ_auth.budget import DailyBudget, caller_shares
 from kobling_econ_auth.connection import Agreement, Connection
-from kobling_econ_auth.handlers import Deps
+from kobling_econ_auth.deps import Deps
 from kobling_econ_auth.settings import EconAuthSettings
-from kobling_shared.db.ferretdb import FerretDoor
 from kobling_shared.events import EconomicGrantUsed, account_key
-from tests.fakes.econ_auth import FakeConnections, fake_deps
+from tests.fakes.econ_auth import FakeConnections, fake_deps, lend_in_memory
 from tests.fakes.kafka import FakeTopic
-from tests.fakes.mongo import FakeCollection
 from tests.in_process import client_of
 
 SYNC, READER = "sync-token-" + "s" * 32, "reader-token-" + "r" * 32
@@ -77,12 +74,7 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
         return httpx.Response(200, json={"collection": []})
 
     app = create_app(settings)  # no lifespan: nothing connects
-    broker = app.state.broker
-    broker.deps, broker.unsent = deps, FakeCollection()
-    broker.http = httpx.AsyncClient(transport=httpx.MockTransport(economic))
-    # The budgets in memory, counted as on FerretDB (numbered tickets: inserts a fake can hold).
-    broker.budget = DailyBudget(FakeCollection(), broker.budget.limit, FerretDoor())
-    broker.shares = caller_shares(broker.budget, broker.scopes)
+    deps = lend_in_memory(app, deps, economic)
     async with client_of(app, "http://econ-auth") as client:
         yield World(deps, client, sent)
 

@@ -9,13 +9,15 @@ import pytest
 from aiokafka import TopicPartition
 
 from kobling_devkit.stripe_signing import new_account
+from kobling_econ_auth import connecting, grant_callback, grant_checks, installs
 from kobling_econ_auth import connection as domain
-from kobling_econ_auth import handlers
 from kobling_econ_auth.connection import Agreement
-from kobling_econ_auth.handlers import CallbackResult, Deps, OtherBrowser, StateInvalid, relay_all
+from kobling_econ_auth.deps import Deps
+from kobling_econ_auth.grant_callback import CallbackResult, OtherBrowser, StateInvalid
+from kobling_econ_auth.ports import PendingState
 from kobling_econ_auth.rejections import RejectionWave
+from kobling_econ_auth.relay import relay_all
 from kobling_econ_auth.settings import EconAuthSettings
-from kobling_econ_auth.store import PendingState
 from kobling_shared.arrivals import Arrivals
 from kobling_shared.crypto import Unreadable
 from kobling_shared.events import (
@@ -58,13 +60,13 @@ class World:
         event = StripeAppInstalled(
             source="t", subject=account, livemode=False, data=InstallData(via="webhook")
         )
-        await handlers.on_install_events([event], self.deps)
+        await installs.on_install_events([event], self.deps)
 
     async def uninstalled(self, account: str) -> None:
         event = StripeAppUninstalled(
             source="t", subject=account, livemode=False, data=InstallData(via="webhook")
         )
-        await handlers.on_install_events([event], self.deps)
+        await installs.on_install_events([event], self.deps)
 
     async def state_for(self, account: str, ttl: float = 600, browser: str = "b1") -> str:
         """A state as a connect link's OK mints it, bound to `browser` (its id's digest)."""
@@ -86,7 +88,7 @@ def world() -> World:
 
 async def complete_grant(state: str, grant: str, deps: Deps, browser: str = "b1") -> CallbackResult:
     """The callback as it arrives in `browser`."""
-    return await handlers.complete_grant(state, grant, lambda bound: bound == browser, deps)
+    return await grant_callback.complete_grant(state, grant, browser, deps)
 
 
 # --- the grant callback -------------------------------------------------------------------------
@@ -240,11 +242,11 @@ async def test_a_grant_whose_event_cannot_be_published_stays_in_the_outbox(world
 async def test_a_signed_connect_request_mints_one_link_and_its_replay_none(world) -> None:
     account = new_account()
     await world.installed(account)
-    url, _ = await handlers.mint_connect_link(account, False, world.deps, "signed-1")
-    with pytest.raises(handlers.SignatureSpent):
-        await handlers.mint_connect_link(account, False, world.deps, "signed-1")
+    url, _ = await connecting.mint_connect_link(account, False, world.deps, "signed-1")
+    with pytest.raises(connecting.SignatureSpent):
+        await connecting.mint_connect_link(account, False, world.deps, "signed-1")
     # A new click is a new signature, and gets its own link.
-    again, _ = await handlers.mint_connect_link(account, False, world.deps, "signed-2")
+    again, _ = await connecting.mint_connect_link(account, False, world.deps, "signed-2")
     assert url.startswith(world.settings.econ_auth_public_url) and again != url
 
 
@@ -252,10 +254,10 @@ async def test_a_connect_request_that_found_no_install_is_not_spent(world) -> No
     """The view asks again with the same signature when the install has not arrived yet."""
     impatient = replace(world.deps, arrivals=Arrivals(read_at=(0.0,)))
     account = new_account()
-    with pytest.raises(handlers.NotInstalled):
-        await handlers.mint_connect_link(account, False, impatient, "signed-1")
+    with pytest.raises(connecting.NotInstalled):
+        await connecting.mint_connect_link(account, False, impatient, "signed-1")
     await world.installed(account)
-    url, _ = await handlers.mint_connect_link(account, False, world.deps, "signed-1")
+    url, _ = await connecting.mint_connect_link(account, False, world.deps, "signed-1")
     assert url
 
 
@@ -264,10 +266,10 @@ async def test_a_signed_disconnect_replayed_after_a_reconnect_changes_nothing(wo
     await world.installed(account)
     world.economic.grants["grant-1"] = ACME
     await complete_grant(await world.state_for(account), "grant-1", world.deps)
-    assert await handlers.disconnect(account, False, world.deps, "signed-d") is not None
+    assert await connecting.disconnect(account, False, world.deps, "signed-d") is not None
     await complete_grant(await world.state_for(account), "grant-1", world.deps)
-    with pytest.raises(handlers.SignatureSpent):
-        await handlers.disconnect(account, False, world.deps, "signed-d")
+    with pytest.raises(connecting.SignatureSpent):
+        await connecting.disconnect(account, False, world.deps, "signed-d")
     conn = await world.store.get(account, False)
     assert conn is not None and conn.state == "connected"
     assert world.types() == ["connected", "disconnected", "connected"]
@@ -353,7 +355,7 @@ async def connected(world: World) -> str:
 async def check(world: World, account: str) -> str | None:
     conn = await world.store.get(account, False)
     assert conn is not None
-    return await handlers.check_grant(conn.account_id, conn.livemode, world.deps)
+    return await grant_checks.check_grant(conn.account_id, conn.livemode, world.deps)
 
 
 async def test_a_valid_grant_stays_connected_and_clears_strikes(world) -> None:
@@ -431,7 +433,9 @@ async def test_a_grant_no_key_opens_is_never_sent_to_e_conomic(world) -> None:
     assert conn is not None
     await world.grants.destroy(account, False)  # as an uninstall does; the row came back
     calls = world.economic.calls
-    assert await handlers.check_grant(conn.account_id, conn.livemode, world.deps) == "unreadable"
+    assert (
+        await grant_checks.check_grant(conn.account_id, conn.livemode, world.deps) == "unreadable"
+    )
     assert world.economic.calls == calls
 
 
@@ -449,9 +453,9 @@ async def test_checking_all_grants_checks_each_connected_one(world) -> None:
     accounts = [await connected(world) for _ in range(3)]
     await world.installed(new_account())  # installed, never connected: nothing to check
     calls = world.economic.calls
-    await handlers.check_all_grants(world.deps, ALONE, round_=1)
+    await grant_checks.check_all_grants(world.deps, ALONE, round_=1)
     assert world.economic.calls == calls + len(accounts)
-    await handlers.check_all_grants(world.deps, ALONE, round_=1)  # the same round again
+    await grant_checks.check_all_grants(world.deps, ALONE, round_=1)  # the same round again
     assert world.economic.calls == calls + len(accounts)
 
 
@@ -461,7 +465,7 @@ async def test_a_round_checks_only_the_accounts_whose_partition_this_instance_ho
     half.count_with(lambda: {0, 1})
     await half.on_partitions_assigned({TopicPartition(INSTALLS_TOPIC, 0)})
     calls = world.economic.calls
-    await handlers.check_all_grants(world.deps, half, round_=1)
+    await grant_checks.check_all_grants(world.deps, half, round_=1)
     mine = [a for a in accounts if partition_of(a, {0, 1}) == 0]
     assert 0 < len(mine) < len(accounts)  # 24 accounts: both partitions hold some
     assert world.economic.calls == calls + len(mine)
@@ -513,7 +517,7 @@ async def test_a_token_no_header_can_carry_is_refused_before_the_state_is_spent(
     await world.installed(account)
     world.economic.grants["grant-1"] = ACME
     state = await world.state_for(account)
-    with pytest.raises(handlers.TokenMalformed):
+    with pytest.raises(grant_callback.TokenMalformed):
         await complete_grant(state, token, world.deps)
     assert world.economic.calls == 0 and world.topic.events == []
     # The state is still its owner's: the real grant connects.

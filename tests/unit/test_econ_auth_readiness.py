@@ -7,8 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kobling_econ_auth import app as econ_auth
-from kobling_econ_auth import handlers
-from kobling_econ_auth.handlers import SUSPECT
+from kobling_econ_auth import grant_checks
+from kobling_econ_auth.grant_checks import SUSPECT
 
 
 def test_a_wave_of_401s_alerts_but_leaves_the_service_ready(
@@ -19,13 +19,13 @@ def test_a_wave_of_401s_alerts_but_leaves_the_service_ready(
     app = econ_auth.create_app()
     logging.getLogger().addHandler(caplog.handler)  # the app set up its own logging
     deps = app.state.deps
-    with caplog.at_level(logging.ERROR, logger=handlers.__name__):
+    with caplog.at_level(logging.ERROR, logger=grant_checks.__name__):
         for n in range(deps.rejections.min_answers):
-            handlers.heard(deps, True, f"acct_{n}:test")
+            grant_checks.heard(deps, True, f"acct_{n}:test")
     assert deps.rejections.in_wave and SUSPECT._value.get() == 1
     assert any("suspect ECONOMIC_APP_SECRET_TOKEN" in r.message for r in caplog.records)
     ready = TestClient(app).get("/readyz")  # no lifespan: nothing connects
     assert ready.status_code == 200, ready.text
     for n in range(deps.rejections.recent):
-        handlers.heard(deps, False, f"acct_{n}:test")
+        grant_checks.heard(deps, False, f"acct_{n}:test")
     assert SUSPECT._value.get() == 0

@@ -7,12 +7,12 @@ import httpx
 import pytest
 
 from kobling_devkit.stripe_signing import new_account
-from kobling_econ_auth import handlers
+from kobling_econ_auth import connecting, installs
 from kobling_econ_auth.app import create_app
-from kobling_econ_auth.handlers import Deps
+from kobling_econ_auth.deps import Deps
+from kobling_econ_auth.ports import PendingState
 from kobling_econ_auth.rejections import RejectionWave
 from kobling_econ_auth.settings import EconAuthSettings
-from kobling_econ_auth.store import PendingState
 from kobling_shared import binding
 from kobling_shared.arrivals import Arrivals
 from kobling_shared.events import InstallData, StripeAppInstalled, now
@@ -46,12 +46,12 @@ async def installed(deps: Deps) -> str:
     event = StripeAppInstalled(
         source="t", subject=account, livemode=False, data=InstallData(via="webhook")
     )
-    await handlers.on_install_events([event], deps)
+    await installs.on_install_events([event], deps)
     return account
 
 
 async def test_a_confirm_value_beyond_ascii_is_a_400_and_spends_no_link(deps, browser) -> None:
-    url, _ = await handlers.mint_connect_link(await installed(deps), False, deps, "signed-1")
+    url, _ = await connecting.mint_connect_link(await installed(deps), False, deps, "signed-1")
     link = httpx.URL(url).params["link"]
     assert isinstance(deps.store, FakeConnections)
     spent_before = set(deps.store.used)  # the signed request's own record, and nothing else

@@ -5,9 +5,9 @@ onto the account's status timeline. Old events, without it, still parse."""
 from datetime import timedelta
 
 from kobling_devkit.stripe_signing import new_account
-from kobling_econ_auth import handlers
+from kobling_econ_auth import connecting, grant_callback, installs
 from kobling_econ_auth.connection import Agreement
-from kobling_econ_auth.handlers import Deps
+from kobling_econ_auth.deps import Deps
 from kobling_shared.events import (
     EconomicConnected,
     EconomicDisconnected,
@@ -32,14 +32,14 @@ async def connected_by(user_id: str, deps: Deps) -> str:
     installed = StripeAppInstalled(
         source="t", subject=account, livemode=False, data=InstallData(via="webhook")
     )
-    await handlers.on_install_events([installed], deps)
-    url, _ = await handlers.mint_connect_link(account, False, deps, "signed-1", user_id)
+    await installs.on_install_events([installed], deps)
+    url, _ = await connecting.mint_connect_link(account, False, deps, "signed-1", user_id)
     link = url.split("link=", 1)[1]
-    grant_page = await handlers.open_connect_link(link, "en-US", "b1", deps)
+    grant_page = await connecting.open_connect_link(link, "en-US", "b1", deps)
     state = grant_page.split("callback%2F", 1)[1].split("&", 1)[0]
     assert isinstance(deps.economic, FakeEconomic)
     deps.economic.grants["grant-1"] = ACME
-    result = await handlers.complete_grant(state, "grant-1", lambda b: b == "b1", deps)
+    result = await grant_callback.complete_grant(state, "grant-1", "b1", deps)
     assert result.outcome == "connected"
     return account
 
@@ -59,7 +59,7 @@ async def test_the_user_who_connected_is_on_the_connected_event() -> None:
 async def test_the_user_who_disconnected_is_on_the_disconnected_event() -> None:
     world = deps()
     account = await connected_by("usr_mette", world)
-    await handlers.disconnect(account, False, world, "signed-d", "usr_jens")
+    await connecting.disconnect(account, False, world, "signed-d", "usr_jens")
     (event,) = [e for e in published(world) if isinstance(e, EconomicDisconnected)]
     assert (event.data.reason, event.data.user_id) == ("merchant_request", "usr_jens")
 

@@ -9,16 +9,23 @@ import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from kobling_econ_auth import broker_api, consumers, handlers
+from kobling_econ_auth import (
+    broker_api,
+    browser_routes,
+    consumers,
+    grant_checks,
+    operator_routes,
+    relay,
+    routes,
+)
 from kobling_econ_auth.broker import Broker
 from kobling_econ_auth.budget import DailyBudget, caller_shares
+from kobling_econ_auth.deps import Deps
 from kobling_econ_auth.economic import EconomicClient
 from kobling_econ_auth.grants import KEYS_DATABASE, GrantVault
-from kobling_econ_auth.handlers import Deps
 from kobling_econ_auth.rejections import RejectionWave
-from kobling_econ_auth.routes import router
 from kobling_econ_auth.settings import EconAuthSettings, broker_callers
-from kobling_econ_auth.store import ConnectionStore
+from kobling_econ_auth.store import ConnectionStore, UnsentUses
 from kobling_shared import asyncapi, kafka, mongo
 from kobling_shared.arrivals import Arrivals
 from kobling_shared.crypto import MasterKeys, TokenCipher
@@ -67,14 +74,13 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     db = mongo.database(client, "kobling_econ_auth")
     budget = DailyBudget(db["broker_budget_tickets"], settings.economic_daily_budget, database)
     scopes = settings.broker_scopes()
-    lender = Broker(
-        deps, budget, http, db["grant_uses_unsent"], scopes, caller_shares(budget, scopes)
-    )
+    unsent = UnsentUses(db["grant_uses_unsent"])
+    lender = Broker(deps, budget, unsent, scopes, caller_shares(budget, scopes))
 
     async def housekeeping() -> None:
-        await handlers.relay_all(deps, owned)
-        handlers.settle_wave(deps)
-        await lender.relay_unsent(owned)
+        await relay.relay_all(deps, owned)
+        await relay.relay_uses(unsent, deps, owned)
+        grant_checks.settle_wave(deps)
         await store.forget_expired(now())
         await budget.forget_expired(now())
 
@@ -91,7 +97,7 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
             asyncio.create_task(
                 every_round(
                     settings.grant_check_interval_seconds,
-                    lambda round_: handlers.check_all_grants(deps, owned, round_),
+                    lambda round_: grant_checks.check_all_grants(deps, owned, round_),
                 )
             ),
         ]
@@ -116,7 +122,8 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
         allow_methods=["POST"],
         allow_headers=["Stripe-Signature", "Content-Type"],
     )
-    app.include_router(router)
+    for entrypoint in (routes, browser_routes, operator_routes):
+        app.include_router(entrypoint.router)
     app.include_router(broker_api.router)
     # A suspected app secret is not in readiness: it raises kobling_economic_credentials_suspect
     # and an ERROR line. Out of rotation, every pod would also stop serving what still works

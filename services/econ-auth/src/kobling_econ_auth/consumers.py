@@ -2,8 +2,8 @@
 
 from faststream.kafka import KafkaBroker
 
-from kobling_econ_auth import handlers
-from kobling_econ_auth.handlers import Deps
+from kobling_econ_auth import installs
+from kobling_econ_auth.deps import Deps
 from kobling_shared.events import INSTALLS_TOPIC, AnyEvent, StripeAppInstalled, StripeAppUninstalled
 from kobling_shared.kafka import subscribe_events
 from kobling_shared.ownership import Owned
@@ -17,9 +17,9 @@ def subscribe(broker: KafkaBroker, deps: Deps) -> Owned:
     owned = Owned(INSTALLS_TOPIC)
 
     async def on_install_events(events: list[AnyEvent]) -> None:
-        installs = [e for e in events if isinstance(e, StripeAppInstalled | StripeAppUninstalled)]
-        await handlers.on_install_events(installs, deps)
-        deps.arrivals.arrived(e.account_key for e in installs)  # connect links waiting for these
+        mine = [e for e in events if isinstance(e, StripeAppInstalled | StripeAppUninstalled)]
+        await installs.on_install_events(mine, deps)
+        deps.arrivals.arrived(e.account_key for e in mine)  # connect links waiting for these
 
     subscribe_events(
         broker,

@@ -1,33 +1,50 @@
-"""The e-conomic REST client: proving a grant with GET /self."""
+"""The e-conomic REST client: GET /self to prove a grant, and the broker's pass-through calls.
+It alone sends to e-conomic, so it alone owns the retries (tenacity) and `Retry-After`."""
 
-import asyncio
+import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    retry_if_result,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from kobling_econ_auth.connection import Agreement
+from kobling_econ_auth.ports import (
+    EconomicUnavailable,
+    GrantRejected,
+    PermissionRefused,
+    Reply,
+    RestRequest,
+    Sent,
+    Unanswered,
+)
+from kobling_econ_auth.rest_paths import url_under
 
 log = logging.getLogger(__name__)
 
 TIMEOUT = httpx.Timeout(3.0, connect=2.0)
 ATTEMPTS = 3
-BACKOFF_SECONDS = 0.25
-MAX_RETRY_AFTER_SECONDS = 5.0
+BACKOFF_SECONDS = 0.25  # then twice that: when e-conomic names no wait of its own
+# The longest Retry-After waited out. The merchant is waiting on the callback's page: not for
+# minutes. A caller of the broker is a service: a longer one is handed to it with the 429.
+MERCHANT_PATIENCE_SECONDS = 5.0
+CALLER_PATIENCE_SECONDS = 10.0
+# A 5xx to a POST may have created the draft all the same: only these are safe to send again.
+IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})
+_BACKOFF = wait_exponential(multiplier=BACKOFF_SECONDS)
 
 
-class GrantRejected(Exception):
-    """e-conomic did not accept the credentials (401): a revoked or wrong grant (E02250), or
-    just as well our own app secret token (see rejections.py)."""
-
-
-class PermissionRefused(Exception):
-    """e-conomic accepted the credentials but refuses the request (403): the user who granted
-    the app lacks a role it needs. Never a revocation."""
-
-
-class EconomicUnavailable(Exception):
-    """No answer about the grant: 5xx, 429 or a timeout, after bounded retries."""
+async def _nothing() -> None:
+    pass
 
 
 @dataclass
@@ -37,31 +54,100 @@ class EconomicClient:
     http: httpx.AsyncClient
 
     async def self_info(self, grant_token: str) -> Agreement:
-        headers = {"X-AppSecretToken": self.app_secret_token, "X-AgreementGrantToken": grant_token}
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                response = await self.http.get(
-                    f"{self.api_url}/self", headers=headers, timeout=TIMEOUT
-                )
-            except httpx.HTTPError as error:
-                log.warning("e-conomic /self attempt %d failed: %s", attempt, type(error).__name__)
-                delay = BACKOFF_SECONDS * 2 ** (attempt - 1)
-            else:
-                if response.status_code == 200:
-                    return _agreement(response.json())
-                if response.status_code == 401:
-                    raise GrantRejected(_error_code(response))
-                if response.status_code == 403:
-                    raise PermissionRefused(_error_code(response))
-                if response.status_code != 429 and response.status_code < 500:
-                    raise EconomicUnavailable(f"unexpected status {response.status_code}")
-                log.warning("e-conomic /self attempt %d answered %d", attempt, response.status_code)
-                delay = _retry_after(response) or BACKOFF_SECONDS * 2 ** (attempt - 1)
-                if delay > MAX_RETRY_AFTER_SECONDS:
-                    break  # the merchant is waiting on this page: do not hold them for minutes
-            if attempt < ATTEMPTS:
-                await asyncio.sleep(delay)
-        raise EconomicUnavailable("e-conomic did not answer")
+        url, request = f"{self.api_url}/self", RestRequest("GET", "/self", "")
+        try:
+            reply = await self._send(
+                url, request, grant_token, None, Sent(), _nothing, MERCHANT_PATIENCE_SECONDS
+            )
+        except Unanswered:
+            raise EconomicUnavailable("e-conomic did not answer") from None
+        if reply.status == 200:
+            return _agreement(json.loads(reply.content))
+        if reply.status == 401:
+            raise GrantRejected(_error_code(reply))
+        if reply.status == 403:
+            raise PermissionRefused(_error_code(reply))
+        raise EconomicUnavailable(f"e-conomic answered {reply.status}")
+
+    async def send(
+        self,
+        request: RestRequest,
+        grant: str,
+        body: Any,
+        sent: Sent,
+        before_each: Callable[[], Awaitable[object]],
+    ) -> Reply:
+        url = url_under(self.api_url, request)
+        return await self._send(
+            url, request, grant, body, sent, before_each, CALLER_PATIENCE_SECONDS
+        )
+
+    async def _send(
+        self,
+        url: str | httpx.URL,
+        request: RestRequest,
+        grant: str,
+        body: Any,
+        sent: Sent,
+        before_each: Callable[[], Awaitable[object]],
+        patience: float,
+    ) -> Reply:
+        headers = {"X-AppSecretToken": self.app_secret_token, "X-AgreementGrantToken": grant}
+        payload = body if request.method in ("POST", "PUT", "PATCH") else None
+
+        async def attempt() -> Reply:
+            await before_each()
+            sent.attempts, sent.status = sent.attempts + 1, 0
+            response = await self.http.request(
+                request.method, url, headers=headers, json=payload, timeout=TIMEOUT
+            )
+            sent.status = response.status_code
+            return Reply(response.status_code, dict(response.headers.items()), response.content)
+
+        try:
+            return await _retrying(request, patience)(attempt)
+        except httpx.HTTPError as error:
+            log.warning("e-conomic %s %s: %s", request.method, request.path, type(error).__name__)
+            raise Unanswered(type(error).__name__) from None
+
+
+def _retrying(request: RestRequest, patience: float) -> AsyncRetrying:
+    """At most ATTEMPTS: after a lost connection, a 429, or a 5xx to a request safe to repeat,
+    each waiting what e-conomic's Retry-After says (when it is no longer than `patience`) or a
+    short backoff. What the last attempt got is the answer."""
+    safe = request.method in IDEMPOTENT
+
+    def again(reply: Reply) -> bool:
+        if reply.status != 429 and not (reply.status >= 500 and safe):
+            return False
+        after = _retry_after(reply)
+        return after is None or after <= patience
+
+    def wait(state: RetryCallState) -> float:
+        outcome = state.outcome
+        reply = outcome.result() if outcome and not outcome.failed else None
+        after = _retry_after(reply) if reply else None
+        return _BACKOFF(state) if after is None else after
+
+    def tell(state: RetryCallState) -> None:
+        outcome, n = state.outcome, state.attempt_number
+        said = "?" if outcome is None else outcome.exception() or outcome.result().status
+        log.warning("e-conomic %s %s attempt %d: %r", request.method, request.path, n, said)
+
+    return AsyncRetrying(
+        stop=stop_after_attempt(ATTEMPTS),
+        wait=wait,
+        retry=retry_if_exception(lambda e: safe and isinstance(e, httpx.HTTPError))
+        | retry_if_result(again),
+        before_sleep=tell,
+        retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+    )
+
+
+def _retry_after(reply: Reply) -> float | None:
+    """e-conomic's Retry-After in seconds (a whole number, as HTTP has it), or None."""
+    after = reply.headers.get("retry-after", "")
+    return float(after) if after.isdigit() else None
 
 
 def _agreement(body: dict[str, object]) -> Agreement:
@@ -80,16 +166,8 @@ def _agreement(body: dict[str, object]) -> Agreement:
     )
 
 
-def _error_code(response: httpx.Response) -> str:
+def _error_code(reply: Reply) -> str:
     try:
-        return str(response.json().get("errorCode") or "unauthorized")
+        return str(json.loads(reply.content).get("errorCode") or "unauthorized")
     except ValueError:
         return "unauthorized"
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None

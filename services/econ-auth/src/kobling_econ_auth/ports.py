@@ -1,13 +1,34 @@
-"""What econ-auth's handlers need of the world, as protocols: store.py's ConnectionStore,
-grants.py's GrantVault, economic.py's EconomicClient and kobling_shared.kafka's publisher are the
-real ones (mypy checks app.py wires them in), and tests/fakes holds in-memory ones for the unit
-tests."""
+"""What econ-auth's use cases need of the world, and the types they exchange with it: store.py's
+ConnectionStore and UnsentUses, grants.py's GrantVault, economic.py's EconomicClient and
+kobling_shared.kafka's publisher are the real ones (mypy checks app.py wires them in), and
+tests/fakes holds in-memory ones for the unit tests. A store imports this module, never the
+reverse."""
 
-from collections.abc import AsyncIterator
-from typing import Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
 
 from kobling_econ_auth.connection import Agreement, Connection
-from kobling_econ_auth.store import Change, PendingState
+from kobling_econ_auth.rest_paths import RestRequest
+from kobling_shared.events import EconomicGrantUsed
+
+Change = Callable[[Connection], Connection | None]
+
+
+@dataclass(frozen=True)
+class PendingState:
+    account_id: str
+    livemode: bool
+    expires_at: datetime
+    locale: str
+    # The digest of the browser id (kobling_shared.binding) of the browser that confirmed; a
+    # state saved before browsers were bound has none, and no browser matches it.
+    browser: str = ""
+    # When the connect link behind it was minted: an uninstall after that kills the state.
+    started_at: datetime | None = None
+    # The Dashboard user whose signed request minted that link (None in states saved before).
+    user_id: str | None = None
 
 
 class Connections(Protocol):
@@ -42,6 +63,20 @@ class Connections(Protocol):
     async def find_state(self, state: str) -> PendingState | None: ...
 
 
+class UnsentUses(Protocol):
+    """The broker's outbox (store.UnsentUses): each use kept until its audit event is out."""
+
+    async def add(self, event: EconomicGrantUsed, relay_after: datetime) -> None: ...
+
+    async def replace(self, event: EconomicGrantUsed, relay_after: datetime) -> None:
+        """In place of the one kept under its id, if it still is."""
+
+    async def forget(self, event_id: str) -> None: ...
+
+    async def due(self, at: datetime) -> list[EconomicGrantUsed]:
+        """What the relay may publish at `at` (a few hundred at a time)."""
+
+
 class Grants(Protocol):
     """Grants sealed under a data key per merchant (GrantVault)."""
 
@@ -52,7 +87,55 @@ class Grants(Protocol):
     async def destroy(self, account_id: str, livemode: bool) -> None: ...
 
 
-class Economic(Protocol):
-    """e-conomic's GET /self (EconomicClient)."""
+class GrantRejected(Exception):
+    """e-conomic did not accept the credentials (401): a revoked or wrong grant (E02250), or
+    just as well our own app secret token (see rejections.py)."""
 
-    async def self_info(self, grant_token: str) -> Agreement: ...
+
+class PermissionRefused(Exception):
+    """e-conomic accepted the credentials but refuses the request (403): the user who granted
+    the app lacks a role it needs. Never a revocation."""
+
+
+class EconomicUnavailable(Exception):
+    """No answer about the grant: 5xx, 429 or a timeout, after bounded retries."""
+
+
+class Unanswered(Exception):
+    """No answer at all: the connection failed or timed out, on every attempt it was safe to
+    make."""
+
+
+@dataclass
+class Sent:
+    """What became of a call's attempts: how many went out, and e-conomic's last status (0 while
+    an attempt is out or got no answer)."""
+
+    attempts: int = 0
+    status: int = 0
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: dict[str, str]  # names in lower case
+    content: bytes
+
+
+class Economic(Protocol):
+    """e-conomic's REST API (EconomicClient), which owns the retries and Retry-After."""
+
+    async def self_info(self, grant_token: str) -> Agreement:
+        """GET /self: the grant's agreement, or GrantRejected, PermissionRefused or
+        EconomicUnavailable."""
+
+    async def send(
+        self,
+        request: RestRequest,
+        grant: str,
+        body: Any,
+        sent: Sent,
+        before_each: Callable[[], Awaitable[object]],
+    ) -> Reply:
+        """The request as a caller asked for it, `before_each` awaited before every attempt and
+        `sent` kept up to date; e-conomic's last reply, or Unanswered."""

@@ -1,22 +1,23 @@
-"""econ-auth's MongoDB: connections (with their outbox), one-time states and used links."""
+"""econ-auth's MongoDB: connections (with their outbox), one-time states and used links, and the
+broker's uses not yet audited. The types they exchange are the ports' (ports.py)."""
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from kobling_econ_auth.connection import Connection, new_connection
+from kobling_econ_auth.ports import Change, PendingState
 from kobling_shared.db.ports import Door
-from kobling_shared.events import account_key, now
+from kobling_shared.events import EconomicGrantUsed, account_key, now
 from kobling_shared.mongo import Document, insert_new
 
-Change = Callable[[Connection], Connection | None]
 USED_FOR = timedelta(hours=1)  # a used link or state is remembered this long
 
 
@@ -32,21 +33,6 @@ def _connection(doc: Document | None) -> Connection | None:
 def digest(secret: str) -> str:
     """States and link nonces are stored hashed: a read of the database cannot replay them."""
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class PendingState:
-    account_id: str
-    livemode: bool
-    expires_at: datetime
-    locale: str
-    # The digest of the browser id (kobling_shared.binding) of the browser that confirmed; a
-    # state saved before browsers were bound has none, and no browser matches it.
-    browser: str = ""
-    # When the connect link behind it was minted: an uninstall after that kills the state.
-    started_at: datetime | None = None
-    # The Dashboard user whose signed request minted that link (None in states saved before).
-    user_id: str | None = None
 
 
 class ConnectionStore:
@@ -205,3 +191,29 @@ class ConnectionStore:
         await self._used.forget_expired(before)
         await self._docs.tidy()
         await self._members.tidy()
+
+
+class UnsentUses:
+    """The broker's uses whose audit event is not published yet (kobling_econ_auth.audit)."""
+
+    def __init__(self, unsent: AsyncCollection[Document]) -> None:
+        self._unsent = unsent
+
+    async def add(self, event: EconomicGrantUsed, relay_after: datetime) -> None:
+        doc = {"_id": event.id, "event": event.model_dump_json(), "relay_after": relay_after}
+        await self._unsent.insert_one(doc)
+
+    async def replace(self, event: EconomicGrantUsed, relay_after: datetime) -> None:
+        doc = {"event": event.model_dump_json(), "relay_after": relay_after}
+        await self._unsent.replace_one({"_id": event.id}, doc)
+
+    async def forget(self, event_id: str) -> None:
+        await self._unsent.delete_one({"_id": event_id})
+
+    async def due(self, at: datetime) -> list[EconomicGrantUsed]:
+        docs = await self._unsent.find().to_list(500)
+        return [
+            EconomicGrantUsed.model_validate_json(doc["event"])
+            for doc in docs
+            if doc.get("relay_after", at) <= at
+        ]
