@@ -1,5 +1,5 @@
 """The plain page a service shows a merchant when something cannot go on: what happened, and
-the one thing to do next."""
+the one thing to do next, in the browser's language."""
 
 from pathlib import Path
 
@@ -7,22 +7,27 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from kobling_shared.i18n import Words, language
+
 _templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
 def problem_page(
     request: Request,
-    title: str,
-    message: str,
+    problem: str,
     action: tuple[str, str] | None = None,
     status_code: int = 400,
+    locale: str | None = None,
 ) -> HTMLResponse:
-    """`action` is (label, url); the url must be one of our public URLs or Stripe's Dashboard."""
+    """`problem` names the page's words in the catalogue (`<problem>.title`, `<problem>.message`);
+    `action` is (the label's key, url), the url one of our public URLs or Stripe's Dashboard.
+    The language is the page's own `locale` if it has one, else the browser's."""
+    words = Words(language(locale, request.headers.get("accept-language")))
     context = {
-        "lang": "en",
-        "title": title,
-        "message": message,
-        "action_label": action[0] if action else None,
+        "lang": words.lang,
+        "title": words(f"{problem}.title"),
+        "message": words(f"{problem}.message"),
+        "action_label": words(action[0]) if action else None,
         "action_url": action[1] if action else None,
     }
     return _templates.TemplateResponse(request, "problem.html", context, status_code=status_code)

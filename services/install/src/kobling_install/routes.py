@@ -126,10 +126,8 @@ async def install_link(request: Request, oauth: OAuthDep, livemode: bool = False
     except TooManyStates:
         busy = problem_page(
             request,
-            "Kobling cannot start your installation right now",
-            "Too many installations are under way. Try again in a few minutes, or install "
-            "Kobling from the Stripe App Marketplace.",
-            ("Go to the Stripe App Marketplace", oauth.settings.stripe_marketplace_url),
+            "problem.install_busy",
+            ("action.marketplace", oauth.settings.stripe_marketplace_url),
             status_code=503,
         )
         busy.headers["Retry-After"] = "60"  # states expire as they were made, over 10 minutes
@@ -157,13 +155,11 @@ async def oauth_callback(
     error: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     settings = oauth.settings
-    marketplace = ("Back to the Stripe App Marketplace", settings.stripe_marketplace_url)
+    marketplace = ("action.marketplace_back", settings.stripe_marketplace_url)
     if error or not code:
         return problem_page(
             request,
-            "Kobling was not installed",
-            "You cancelled the installation in Stripe, so nothing changed. You can install "
-            "Kobling again from the Stripe App Marketplace whenever you like.",
+            "problem.install_cancelled",
             marketplace,
         )
 
@@ -171,9 +167,7 @@ async def oauth_callback(
         # Checked before the state is spent and before Stripe is asked (twice without a state).
         return problem_page(
             request,
-            "This authorization can't be used",
-            "It is not one Stripe gave out, so nothing was installed. Install Kobling from the "
-            "Stripe App Marketplace.",
+            "problem.install_code_invalid",
             marketplace,
         )
 
@@ -187,19 +181,14 @@ async def oauth_callback(
     except OtherBrowser:
         return problem_page(
             request,
-            "Start again from your Stripe Dashboard",
-            "This installation was started in another browser, so nothing was installed or "
-            "connected. If someone sent you this link, do not use it. To install Kobling, "
-            "start from the Stripe App Marketplace yourself.",
+            "problem.install_other_browser",
             marketplace,
         )
     ours = livemode is not None
     if state is not None and not ours:
         return problem_page(
             request,
-            "This install link has expired",
-            "It was already used or is too old, so nothing was installed. Start the "
-            "installation again.",
+            "problem.install_link_expired",
             marketplace,
         )
     try:
@@ -207,19 +196,15 @@ async def oauth_callback(
     except InvalidGrant:
         return problem_page(
             request,
-            "This authorization has expired",
-            "Stripe's authorization can be used once and only for a few minutes. Install "
-            "Kobling again from the Stripe App Marketplace.",
+            "problem.install_authorization_expired",
             marketplace,
         )
     except Exception:
         log.exception("could not complete an OAuth install")
         return problem_page(
             request,
-            "Stripe could not be reached",
-            "Nothing was lost: Stripe will tell us about your installation, and you can open "
-            "the Kobling app from your Stripe Dashboard in a moment.",
-            ("Open the Stripe Dashboard", settings.stripe_dashboard_url),
+            "problem.install_stripe_unreachable",
+            ("action.open_dashboard", settings.stripe_dashboard_url),
             status_code=503,
         )
     if not ours:

@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from kobling_shared.app_view import ACCOUNT_ID, SIGNATURE_HEADER, verified_view, view_body
 from kobling_shared.arrivals import Arrivals
+from kobling_shared.i18n import Words, language
 from kobling_shared.links import (
     STATUS_PAGE,
     STATUS_PAGE_MAX_AGE,
@@ -20,7 +21,6 @@ from kobling_shared.links import (
 )
 from kobling_shared.openapi import VIEW, page, problem
 from kobling_shared.pages import problem_page
-from kobling_status.i18n import TEXT, language, reason_text
 from kobling_status.internal_api import StoreDep, merchant_view
 from kobling_status.settings import StatusSettings
 from kobling_status.store import StatusStore
@@ -57,11 +57,11 @@ async def account_page(
     try:
         link = LinkSigner(settings.link_signing_key, STATUS_PAGE).unsign(t, STATUS_PAGE_MAX_AGE)
     except SignatureExpired:
-        return _stale_link(request, settings)
+        return _stale_link(request, settings, locale)
     except BadSignature:
-        return _stale_link(request, settings, status_code=403)
+        return _stale_link(request, settings, locale, status_code=403)
     if link.get("a") != account_id:
-        return _stale_link(request, settings, status_code=403)
+        return _stale_link(request, settings, locale, status_code=403)
     livemode = bool(link.get("l"))
     # Read your own writes: the merchant comes back from e-conomic the moment the grant is
     # stored. Hold the page a moment for the projection to catch up, then let it refresh itself.
@@ -70,20 +70,20 @@ async def account_page(
         after, lambda: store.has_applied(after)
     )
     status = await store.get(account_id, livemode)
-    lang = language(locale, request.headers.get("accept-language"))
+    words = Words(language(locale, request.headers.get("accept-language")))
     economic = status.economic if status else None
     # Read-only: the page shows where things stand and leads back to the Stripe Dashboard, where
     # every action goes through a request Stripe signed. It mints no link of any kind, so a
     # page URL that travels (or is kept) grants nothing and dies with its token.
     context = {
-        "lang": lang,
-        "t": TEXT[lang],
+        "lang": words.lang,
+        "t": words,
         "account_id": account_id,
         "livemode": livemode,
         "status": status,
         "economic": economic,
         "state": economic.state if economic else "not_connected",
-        "reason": reason_text(lang, economic.reason if economic else None),
+        "reason": words.reason(economic.reason if economic else None),
         "waiting": waiting,
         "continue_url": dashboard_app_url(
             settings.stripe_dashboard_url, settings.stripe_app_id, account_id, livemode
@@ -96,14 +96,15 @@ async def account_page(
     return response
 
 
-def _stale_link(request: Request, settings: StatusSettings, status_code: int = 410) -> HTMLResponse:
+def _stale_link(
+    request: Request, settings: StatusSettings, locale: str | None, status_code: int = 410
+) -> HTMLResponse:
     return problem_page(
         request,
-        "This page link has expired",
-        "For your security, links to this page work for a limited time. Open the Kobling app "
-        "in your Stripe Dashboard to see where your connection stands.",
-        ("Open the Stripe Dashboard", settings.stripe_dashboard_url),
+        "problem.status_link_expired",
+        ("action.open_dashboard", settings.stripe_dashboard_url),
         status_code=status_code,
+        locale=locale,
     )
 
 
