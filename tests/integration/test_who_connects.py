@@ -129,7 +129,7 @@ async def test_an_oauth_install_url_sent_to_a_victim_installs_nothing(
     account = new_account()
     start = await attacker.get(f"{INSTALL}/stripe/install")
     query = {k: v[0] for k, v in parse_qs(urlsplit(start.headers["location"]).query).items()}
-    form = {**query, "account": account, "mode": "test", "decision": "allow"}
+    form = {**query, "account": account, "decision": "allow"}
     authorized = await attacker.post(f"{SANDBOX}/oauth/v2/authorize", data=form)
     lure = authorized.headers["location"]
     assert "code=" in lure and "state=" in lure
