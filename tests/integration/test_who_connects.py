@@ -97,7 +97,7 @@ async def test_a_connect_link_names_the_account_before_anything_happens(
     await install(attacker, account)
     page = await confirm_page(victim, await connect_link(attacker, account))
     assert account in page.text and "If this is not your Stripe account" in page.text
-    assert "administrator rights" in page.text
+    assert "roles include the role Kobling requires" in page.text
     assert page.headers["cache-control"] == "no-store"
     assert page.headers["referrer-policy"] == "no-referrer"
     # Read once the install is projected: the connect link no longer trails it by a poll.

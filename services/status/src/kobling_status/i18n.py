@@ -21,6 +21,8 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "connected_developer": "Connected to a developer agreement",
         "company": "Company",
         "agreement": "Agreement number",
+        "cin": "Company registration number (CVR)",
+        "vat_number": "VAT number",
         "connected_at": "Connected",
         "continue": "Continue",
         "failed": "We couldn't connect e-conomic",
@@ -35,8 +37,8 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "so Kobling cannot sync anything to it. Connect your company's own agreement instead.",
         "reason.state_invalid": "The sign-in took too long or was already used.",
         "reason.grant_rejected": "e-conomic did not accept the access it gave us.",
-        "reason.permission_refused": "The e-conomic user who added the app lacks the rights "
-        "Kobling needs. Ask an e-conomic administrator to add it.",
+        "reason.permission_refused": "The e-conomic user who added the app lacks a role Kobling "
+        "requires (Superuser). Ask a user with that role in e-conomic to add it.",
         "reason.economic_unavailable": "e-conomic did not answer. This is usually brief.",
         "reason.app_uninstalled": "Kobling was uninstalled from Stripe.",
         "reason.merchant_request": "You disconnected e-conomic.",
@@ -62,6 +64,8 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "connected_developer": "Forbundet til en udvikleraftale",
         "company": "Virksomhed",
         "agreement": "Aftalenummer",
+        "cin": "CVR-nummer",
+        "vat_number": "Momsnummer",
         "connected_at": "Forbundet",
         "continue": "Fortsæt",
         "failed": "Vi kunne ikke forbinde e-conomic",
@@ -77,8 +81,8 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "stedet.",
         "reason.state_invalid": "Login tog for lang tid eller var allerede brugt.",
         "reason.grant_rejected": "e-conomic godkendte ikke den adgang, vi fik.",
-        "reason.permission_refused": "e-conomic-brugeren, der tilføjede appen, mangler de "
-        "rettigheder, Kobling skal bruge. Bed en administrator i e-conomic om at tilføje den.",
+        "reason.permission_refused": "e-conomic-brugeren, der tilføjede appen, mangler en rolle, "
+        "Kobling kræver (Superuser). Bed en bruger med den rolle i e-conomic om at tilføje den.",
         "reason.economic_unavailable": "e-conomic svarede ikke. Det går som regel hurtigt over.",
         "reason.app_uninstalled": "Kobling blev afinstalleret fra Stripe.",
         "reason.merchant_request": "Du afbrød forbindelsen til e-conomic.",
