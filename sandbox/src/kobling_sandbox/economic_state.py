@@ -156,7 +156,8 @@ class EconomicState:
 
 
 def self_body(grant: Grant, app_public_token: str, api_url: str) -> dict[str, Any]:
-    """GET /self's answer, in e-conomic's shape (DOMAIN.md)."""
+    """GET /self's answer, in e-conomic's shape: every property `_self.md` marks required
+    (application.requiredRoles.self, application.self, modules.self, self, user.language.self)."""
     company = COMPANIES[grant.agreement_number]
     return {
         "agreementNumber": company.agreement_number,
@@ -174,14 +175,25 @@ def self_body(grant: Grant, app_public_token: str, api_url: str) -> dict[str, An
             "email": f"{grant.user.login_id}@{company.email.split('@')[1]}",
             "loginId": grant.user.login_id,
             "agreementNumber": company.agreement_number,
+            "language": {
+                "languageNumber": 1,
+                "name": "Danish",
+                "culture": "da-DK",
+                "self": f"{api_url}/languages/1",
+            },
         },
+        "modules": [{"moduleNumber": 1, "name": "Sales", "self": f"{api_url}/modules/1"}],
         "agreementType": {"agreementTypeNumber": 21, "name": "e-conomic komplet"},
         "companyAffiliation": "Developer" if company.developer else "E-conomic",
         "application": {
             "appNumber": 999,
             "name": "Kobling",
             "appPublicToken": app_public_token,
-            "requiredRoles": [{"name": role} for role in REQUIRED_ROLES],
+            "requiredRoles": [
+                {"name": role, "roleNumber": n, "self": f"{api_url}/app-roles/{n}"}
+                for n, role in enumerate(REQUIRED_ROLES, start=1)
+            ],
+            "self": f"{api_url}/apps/999",
         },
         "settings": {"baseCurrency": "SEK" if company.country == "Sweden" else "DKK"},
         "self": f"{api_url}/self",
