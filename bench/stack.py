@@ -21,7 +21,9 @@ SECRETS["STRIPE_WEBHOOK_SECRET"] = "whsec_" + secrets.token_hex(16)
 SECRETS["STRIPE_APP_SECRET"] = "absec_" + secrets.token_hex(16)
 # Production refuses the development ids: the bench's app has its own, and its events name it.
 BENCH_APP = "ca_bench_" + secrets.token_hex(8)
-SECRETS["STRIPE_APPLICATION_IDS"] = f"{BENCH_APP},app_bench"
+BENCH_TEST_APP = "ca_bench_test_" + secrets.token_hex(8)  # each mode has its own client id
+SECRETS["STRIPE_CLIENT_ID"], SECRETS["STRIPE_TEST_CLIENT_ID"] = BENCH_APP, BENCH_TEST_APP
+SECRETS["STRIPE_APPLICATION_IDS"] = f"{BENCH_APP},{BENCH_TEST_APP},app_bench"
 SECRETS["ECONOMIC_BROKER_TOKENS"] = f"bench:{secrets.token_urlsafe(32)}"
 # The bench reads /self and may spend the whole day, as before scopes (one ticket a call).
 SCOPES = {"ECONOMIC_BROKER_SCOPES": '{"bench": {"allow": ["GET /self"], "daily_share": 1}}'}

@@ -24,7 +24,8 @@ export type AccountStatus = {
     since: string | null;
     agreement_number: number | null;
     company_name: string | null;
-    vat_number: string | null;
+    company_identification_number: string | null; // CVR for a Danish company
+    vat_number: string | null; // Swedish agreements only
     user_name: string | null;
     connected_at: string | null;
     reason: string | null;
@@ -66,6 +67,7 @@ export const isAccountStatus = object({
     since: nullable(string),
     agreement_number: nullable((v) => typeof v === 'number'),
     company_name: nullable(string),
+    company_identification_number: nullable(string),
     vat_number: nullable(string),
     user_name: nullable(string),
     connected_at: nullable(string),

@@ -13,6 +13,7 @@ from kobling_devkit.infra import Infra
 from kobling_devkit.kafka_topics import events_for
 from kobling_devkit.merchant import (
     ECON_AUTH,
+    ECONOMIC_CUSTOMER,
     INTERNAL,
     SANDBOX,
     STATUS,
@@ -366,13 +367,7 @@ async def test_every_use_is_audited_on_its_topic_and_in_status(http, account, in
     ]
 
 
-CUSTOMER = {
-    "name": "Hygge Kaffe ApS",
-    "currency": "DKK",
-    "customerGroup": {"customerGroupNumber": 1},
-    "paymentTerms": {"paymentTermsNumber": 1},
-    "vatZone": {"vatZoneNumber": 1},
-}
+CUSTOMER = ECONOMIC_CUSTOMER
 
 
 def draft_invoice(customer_number: int) -> dict[str, Any]:
@@ -429,8 +424,9 @@ async def test_e_conomic_s_validation_errors_reach_the_caller(http, account) -> 
     answer = await through_broker(http, account, "/invoices/drafts", "POST", {"currency": "DKK"})
     assert answer.status_code == 200
     refusal = answer.json()
-    assert (refusal["status"], refusal["body"]["errorCode"]) == (400, "E04300")
-    assert "customer.customerNumber" in refusal["body"]["errors"]
+    assert (refusal["status"], refusal["body"]["message"]) == (400, "Validation error.")
+    # Nested like the payload (docs/external-contracts.md E21).
+    assert refusal["body"]["errors"]["customer"]["customerNumber"]["errors"][0]["errorCode"]
 
 
 async def test_journals_are_listed_in_e_conomic_s_collection_shape(http, account) -> None:

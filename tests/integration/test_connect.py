@@ -94,7 +94,9 @@ async def test_the_whole_connect_journey_ends_connected_to_the_company(
     held = await events_for(infra.kafka, CONNECTIONS_TOPIC, account)
     assert [e["type"] for e in held] == ["com.kobling.economic.connected.v1"]
     assert held[0]["data"]["agreement_number"] == agreement
-    assert held[0]["data"]["vat_number"] == f"DK{agreement}00"
+    # A Danish company: its CVR is companyIdentificationNumber; vatNumber is Swedish only.
+    assert held[0]["data"]["company_identification_number"] == f"{agreement}00"
+    assert held[0]["data"]["vat_number"] is None
     assert held[0]["data"]["user_name"] == "Jane"
 
 

@@ -100,8 +100,9 @@ async def test_a_403_is_a_missing_role_never_a_revocation(http) -> None:
         )
 
 
-async def test_a_user_without_administrator_rights_is_refused_at_e_conomic(http) -> None:
-    """e-conomic's own page refuses them, and no callback ever comes back."""
+async def test_a_user_whose_roles_miss_the_app_s_is_refused_at_e_conomic(http) -> None:
+    """e-conomic's own page refuses a user whose roles do not match the app's required roles,
+    and no callback ever comes back."""
     account = new_account()
     await install(http, account)
     grant_url = await grant_page(http, await connect_link(http, account))
@@ -113,5 +114,5 @@ async def test_a_user_without_administrator_rights_is_refused_at_e_conomic(http)
     refused = await http.post(
         f"{SANDBOX}/economic/login/password", data={"flow": flow, "password": "secret"}
     )
-    assert refused.status_code == 403 and "administrator rights" in refused.text
+    assert refused.status_code == 403 and "roles this app requires" in refused.text
     assert "Add app" not in refused.text

@@ -1,5 +1,5 @@
 """e-conomic's grant page and what /self tells about the agreement (issue 11, item 6): the
-locales it takes, developer agreements, administrator rights. Real services and sandbox."""
+locales it takes, developer agreements, the roles an app requires. Real services and sandbox."""
 
 import pytest
 
@@ -71,8 +71,9 @@ async def test_a_company_agreement_is_a_plain_connection(http, account) -> None:
     assert doc["economic"]["developer_agreement"] is False
 
 
-async def test_the_merchant_hears_of_administrator_rights_before_leaving(http, account) -> None:
+async def test_the_merchant_hears_of_the_required_roles_before_leaving(http, account) -> None:
     """Our confirmation page, the last before e-conomic's, says who can add an app there."""
     await install(http, account)
     page = await confirm_page(http, await connect_link(http, account))
-    assert "Only an e-conomic user with administrator rights can add an app" in page.text
+    assert "roles include the role Kobling requires" in page.text
+    assert "administrator" not in page.text

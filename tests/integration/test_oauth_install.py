@@ -34,12 +34,12 @@ async def authorize(
     authorize_url: str,
     account: str,
     decision: str = "allow",
-    mode: str = "test",
     webhook: str = "now",
 ) -> httpx.Response:
-    """Stripe's authorize page: the merchant picks the account and presses Connect (or Cancel)."""
+    """Stripe's authorize page: the merchant picks the account and presses Connect (or Cancel).
+    The link's client id decides the mode."""
     query = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
-    form = {**query, "account": account, "mode": mode, "decision": decision, "webhook": webhook}
+    form = {**query, "account": account, "decision": decision, "webhook": webhook}
     answer = await browser.post(f"{SANDBOX}/oauth/v2/authorize", data=form)
     assert answer.status_code == 303, answer.text
     return await browser.get(answer.headers["location"])
@@ -84,7 +84,7 @@ async def test_an_install_whose_webhook_came_first_publishes_once(
 ) -> None:
     start = await browser.get(f"{INSTALL}/stripe/install")
     query = {k: v[0] for k, v in parse_qs(urlsplit(start.headers["location"]).query).items()}
-    form = {**query, "account": account, "mode": "test", "decision": "allow", "webhook": "held"}
+    form = {**query, "account": account, "decision": "allow", "webhook": "held"}
     answer = await browser.post(f"{SANDBOX}/oauth/v2/authorize", data=form)
     webhook = await held_install_webhook(browser, account)
     await deliver_held(browser, webhook)
@@ -121,7 +121,7 @@ async def test_a_cancelled_install_says_so_and_installs_nothing(browser, account
 async def test_a_replayed_code_or_state_installs_nothing_more(browser, account) -> None:
     start = await browser.get(f"{INSTALL}/stripe/install")
     query = {k: v[0] for k, v in parse_qs(urlsplit(start.headers["location"]).query).items()}
-    form = {**query, "account": account, "mode": "test", "decision": "allow"}
+    form = {**query, "account": account, "decision": "allow"}
     answer = await browser.post(f"{SANDBOX}/oauth/v2/authorize", data=form)
     callback = answer.headers["location"]
     assert (await browser.get(callback)).status_code == 303
@@ -200,7 +200,7 @@ async def test_the_code_is_exchanged_with_the_key_of_the_install_s_mode(
     test key: an install we started carries its mode in the state."""
     livemode = mode == "live"
     start = await browser.get(f"{INSTALL}/stripe/install", params={"livemode": livemode})
-    back = await authorize(browser, start.headers["location"], account, mode=mode)
+    back = await authorize(browser, start.headers["location"], account)
     assert back.status_code == 303, back.text
     assert back.headers["location"].startswith(f"{STATUS}/accounts/{account}?t=")
     doc = await wait_for(browser, account, lambda d: d["stripe"]["installed"], livemode=livemode)
@@ -211,9 +211,10 @@ async def test_the_code_is_exchanged_with_the_key_of_the_install_s_mode(
 async def test_a_marketplace_install_in_either_mode_finds_its_key(browser, account) -> None:
     """Without our state the mode is unknown: the live key first, then the test key."""
     marketplace = await browser.get(f"{SANDBOX}/")
-    authorize_url = marketplace.text.split('href="')[1].split('"')[0].replace("&amp;", "&")
-    for mode, livemode in (("live", True), ("test", False)):
-        back = await authorize(browser, f"{SANDBOX}{authorize_url}", account, mode=mode)
+    # "Install app" (test mode), then "Install in live mode": each mode has its own client id.
+    links = [p.split('"')[0].replace("&amp;", "&") for p in marketplace.text.split('href="')[1:3]]
+    for authorize_url, livemode in zip(links, (False, True), strict=True):
+        back = await authorize(browser, f"{SANDBOX}{authorize_url}", account)
         assert back.status_code == 303, back.text
         assert back.headers["location"] == dashboard_app_url(
             f"{SANDBOX}/dashboard", "com.kobling.app", account, livemode

@@ -97,7 +97,7 @@ async def test_a_connect_link_names_the_account_before_anything_happens(
     await install(attacker, account)
     page = await confirm_page(victim, await connect_link(attacker, account))
     assert account in page.text and "If this is not your Stripe account" in page.text
-    assert "administrator rights" in page.text
+    assert "roles include the role Kobling requires" in page.text
     assert page.headers["cache-control"] == "no-store"
     assert page.headers["referrer-policy"] == "no-referrer"
     # Read once the install is projected: the connect link no longer trails it by a poll.
@@ -129,7 +129,7 @@ async def test_an_oauth_install_url_sent_to_a_victim_installs_nothing(
     account = new_account()
     start = await attacker.get(f"{INSTALL}/stripe/install")
     query = {k: v[0] for k, v in parse_qs(urlsplit(start.headers["location"]).query).items()}
-    form = {**query, "account": account, "mode": "test", "decision": "allow"}
+    form = {**query, "account": account, "decision": "allow"}
     authorized = await attacker.post(f"{SANDBOX}/oauth/v2/authorize", data=form)
     lure = authorized.headers["location"]
     assert "code=" in lure and "state=" in lure

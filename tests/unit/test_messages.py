@@ -9,6 +9,7 @@ from typing import get_args
 
 import pytest
 
+from kobling_econ_auth import browser_routes, operator_routes
 from kobling_econ_auth import pages as econ_auth_pages
 from kobling_econ_auth import routes as econ_auth_routes
 from kobling_shared.events import DisconnectedData
@@ -34,9 +35,10 @@ def keys_in_code() -> set[str]:
 def problems_econ_auth_shows() -> set[str]:
     """The kinds econ-auth's routes hand `pages.problem`: as constants, through a name assigned
     from constants, or through CALLBACK_REFUSALS."""
-    tree = ast.parse(Path(econ_auth_routes.__file__).read_text(encoding="utf-8"))
     kinds: set[str] = set()
-    for function in ast.walk(tree):
+    modules = (econ_auth_routes, browser_routes, operator_routes)
+    trees = [ast.parse(Path(m.__file__ or "").read_text(encoding="utf-8")) for m in modules]
+    for function in (node for tree in trees for node in ast.walk(tree)):
         if not isinstance(function, ast.AsyncFunctionDef | ast.FunctionDef):
             continue
         assigned = {
@@ -50,7 +52,7 @@ def problems_econ_auth_shows() -> set[str]:
             if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "problem":
                 kind = call.args[1]
                 if isinstance(kind, ast.Subscript):
-                    kinds |= set(econ_auth_routes.CALLBACK_REFUSALS.values())
+                    kinds |= set(browser_routes.CALLBACK_REFUSALS.values())
                     continue
                 source = assigned.get(kind.id, kind) if isinstance(kind, ast.Name) else kind
                 kinds |= {

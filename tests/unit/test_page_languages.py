@@ -113,8 +113,12 @@ ECONOMIC = {
 SAID = {
     ("connected", None): ["✓ Connected", "Acme ApS", "connected to 2 other Stripe account(s)"],
     ("connected", "da-DK"): ["✓ Forbundet", "Aftalenummer", "forbundet til 2 anden/andre"],
-    ("failed", None): ["We couldn't connect e-conomic", "lacks the rights", "Try again"],
-    ("failed", "da-DK"): ["Vi kunne ikke forbinde e-conomic", "mangler de rettigheder"],
+    ("failed", None): [
+        "We couldn't connect e-conomic",
+        "lacks a role Kobling requires",
+        "Try again",
+    ],
+    ("failed", "da-DK"): ["Vi kunne ikke forbinde e-conomic", "mangler en rolle"],
     ("disconnected", None): ["You disconnected e-conomic.", "Settings → Extensions → Apps"],
     ("disconnected", "da-DK"): ["Du afbrød forbindelsen til e-conomic.", "Forbind igen"],
     ("not_connected", None): ["Not connected", "Connect e-conomic", "test mode"],

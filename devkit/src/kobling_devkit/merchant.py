@@ -207,3 +207,13 @@ async def credentials_suspected(http: httpx.AsyncClient) -> bool:
     """Whether econ-auth suspects its e-conomic app secret (a wave of 401s): its gauge."""
     metrics = (await http.get(f"{ECON_AUTH}/metrics")).text
     return "kobling_economic_credentials_suspect 1.0" in metrics
+
+
+# A customer as e-conomic's POST /customers wants it (docs/external-contracts.md E19).
+ECONOMIC_CUSTOMER = {
+    "name": "Hygge Kaffe ApS",
+    "currency": "DKK",
+    "customerGroup": {"customerGroupNumber": 1},
+    "paymentTerms": {"paymentTermsNumber": 1},
+    "vatZone": {"vatZoneNumber": 1},
+}

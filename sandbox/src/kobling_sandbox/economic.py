@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from kobling_sandbox.config import settings
 from kobling_sandbox.economic_state import (
     COMPANIES,
+    REQUIRED_ROLES,
     Behaviour,
     EconomicState,
     Grant,
@@ -95,14 +96,14 @@ async def pick_company(
 
 
 def consent_page(request: Request, flow: str, user: User, agreement: int) -> HTMLResponse:
-    """ "Add app", for a user with administrator rights; anyone else is refused right here, and
-    no callback ever comes back to the app."""
+    """ "Add app", for a user whose roles cover the app's required roles; anyone else is refused
+    right here, and no callback ever comes back to the app."""
     company = COMPANIES[agreement]
-    if not user.admin:
+    if not user.may_add(REQUIRED_ROLES):
         state.flows.pop(flow, None)
         message = (
-            f"Only a user with administrator rights in {company.name} can add apps. Ask an "
-            "administrator to add the app."
+            f"Your user's roles in {company.name} do not include the roles this app requires "
+            f"({', '.join(REQUIRED_ROLES)}). Ask a user with those roles to add the app."
         )
         return page(request, "message", 403, message=message)
     return page(request, "consent", flow=flow, company=company)

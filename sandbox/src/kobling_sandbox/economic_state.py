@@ -16,6 +16,7 @@ class Company:
     email: str
     # A developer agreement manages apps and holds no books (companyAffiliation "Developer").
     developer: bool = False
+    country: str = "Denmark"
 
 
 @dataclass(frozen=True)
@@ -23,16 +24,34 @@ class User:
     name: str
     login_id: str
     agreements: tuple[int, ...]
-    # Only a user with administrator rights may add an app (docs/external-contracts.md).
-    admin: bool = True
+    # e-conomic's roles ('SuperUser', 'Bookkeeping', 'Sales', 'Project employee'): a user may add
+    # an app only when their roles cover the app's required roles (docs/external-contracts.md E5).
+    roles: frozenset[str] = frozenset({"SuperUser"})
 
+    def may_add(self, required: tuple[str, ...]) -> bool:
+        return set(required) <= self.roles
+
+
+# The roles our app asks for when it is created in e-conomic's developer portal (its
+# requiredRoles in /self).
+REQUIRED_ROLES = ("SuperUser",)
 
 COMPANIES = {
     c.agreement_number: c
     for c in (
-        Company(123456, "Acme ApS", "DK12345678", "12345678", "Aarhus", "info@acme.test"),
-        Company(234567, "Nordlys ApS", "DK23456789", "23456789", "Aalborg", "hej@nordlys.test"),
-        Company(345678, "Fjord Handel A/S", "DK34567890", "34567890", "Vejle", "info@fjord.test"),
+        # vatNumber "is only available to agreements in Sweden" (_self.md): Danish ones have none.
+        Company(123456, "Acme ApS", "", "12345678", "Aarhus", "info@acme.test"),
+        Company(234567, "Nordlys ApS", "", "23456789", "Aalborg", "hej@nordlys.test"),
+        Company(345678, "Fjord Handel A/S", "", "34567890", "Vejle", "info@fjord.test"),
+        Company(
+            456789,
+            "Norrsken AB",
+            "SE556677889901",
+            "556677-8899",
+            "Malmö",
+            "hej@norrsken.test",
+            country="Sweden",
+        ),
         Company(
             901234, "Kobling Dev", "", "90123400", "Aarhus", "dev@kobling.test", developer=True
         ),
@@ -42,8 +61,9 @@ COMPANIES = {
 USERS = {
     "jane@acme.test": User("Jane Doe", "jane", (123456,)),
     "accountant@books.test": User("Anders Revisor", "anders", (234567, 345678)),
-    "bookkeeper@acme.test": User("Bo Bogholder", "bo", (123456,), admin=False),
+    "bookkeeper@acme.test": User("Bo Bogholder", "bo", (123456,), frozenset({"Bookkeeping"})),
     "developer@kobling.test": User("Dan Developer", "dan", (901234,)),
+    "anna@norrsken.test": User("Anna Svensson", "anna", (456789,)),
 }
 
 
@@ -57,7 +77,7 @@ def user_for(email: str) -> User:
     number = 500000 + int(hashlib.sha256(email.encode()).hexdigest(), 16) % 400000
     if number not in COMPANIES:
         name = f"{(domain.split('.')[0] or 'demo').capitalize()} ApS"
-        COMPANIES[number] = Company(number, name, f"DK{number}00", f"{number}00", "Odense", email)
+        COMPANIES[number] = Company(number, name, "", f"{number}00", "Odense", email)
     return User(local.capitalize() or "Demo", local or "demo", (number,))
 
 
@@ -136,16 +156,17 @@ class EconomicState:
 
 
 def self_body(grant: Grant, app_public_token: str, api_url: str) -> dict[str, Any]:
-    """GET /self's answer, in e-conomic's shape (DOMAIN.md)."""
+    """GET /self's answer, in e-conomic's shape: every property `_self.md` marks required
+    (application.requiredRoles.self, application.self, modules.self, self, user.language.self)."""
     company = COMPANIES[grant.agreement_number]
     return {
         "agreementNumber": company.agreement_number,
         "userName": "API user",
         "company": {
             "name": company.name,
-            "vatNumber": company.vat_number,
             "companyIdentificationNumber": company.cin,
-            "country": "Denmark",
+            **({"vatNumber": company.vat_number} if company.vat_number else {}),
+            "country": company.country,
             "city": company.city,
             "email": company.email,
         },
@@ -154,15 +175,26 @@ def self_body(grant: Grant, app_public_token: str, api_url: str) -> dict[str, An
             "email": f"{grant.user.login_id}@{company.email.split('@')[1]}",
             "loginId": grant.user.login_id,
             "agreementNumber": company.agreement_number,
+            "language": {
+                "languageNumber": 1,
+                "name": "Danish",
+                "culture": "da-DK",
+                "self": f"{api_url}/languages/1",
+            },
         },
+        "modules": [{"moduleNumber": 1, "name": "Sales", "self": f"{api_url}/modules/1"}],
         "agreementType": {"agreementTypeNumber": 21, "name": "e-conomic komplet"},
         "companyAffiliation": "Developer" if company.developer else "E-conomic",
         "application": {
             "appNumber": 999,
             "name": "Kobling",
             "appPublicToken": app_public_token,
-            "requiredRoles": [{"name": "SuperUser"}],
+            "requiredRoles": [
+                {"name": role, "roleNumber": n, "self": f"{api_url}/app-roles/{n}"}
+                for n, role in enumerate(REQUIRED_ROLES, start=1)
+            ],
+            "self": f"{api_url}/apps/999",
         },
-        "settings": {"baseCurrency": "DKK"},
+        "settings": {"baseCurrency": "SEK" if company.country == "Sweden" else "DKK"},
         "self": f"{api_url}/self",
     }

@@ -43,6 +43,7 @@ class StripeState:
     held: dict[str, dict[str, Any]] = field(default_factory=dict)  # events Stripe delivers late
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     clock: Any = time.time  # tests move time forward
+    published: bool = True  # on the Marketplace (the demo); unpublished: External test link only
 
 
 state_ = StripeState()  # named apart from the OAuth `state` parameter the routes take
@@ -64,37 +65,73 @@ def random_account() -> str:
 # --- the Marketplace and OAuth ------------------------------------------------------------------
 
 
-@router.get("/", response_class=HTMLResponse)
-async def marketplace(request: Request) -> HTMLResponse:
+# The app's External test: before publication the only install link that works (one per app,
+# the mode chosen by the client id); the public link answers as Stripe does for an unpublished app.
+CHANNEL_LINK = "chnlink_kobling_dev"
+INVALID_LINK = "The provided OAuth link is invalid"
+
+
+def client_mode(client_id: str) -> bool | None:
+    """The mode (livemode) of one of our app's OAuth client ids; None for any other id."""
+    config = settings()
+    return {config.stripe_client_id: True, config.stripe_test_client_id: False}.get(client_id)
+
+
+def install_link(livemode: bool) -> str:
     query = urlencode(
         {
-            "client_id": settings().stripe_client_id,
+            "client_id": settings().stripe_client_id_for(livemode),
             "redirect_uri": f"{settings().install_public_url}/stripe/oauth/callback",
         }
     )
+    return f"/oauth/v2/authorize?{query}"
+
+
+@router.get("/", response_class=HTMLResponse)
+async def marketplace(request: Request) -> HTMLResponse:
+    if not state_.published:
+        message = "Kobling is not on the Marketplace yet: install it by its External test link."
+        return page(request, "message", 404, heading="App not found", message=message)
     return page(
         request,
         "marketplace",
         subheader="App Marketplace",
-        install_url=f"/oauth/v2/authorize?{query}",
+        install_url=install_link(False),
+        live_install_url=install_link(True),
     )
 
 
 @router.get("/oauth/v2/authorize", response_class=HTMLResponse)
+@router.get("/oauth/v2/{channel}/authorize", response_class=HTMLResponse)
 async def authorize(
-    request: Request, client_id: str = "", redirect_uri: str = "", state: str | None = None
+    request: Request,
+    client_id: str = "",
+    redirect_uri: str = "",
+    state: str | None = None,
+    channel: str | None = None,
 ) -> HTMLResponse:
-    problem = _check_client(client_id, redirect_uri)
+    problem = _check_client(client_id, redirect_uri, channel)
     if problem:
         return page(request, "message", 400, heading="Something is wrong", message=problem)
     hidden = {"client_id": client_id, "redirect_uri": redirect_uri}
     if state is not None:
         hidden["state"] = state
-    return page(request, "authorize", hidden=hidden, account=random_account())
+    return page(
+        request,
+        "authorize",
+        hidden=hidden,
+        account=random_account(),
+        action=request.url.path,
+        livemode=client_mode(client_id),
+    )
 
 
-def _check_client(client_id: str, redirect_uri: str) -> str | None:
-    if client_id != settings().stripe_client_id:
+def _check_client(client_id: str, redirect_uri: str, channel: str | None) -> str | None:
+    if channel is None and not state_.published:
+        return f"{INVALID_LINK}: the app is not published."
+    if channel is not None and channel != CHANNEL_LINK:
+        return f"{INVALID_LINK}."
+    if client_mode(client_id) is None:
         return "This app is not known to Stripe."
     if not redirect_uri.startswith(f"{settings().install_public_url}/"):
         return "The redirect address is not one the app registered."
@@ -102,17 +139,18 @@ def _check_client(client_id: str, redirect_uri: str) -> str | None:
 
 
 @router.post("/oauth/v2/authorize")
+@router.post("/oauth/v2/{channel}/authorize")
 async def decide(
     request: Request,
     client_id: Annotated[str, Form()],
     redirect_uri: Annotated[str, Form()],
     decision: Annotated[str, Form()],
     account: Annotated[str, Form(pattern=r"^acct_[A-Za-z0-9]{1,64}$")],
-    mode: Annotated[str, Form()] = "test",
     state: Annotated[str | None, Form()] = None,
     webhook: Annotated[str, Form()] = "now",
+    channel: str | None = None,
 ) -> Response:
-    problem = _check_client(client_id, redirect_uri)
+    problem = _check_client(client_id, redirect_uri, channel)
     if problem:
         return page(request, "message", 400, heading="Something is wrong", message=problem)
     back: dict[str, str] = {}
@@ -120,7 +158,7 @@ async def decide(
         back = {"error": "access_denied", "error_description": "The user denied your request"}
     else:
         code = "ac_" + secrets.token_hex(16)  # Stripe's are letters and digits only
-        livemode = mode == "live"
+        livemode = client_mode(client_id) is True  # each mode has its own client id
         state_.codes[code] = Code(account, livemode, state_.clock() + CODE_TTL_SECONDS)
         back = {"code": code}
         # Like Stripe, the install webhook travels on its own, in no fixed order with the redirect
@@ -133,6 +171,17 @@ async def decide(
     if state is not None:
         back["state"] = state
     return RedirectResponse(f"{redirect_uri}?{urlencode(back)}", status_code=303)
+
+
+class Publication(BaseModel):
+    published: bool
+
+
+@router.post("/_sandbox/stripe/app")
+async def publish(body: Publication) -> dict[str, bool]:
+    """Before review the app is unpublished: only its External test link installs it."""
+    state_.published = body.published
+    return {"published": body.published}
 
 
 def _key_mode(key: str) -> bool | None:
@@ -206,12 +255,14 @@ InstallType = Literal[
 ]
 
 
-def our_app(kind: str) -> str:
-    """How Stripe names our app in an event: the application `ca_…` (our OAuth client id) in
-    account.application.*, the `app_…` of the install object in apps.install.*."""
+def our_app(kind: str, livemode: bool) -> str:
+    """How Stripe names our app in an event: the application `ca_…` in account.application.*
+    (the OAuth client id of the event's mode, unverified: STRIPE_APPLICATION_IDS lists both),
+    the `app_…` of the install object in apps.install.*."""
+    if not kind.startswith("apps.install"):
+        return settings().stripe_client_id_for(livemode)
     ids = secret_list(settings().stripe_application_ids)
-    wanted = "app_" if kind.startswith("apps.install") else "ca_"
-    return next((i for i in ids if i.startswith(wanted)), settings().stripe_client_id)
+    return next((i for i in ids if i.startswith("app_")), settings().stripe_app_id)
 
 
 def install_event(
@@ -222,7 +273,7 @@ def install_event(
     application: str | None = None,
 ) -> dict[str, Any]:
     """An install event of our app, or of another app installed on the same account."""
-    app = application or our_app(kind)
+    app = application or our_app(kind, livemode)
     if kind.startswith("apps.install"):
         obj: dict[str, Any] = {
             "id": "appinst_" + secrets.token_hex(8),

@@ -86,6 +86,9 @@ class ConnectedData(_Model):
     sequence: int
     agreement_number: int
     company_name: str
+    # The company's registration number (CVR in Denmark: e-conomic's companyIdentificationNumber);
+    # vat_number is e-conomic's vatNumber, which only Swedish agreements have.
+    company_identification_number: str | None = None
     vat_number: str | None = None
     user_name: str | None = None
     # e-conomic's developer agreements hold no books: connected, but nothing can sync.

@@ -50,7 +50,8 @@ DEV_SECRETS: dict[str, str] = {
     "stripe_test_webhook_secret": "whsec_kobling_dev_test",
     "stripe_app_secret": "absec_kobling_dev",
     "stripe_client_id": "ca_kobling_dev",
-    "stripe_application_ids": "ca_kobling_dev,app_kobling_dev",
+    "stripe_test_client_id": "ca_kobling_dev_test",
+    "stripe_application_ids": "ca_kobling_dev,ca_kobling_dev_test,app_kobling_dev",
     "economic_app_public_token": "kobling-dev-public",
     "economic_app_secret_token": "kobling-dev-secret",
     "token_encryption_keys": "ZGV2LWtleS1rb2JsaW5nLWRldi1rZXktMDAwMDAwMDA=",
@@ -70,7 +71,14 @@ def secret_list(value: str) -> tuple[str, ...]:
 DEVELOPMENT_ENVS = frozenset({"development", "dev", "local"})
 
 # Required settings that are identifiers, not secrets: no entropy to ask of them.
-NOT_SECRET = frozenset({"stripe_client_id", "stripe_application_ids", "economic_app_public_token"})
+NOT_SECRET = frozenset(
+    {
+        "stripe_client_id",
+        "stripe_test_client_id",
+        "stripe_application_ids",
+        "economic_app_public_token",
+    }
+)
 MIN_SECRET_CHARS = 24
 MIN_SECRET_BITS = 96  # Shannon entropy of the characters, times their number
 ENCRYPTION_KEY_BYTES = 32
@@ -174,7 +182,10 @@ class Settings(BaseSettings):
     stripe_webhook_secret: str = ""
     stripe_test_webhook_secret: str = ""
     stripe_app_secret: str = ""
+    # A Stripe App has one OAuth client id per mode: the install link and the code exchange of a
+    # test install use the test one.
     stripe_client_id: str = ""
+    stripe_test_client_id: str = ""
     # The ids that name our app in Stripe's install events (comma-separated): the application
     # `ca_…` of account.application.* (our OAuth client id) and the `app_…` of apps.install.*.
     # An event for any other application is acknowledged and ignored.
@@ -182,6 +193,11 @@ class Settings(BaseSettings):
     stripe_api_base: str = ""
     stripe_dashboard_url: str = ""
     stripe_marketplace_url: str = ""
+    # Where each mode's install link starts (unset: <STRIPE_MARKETPLACE_URL>/oauth/v2/authorize).
+    # Until the app is published only its External test link works:
+    # https://marketplace.stripe.com/oauth/v2/chnlink_…/authorize (docs/external-contracts.md O9).
+    stripe_authorize_url: str = ""
+    stripe_test_authorize_url: str = ""
     stripe_app_id: str = "com.kobling.app"
 
     economic_app_public_token: str = ""
@@ -229,7 +245,16 @@ class Settings(BaseSettings):
         for name, (real, sandbox) in PARTY_URLS.items():
             if not getattr(self, name):
                 setattr(self, name, real if self.production else sandbox)
+        for name in ("stripe_authorize_url", "stripe_test_authorize_url"):
+            if not getattr(self, name):
+                setattr(self, name, f"{self.stripe_marketplace_url}/oauth/v2/authorize")
         return self
+
+    def stripe_client_id_for(self, livemode: bool) -> str:
+        return self.stripe_client_id if livemode else self.stripe_test_client_id
+
+    def stripe_authorize_url_for(self, livemode: bool) -> str:
+        return self.stripe_authorize_url if livemode else self.stripe_test_authorize_url
 
     def _refuse_weak_secrets(self) -> None:
         missing = [name for name in self.required_secrets if not getattr(self, name)]

@@ -36,6 +36,9 @@ class Agreement(BaseModel):
 
     agreement_number: int
     company_name: str
+    # A Danish company's CVR (e-conomic's companyIdentificationNumber); vatNumber exists only for
+    # Swedish agreements.
+    company_identification_number: str | None = None
     vat_number: str | None = None
     user_name: str | None = None
     developer_agreement: bool = False

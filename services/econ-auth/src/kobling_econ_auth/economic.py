@@ -160,6 +160,7 @@ def _agreement(body: dict[str, object]) -> Agreement:
     return Agreement(
         agreement_number=int(str(body["agreementNumber"])),
         company_name=str(company.get("name") or "Unnamed company"),
+        company_identification_number=company.get("companyIdentificationNumber") or None,
         vat_number=company.get("vatNumber") or None,
         user_name=user.get("name"),
         developer_agreement=isinstance(affiliation, str) and affiliation.lower() == "developer",

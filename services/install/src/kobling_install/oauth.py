@@ -71,12 +71,13 @@ async def start_install(livemode: bool, browser: str, deps: OAuthDeps) -> str:
         raise TooManyStates()
     state = secrets.token_urlsafe(32)
     await deps.states.save(state, livemode, now() + STATE_TTL, browser)
+    # Each mode has its own client id, and its own link (the External test link before publication).
     query = {
-        "client_id": deps.settings.stripe_client_id,
+        "client_id": deps.settings.stripe_client_id_for(livemode),
         "redirect_uri": f"{deps.settings.install_public_url}/stripe/oauth/callback",
         "state": state,
     }
-    return f"{deps.settings.stripe_marketplace_url}/oauth/v2/authorize?{urlencode(query)}"
+    return f"{deps.settings.stripe_authorize_url_for(livemode)}?{urlencode(query)}"
 
 
 class OtherBrowser(Exception):

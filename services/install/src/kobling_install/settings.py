@@ -12,6 +12,7 @@ class InstallSettings(Settings):
         "stripe_webhook_secret",
         "stripe_test_webhook_secret",
         "stripe_client_id",
+        "stripe_test_client_id",
         "stripe_application_ids",
         "token_encryption_keys",
         "link_signing_key",

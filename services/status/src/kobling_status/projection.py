@@ -38,7 +38,8 @@ class EconomicSection(BaseModel):
     since: datetime | None = None
     agreement_number: int | None = None
     company_name: str | None = None
-    vat_number: str | None = None
+    company_identification_number: str | None = None  # CVR for a Danish company
+    vat_number: str | None = None  # Swedish agreements only
     user_name: str | None = None
     connected_at: datetime | None = None
     reason: str | None = None
@@ -107,6 +108,7 @@ def _economic(section: EconomicSection, event: AnyEvent) -> EconomicSection | No
                 since=event.time,
                 agreement_number=connected.agreement_number,
                 company_name=connected.company_name,
+                company_identification_number=connected.company_identification_number,
                 vat_number=connected.vat_number,
                 user_name=connected.user_name,
                 developer_agreement=connected.developer_agreement,
