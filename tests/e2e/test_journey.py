@@ -59,7 +59,9 @@ async def test_a_merchant_installs_connects_and_continues(page: Page) -> None:
     await expect(page.get_by_role("status")).to_have_text("✓ Connected")
     await expect(page.locator("dd", has_text="Acme ApS")).to_be_visible()
     elapsed_ms = (time.monotonic() - started) * 1000
-    await expect(page.locator("dd", has_text="123456")).to_be_visible()
+    # The agreement number, and the company's CVR (which contains it: match whole values).
+    await expect(page.locator("dd", has_text=re.compile(r"^123456$"))).to_be_visible()
+    await expect(page.locator("dd", has_text=re.compile(r"^12345678$"))).to_be_visible()
     assert page.url.startswith(f"{STATUS}/accounts/{account}")
     print(f"\n'Add app' to 'Connected' on screen: {elapsed_ms:.0f} ms")
     await shots.take("connected")
