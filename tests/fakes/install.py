@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from kobling_install.store import Claim
+from kobling_install.ports import Claim
 from kobling_install.stripe_oauth import InvalidGrant, StripeTokens
 from kobling_shared.events import now
 

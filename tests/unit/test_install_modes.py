@@ -3,6 +3,7 @@ mode, the External test link being the only one that works before the app is pub
 (docs/external-contracts.md O1, O8). install over HTTP with fakes; the sandbox in-process."""
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -33,7 +34,7 @@ async def install(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncC
     cipher = TokenCipher(settings.token_encryption_keys)
     deps = OAuthDeps(settings, None, FakeOAuthStates(), None, None, cipher, FakeStripeOAuth())  # type: ignore[arg-type]
     app = create_app(settings)
-    app.state.oauth = deps
+    app.state.deps = replace(app.state.deps, oauth=deps)
     async with client_of(app, "http://install") as client:
         yield client
 

@@ -3,6 +3,7 @@
 anyone can make us write are bounded. Over HTTP into the app, with the in-memory fakes."""
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
@@ -33,7 +34,7 @@ def deps() -> OAuthDeps:
 @pytest.fixture
 async def browser(deps: OAuthDeps) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(deps.settings)  # no lifespan: nothing connects
-    app.state.oauth = deps
+    app.state.deps = replace(app.state.deps, oauth=deps)
     async with client_of(app, "http://install") as client:
         yield client
 

@@ -4,6 +4,7 @@ app, nothing behind it connected."""
 
 import html
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
@@ -137,7 +138,7 @@ async def test_the_merchants_page_says_each_state_in_its_language(state, locale)
         economic=ECONOMIC[state],
     )
     app = status_app(settings)  # no lifespan: nothing connects
-    app.state.store = OneAccount(status)
+    app.state.deps = replace(app.state.deps, store=OneAccount(status))
     query = {"locale": locale} if locale else {}
     link = status_page_url("http://status", settings.link_signing_key, "acct_1", False, **query)
     async with client_of(app, "http://status") as client:

@@ -13,7 +13,6 @@ come back, so it is unprefixed there: `secure` follows the scheme of the service
 """
 
 import hashlib
-import hmac
 import secrets
 
 from fastapi import Request, Response
@@ -52,8 +51,3 @@ def set_browser_id(response: Response, purpose: str, secure: bool, value: str) -
 def digest(value: str) -> str:
     """What is stored beside a state: a read of the database cannot forge the cookie."""
     return hashlib.sha256(f"browser:{value}".encode()).hexdigest()
-
-
-def same_browser(request: Request, purpose: str, secure: bool, stored_digest: str) -> bool:
-    value = browser_id(request, purpose, secure)
-    return value is not None and hmac.compare_digest(digest(value), stored_digest)

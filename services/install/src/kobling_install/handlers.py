@@ -8,8 +8,7 @@ from enum import Enum
 
 from prometheus_client import Counter
 
-from kobling_install.ports import Announcements, Ledger, Tokens
-from kobling_install.store import Claim
+from kobling_install.ports import Announcements, Claim, Ledger, Tokens
 from kobling_install.stripe_events import (
     NotForUs,
     StripeEvent,

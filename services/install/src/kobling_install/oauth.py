@@ -1,10 +1,10 @@
 """The OAuth install: our state, the code exchange, the tokens kept, the install published."""
 
 import asyncio
+import hmac
 import logging
 import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -84,17 +84,20 @@ class OtherBrowser(Exception):
     """Our state, in a browser other than the one that started the install."""
 
 
-async def spend_state(
-    state: str, same_browser: Callable[[str], bool], deps: OAuthDeps
-) -> bool | None:
+async def spend_state(state: str, browser: str | None, deps: OAuthDeps) -> bool | None:
     """Spends our state and answers the mode (livemode) our install link was for; None when it
-    is unknown, used or expired. Raises OtherBrowser, and spends nothing, when it came back in
-    another browser: someone stopped at Stripe's redirect and sent the URL on, so the code in it
-    is theirs."""
-    browser = await deps.states.browser_of(state)
-    if browser is not None and not same_browser(browser):
+    is unknown, used or expired. `browser`: the digest of the browser id this request came with
+    (kobling_shared.binding), None without one. Raises OtherBrowser, and spends nothing, when it
+    came back in another browser: someone stopped at Stripe's redirect and sent the URL on, so
+    the code in it is theirs."""
+    bound = await deps.states.browser_of(state)
+    if bound is not None and not _same_browser(browser, bound):
         raise OtherBrowser()
     return await deps.states.spend(state)
+
+
+def _same_browser(browser: str | None, bound: str) -> bool:
+    return browser is not None and hmac.compare_digest(browser, bound)
 
 
 async def complete_install(code: str, livemode: bool | None, deps: OAuthDeps) -> Installed:

@@ -3,9 +3,16 @@ kobling_shared.kafka's publisher are the real ones (mypy checks app.py wires the
 tests/fakes holds in-memory ones for the unit tests."""
 
 from datetime import datetime
+from enum import Enum
 from typing import Protocol
 
-from kobling_install.store import Claim
+
+class Claim(Enum):
+    """What the ledger knows of a Stripe event id."""
+
+    NEW = "new"  # first sight of this Stripe event
+    PENDING = "pending"  # seen before, but its publish was not confirmed
+    DONE = "done"  # already published: a duplicate delivery
 
 
 class Ledger(Protocol):

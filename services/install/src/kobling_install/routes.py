@@ -1,16 +1,14 @@
 """install's HTTP entrypoints: Stripe's webhooks and the OAuth install redirect."""
 
 import logging
-from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from kobling_install.handlers import Outcome
 from kobling_install.oauth import (
-    OAuthDeps,
     OtherBrowser,
     TooManyStates,
     complete_install,
@@ -20,8 +18,8 @@ from kobling_install.oauth import (
 )
 from kobling_install.stripe_events import StripeEvent
 from kobling_install.stripe_oauth import InvalidGrant
+from kobling_install.web import Deps, DepsDep
 from kobling_shared import binding
-from kobling_shared.batching import GroupCommit
 from kobling_shared.links import dashboard_app_url, status_page_url
 from kobling_shared.openapi import TOO_LARGE, json_body, page, problem, redirect
 from kobling_shared.pages import problem_page
@@ -31,17 +29,6 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 # The cookie that ties our OAuth state to the browser that started the install.
 INSTALL_COOKIE = "install"
-
-
-Webhooks = GroupCommit[StripeEvent, Outcome]
-
-
-@dataclass(frozen=True)
-class WebhookSecrets:
-    """The live and the test endpoint's signing secrets, each a list during a roll."""
-
-    live: tuple[str, ...]
-    test: tuple[str, ...]
 
 
 class WebhookReceipt(BaseModel):
@@ -62,10 +49,10 @@ class WebhookReceipt(BaseModel):
 async def stripe_webhook(
     request: Request, stripe_signature: Annotated[str | None, Header()] = None
 ) -> Response:
-    # The hottest route reads its settings and batcher straight from the app, without
-    # dependency injection: the web framework is most of a webhook's CPU (docs/benchmarks.md).
-    secrets: WebhookSecrets = request.app.state.webhook_secrets
-    webhooks: Webhooks = request.app.state.webhooks
+    # The hottest route reads its dependencies straight from the app, without dependency
+    # injection: the web framework is most of a webhook's CPU (docs/benchmarks.md).
+    deps: Deps = request.app.state.deps
+    secrets, webhooks = deps.webhook_secrets, deps.webhooks
     raw = await request.body()
     try:
         endpoint = signing_endpoint(raw, stripe_signature, secrets.live, secrets.test)
@@ -98,15 +85,6 @@ RECEIPTS = {o: WebhookReceipt(received=True, outcome=o).model_dump_json().encode
 # --- the OAuth install ------------------------------------------------------------------------
 
 
-# `async def`: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request.
-async def get_oauth(request: Request) -> OAuthDeps:
-    deps: OAuthDeps = request.app.state.oauth
-    return deps
-
-
-OAuthDep = Annotated[OAuthDeps, Depends(get_oauth)]
-
-
 @router.get(
     "/stripe/install",
     status_code=303,
@@ -116,9 +94,10 @@ OAuthDep = Annotated[OAuthDeps, Depends(get_oauth)]
         503: page("Too many installs under way: try again after Retry-After seconds"),
     },
 )
-async def install_link(request: Request, oauth: OAuthDep, livemode: bool = False) -> Response:
+async def install_link(request: Request, deps: DepsDep, livemode: bool = False) -> Response:
     """Where our own "Install" links point: Stripe's authorize page, with our state, which
     only this browser can bring back."""
+    oauth = deps.oauth
     secure = oauth.settings.install_public_url.startswith("https:")
     browser = binding.ensure_browser_id(request, INSTALL_COOKIE, secure)
     try:
@@ -149,12 +128,12 @@ async def install_link(request: Request, oauth: OAuthDep, livemode: bool = False
 )
 async def oauth_callback(
     request: Request,
-    oauth: OAuthDep,
+    deps: DepsDep,
     code: Annotated[str | None, Query(max_length=500)] = None,
     state: Annotated[str | None, Query(max_length=500)] = None,
     error: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    settings = oauth.settings
+    oauth, settings = deps.oauth, deps.oauth.settings
     marketplace = ("action.marketplace_back", settings.stripe_marketplace_url)
     if error or not code:
         return problem_page(
@@ -171,13 +150,12 @@ async def oauth_callback(
             marketplace,
         )
 
-    def same_browser(digest: str) -> bool:
-        return binding.same_browser(
-            request, INSTALL_COOKIE, settings.install_public_url.startswith("https:"), digest
-        )
-
+    # The use case compares digests: this browser's, and the one bound to the state.
+    secure = settings.install_public_url.startswith("https:")
+    browser_id = binding.browser_id(request, INSTALL_COOKIE, secure)
+    browser = binding.digest(browser_id) if browser_id else None
     try:
-        livemode = None if state is None else await spend_state(state, same_browser, oauth)
+        livemode = None if state is None else await spend_state(state, browser, oauth)
     except OtherBrowser:
         return problem_page(
             request,

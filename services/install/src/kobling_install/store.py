@@ -2,11 +2,11 @@
 
 import hashlib
 from datetime import datetime, timedelta
-from enum import Enum
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from kobling_install.ports import Claim
 from kobling_shared.db.ports import Door
 from kobling_shared.events import now
 from kobling_shared.mongo import Document, insert_new
@@ -16,12 +16,6 @@ from kobling_shared.mongo import Document, insert_new
 # its events, which can be resent, go back 30 days ("List all events"). A delivery later than
 # this would be taken as new.
 REMEMBERED = timedelta(days=30)
-
-
-class Claim(Enum):
-    NEW = "new"  # first sight of this Stripe event
-    PENDING = "pending"  # seen before, but its publish was not confirmed
-    DONE = "done"  # already published: a duplicate delivery
 
 
 class WebhookLedger:

@@ -10,9 +10,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kobling_shared.events import now
 from kobling_shared.openapi import BEARER, detail
-from kobling_status.grant_uses import GrantUses
 from kobling_status.projection import AccountStatus, EconomicState
-from kobling_status.store import AccountFilter, BadCursor, StatusStore
+from kobling_status.store import AccountFilter, BadCursor
+from kobling_status.web import Deps, DepsDep
 
 ACCOUNT_ID = r"^acct_[A-Za-z0-9]{1,64}$"
 # Ten years: further back than any install, and far inside what a datetime can subtract
@@ -26,18 +26,11 @@ async def require_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    expected: str = request.app.state.settings.internal_api_token
+    deps: Deps = request.app.state.deps
+    expected = deps.settings.internal_api_token
     given = credentials.credentials if credentials else ""
     if not hmac.compare_digest(given.encode(), expected.encode()):
         raise HTTPException(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
-
-
-async def get_store(request: Request) -> StatusStore:
-    store: StatusStore = request.app.state.store
-    return store
-
-
-StoreDep = Annotated[StatusStore, Depends(get_store)]
 
 
 router = APIRouter(
@@ -70,8 +63,8 @@ async def get_account(
     `grant_uses`: how often our services used its e-conomic grant, and the last use."""
     # The read model from app.state, not through dependencies: other services ask this
     # route for every account they act on, and FastAPI's solving of each dependency costs.
-    store: StatusStore = request.app.state.store
-    uses: GrantUses = request.app.state.grant_uses
+    deps: Deps = request.app.state.deps
+    store, uses = deps.store, deps.grant_uses
     modes = [livemode] if livemode is not None else [True, False]
     for mode in modes:
         # Two reads by _id, at once: the status and its grant-use summary.
@@ -85,7 +78,7 @@ async def get_account(
 
 @router.get("/accounts", responses={400: detail("The cursor is not one we handed out")})
 async def list_accounts(
-    store: StoreDep,
+    deps: DepsDep,
     state: EconomicState | None = None,
     livemode: bool | None = None,
     installed: bool | None = None,
@@ -100,7 +93,7 @@ async def list_accounts(
         stuck_before = now() - timedelta(seconds=stuck_for_seconds)
     where = AccountFilter(state, livemode, installed, connected_since, stuck_before)
     try:
-        page, next_cursor = await store.list(where, limit, cursor)
+        page, next_cursor = await deps.store.list(where, limit, cursor)
     except BadCursor:
         raise HTTPException(400, "invalid cursor") from None
     return {"data": [public_view(s) for s in page], "next_cursor": next_cursor}
@@ -122,11 +115,11 @@ MILESTONES = {
     "/accounts/{account_id}/timeline", responses={404: detail("No events about this account")}
 )
 async def timeline(
-    store: StoreDep,
+    deps: DepsDep,
     account_id: Annotated[str, Path(pattern=ACCOUNT_ID)],
     livemode: bool = False,
 ) -> dict[str, Any]:
-    entries = await store.timeline(account_id, livemode)
+    entries = await deps.store.timeline(account_id, livemode)
     if not entries:
         raise HTTPException(404, "no such account")
     return {
@@ -149,6 +142,6 @@ async def timeline(
 
 
 @router.get("/funnel")
-async def funnel(store: StoreDep) -> dict[str, int]:
+async def funnel(deps: DepsDep) -> dict[str, int]:
     """How many installs stand in each state: the onboarding funnel."""
-    return await store.funnel()
+    return await deps.store.funnel()

@@ -3,13 +3,12 @@
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 
 from kobling_shared.app_view import ACCOUNT_ID, SIGNATURE_HEADER, verified_view, view_body
-from kobling_shared.arrivals import Arrivals
 from kobling_shared.i18n import Words, language
 from kobling_shared.links import (
     STATUS_PAGE,
@@ -21,20 +20,12 @@ from kobling_shared.links import (
 )
 from kobling_shared.openapi import VIEW, page, problem
 from kobling_shared.pages import problem_page
-from kobling_status.internal_api import StoreDep, merchant_view
+from kobling_status.internal_api import merchant_view
 from kobling_status.settings import StatusSettings
-from kobling_status.store import StatusStore
+from kobling_status.web import Deps, DepsDep
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter()
-
-
-async def get_settings(request: Request) -> StatusSettings:
-    settings: StatusSettings = request.app.state.settings
-    return settings
-
-
-SettingsDep = Annotated[StatusSettings, Depends(get_settings)]
 
 
 @router.get(
@@ -47,13 +38,13 @@ SettingsDep = Annotated[StatusSettings, Depends(get_settings)]
 )
 async def account_page(
     request: Request,
-    settings: SettingsDep,
-    store: StoreDep,
+    deps: DepsDep,
     account_id: Annotated[str, PathParam(pattern=ACCOUNT_ID)],
     t: Annotated[str, Query(max_length=1000)] = "",
     after: Annotated[str | None, Query(max_length=100)] = None,
     locale: Annotated[str | None, Query(max_length=10)] = None,
 ) -> HTMLResponse:
+    settings, store = deps.settings, deps.store
     try:
         link = LinkSigner(settings.link_signing_key, STATUS_PAGE).unsign(t, STATUS_PAGE_MAX_AGE)
     except SignatureExpired:
@@ -65,8 +56,7 @@ async def account_page(
     livemode = bool(link.get("l"))
     # Read your own writes: the merchant comes back from e-conomic the moment the grant is
     # stored. Hold the page a moment for the projection to catch up, then let it refresh itself.
-    arrivals: Arrivals = request.app.state.arrivals
-    waiting = after is not None and not await arrivals.wait_for(
+    waiting = after is not None and not await deps.arrivals.wait_for(
         after, lambda: store.has_applied(after)
     )
     status = await store.get(account_id, livemode)
@@ -122,8 +112,8 @@ async def app_view_status(request: Request) -> JSONResponse:
     # Every open of the Dashboard's view asks here: no FastAPI dependencies (solving them was
     # about a tenth of this route's CPU); the same check, called plainly.
     view = await verified_view(request, "status")
-    store: StatusStore = request.app.state.store
-    status = await store.get(view.account_id, view.livemode)
+    deps: Deps = request.app.state.deps
+    status = await deps.store.get(view.account_id, view.livemode)
     if status is None:
         return JSONResponse(
             {"error": "not_installed", "message": "Kobling is not installed on this account"},
