@@ -35,6 +35,9 @@ _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 # once encoded again (the table's characters, quotes and brackets of a URL's syntax excepted).
 _PUNCTUATION = frozenset("!$'()-,;=_~")
 _KEPT = ",;="  # left as they are, with letters, digits and `_.-~`, when encoding again
+# Printable ASCII, bounded (a UUID is 36): it goes into a header, and into nothing else.
+_KEY = re.compile(r"[!-~]{1,128}")
+IDEMPOTENCY_KEY = f"^{_KEY.pattern}$"
 _QUERY_VALUE = re.compile(r"^[\w\-.:,;$*/ =<>!@+'()\[\]&|]*$")
 MAX_PATH = 512
 
@@ -48,9 +51,12 @@ class RestRequest:
     method: str
     path: str  # without its query, encoded again as e-conomic expects: what the audit records
     query: str  # re-encoded from its parsed pairs, never passed through as given
+    # The caller's Idempotency-Key, sent on to e-conomic: a create repeated with it within the
+    # hour gets the first answer (contracts E24), so a POST with one may be sent again.
+    idempotency_key: str | None = None
 
 
-def parse(method: str, path: str) -> RestRequest:
+def parse(method: str, path: str, idempotency_key: str | None = None) -> RestRequest:
     if method not in METHODS:
         raise NotARestPath("method")
     if len(path) > MAX_PATH or any(ord(c) < 0x21 or ord(c) > 0x7E for c in path):
@@ -67,7 +73,9 @@ def parse(method: str, path: str) -> RestRequest:
     encoded = _path(bare)
     if len(encoded) > MAX_PATH:
         raise NotARestPath("characters")
-    return RestRequest(method, encoded, urlencode(pairs))
+    if idempotency_key is not None and not _KEY.fullmatch(idempotency_key):
+        raise NotARestPath("Idempotency-Key")
+    return RestRequest(method, encoded, urlencode(pairs), idempotency_key)
 
 
 def _path(bare: str) -> str:
