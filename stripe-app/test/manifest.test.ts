@@ -49,3 +49,9 @@ test('the icon is a 300x300 PNG', () => {
   expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
   expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([300, 300]);
 });
+
+// A general sandbox install talks to our managed sandbox, with that sandbox's own keys; Kobling
+// holds a live and a test key only (docs/external-contracts.md O10). Stripe's default is off too.
+test('sandbox installs stay off until the managed sandbox has keys of its own', () => {
+  expect(manifest.sandbox_install_compatible).toBe(false);
+});

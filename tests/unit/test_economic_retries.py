@@ -1,6 +1,7 @@
 """One e-conomic client owns retries and Retry-After, for the grant check's GET /self and the
 broker's pass-through alike: a 429 waits what Retry-After says, a 5xx is sent again a bounded
-number of times (never to a POST, which may have created the draft all the same), and a wait
+number of times (never to a POST without an Idempotency-Key, which may have created the draft
+all the same), and a wait
 longer than the caller may sit through goes back to it. e-conomic in memory (httpx.MockTransport),
 the waits recorded instead of slept."""
 
@@ -8,6 +9,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
@@ -112,9 +114,11 @@ class Broker:
     economic: Economic
     account: str
 
-    async def call(self, method: str, path: str = "/invoices/drafts") -> httpx.Response:
+    async def call(
+        self, method: str, path: str = "/invoices/drafts", headers: dict[str, Any] | None = None
+    ) -> httpx.Response:
         body = {"account_id": self.account, "livemode": False, "method": method, "path": path}
-        headers = {"Authorization": f"Bearer {SYNC}"}
+        headers = {"Authorization": f"Bearer {SYNC}", **(headers or {})}
         return await self.client.post("/internal/economic", json=body, headers=headers)
 
 
@@ -195,3 +199,46 @@ async def test_the_broker_answers_504_when_e_conomic_is_not_there(
 
 def broker_budget() -> int:
     return EconAuthSettings().economic_daily_budget
+
+
+# --- a caller's Idempotency-Key (contracts E24) -------------------------------------------------
+
+KEY = "in_1QxYz-customer"
+
+
+def created(from_cache: bool = False) -> httpx.Response:
+    cached = {"X-ResultFromCache": "true"} if from_cache else {}
+    return httpx.Response(201, headers=cached, json={"customerNumber": 7})
+
+
+@pytest.mark.parametrize("failure", [httpx.Response(500), httpx.ConnectError, httpx.ReadTimeout])
+async def test_a_post_with_an_idempotency_key_is_sent_again(broker, waits, failure) -> None:
+    """e-conomic answers the repeat from its cache: the first try's customer, not a second one."""
+    broker.economic.script = [failure, created(from_cache=True)]
+    answer = await broker.call("POST", headers={"Idempotency-Key": KEY})
+    reply = answer.json()
+    assert (reply["status"], reply["headers"]["x-resultfromcache"]) == (201, "true")
+    assert [r.headers["Idempotency-Key"] for r in broker.economic.sent] == [KEY, KEY]
+    assert waits == [0.25]
+
+
+async def test_a_post_without_a_key_is_never_sent_again(broker, waits) -> None:
+    broker.economic.script = [httpx.ReadTimeout, created()]
+    answer = await broker.call("POST")
+    assert (answer.status_code, answer.json()["error"]) == (504, "economic_unavailable")
+    assert len(broker.economic.sent) == 1
+    assert "Idempotency-Key" not in broker.economic.sent[0].headers
+
+
+async def test_the_first_answer_to_a_key_comes_back_unmarked(broker, waits) -> None:
+    broker.economic.script = [created()]
+    answer = await broker.call("POST", headers={"Idempotency-Key": KEY})
+    assert "x-resultfromcache" not in answer.json()["headers"]
+    assert broker.economic.sent[0].headers["Idempotency-Key"] == KEY
+
+
+@pytest.mark.parametrize("key", ["", "k" * 129, "two words", "nøgle", "tab\tin"])
+async def test_a_key_of_another_form_is_refused_and_nothing_sent(broker, waits, key) -> None:
+    answer = await broker.call("POST", headers={"Idempotency-Key": key.encode("utf-8")})
+    assert answer.status_code == 422
+    assert broker.economic.sent == []

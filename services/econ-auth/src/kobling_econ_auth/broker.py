@@ -26,8 +26,9 @@ from kobling_econ_auth.scopes import READ_ONLY, Scope
 from kobling_shared.crypto import Unreadable
 from kobling_shared.events import EconomicGrantUsed, account_key, now
 
-# What the caller needs of e-conomic's headers (the body carries e-conomic's own pagination).
-PASSED_HEADERS = ("retry-after", "location", "link", "content-type")
+# What the caller needs of e-conomic's headers (the body carries e-conomic's own pagination;
+# X-ResultFromCache says a create's Idempotency-Key was seen before: nothing new was created).
+PASSED_HEADERS = ("retry-after", "location", "link", "content-type", "x-resultfromcache")
 GRANT_REDACTED = "[grant]"
 
 USES = Counter(

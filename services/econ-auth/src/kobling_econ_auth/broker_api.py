@@ -5,14 +5,20 @@ refused here (no token, not a REST path) is audited as the broker's own refusals
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, ValidationError
 
 from kobling_econ_auth.broker import Broker, Refused
 from kobling_econ_auth.broker_audit import UNAUTHENTICATED, unparsed
-from kobling_econ_auth.rest_paths import METHODS, NotARestPath, RestRequest, parse
+from kobling_econ_auth.rest_paths import (
+    IDEMPOTENCY_KEY,
+    METHODS,
+    NotARestPath,
+    RestRequest,
+    parse,
+)
 from kobling_shared import openapi
 from kobling_shared.app_view import ACCOUNT_ID
 from kobling_shared.openapi import BEARER, Detail, Problem
@@ -21,6 +27,17 @@ BUDGET_HEADER = "Kobling-Budget-Remaining"
 
 router = APIRouter()
 _bearer = HTTPBearer(auto_error=False)
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=IDEMPOTENCY_KEY,
+        description="Sent on to e-conomic: a create repeated with the same key within the hour"
+        " gets the first answer (`X-ResultFromCache: true`); a POST with one is retried after a"
+        " 5xx or a lost connection, one without never is. Printable ASCII, at most 128"
+        " characters (else 422, nothing sent)",
+    ),
+]
 
 
 async def calling_service(
@@ -70,7 +87,9 @@ class BrokerRequest(BaseModel):
 
 class BrokerAnswer(BaseModel):
     status: int = Field(description="e-conomic's status")
-    headers: dict[str, str] = Field(description="Retry-After, Location, Link, Content-Type")
+    headers: dict[str, str] = Field(
+        description="Retry-After, Location, Link, Content-Type, X-ResultFromCache (lower case)"
+    )
     body: Any = Field(description="e-conomic's body")
 
 
@@ -95,11 +114,14 @@ class BrokerAnswer(BaseModel):
     },
 )
 async def call_economic(
-    body: BrokerRequest, request: Request, caller: Annotated[str, Depends(calling_service)]
+    body: BrokerRequest,
+    request: Request,
+    caller: Annotated[str, Depends(calling_service)],
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     broker: Broker = request.app.state.broker
     try:
-        rest = parse(body.method.upper(), body.path)
+        rest = parse(body.method.upper(), body.path, idempotency_key)
     except NotARestPath as why:
         refused = Refused(400, "not_a_rest_path", f"not an e-conomic REST request ({why})")
         rest = unparsed(body.method.upper(), body.path)

@@ -38,8 +38,10 @@ BACKOFF_SECONDS = 0.25  # then twice that: when e-conomic names no wait of its o
 # minutes. A caller of the broker is a service: a longer one is handed to it with the 429.
 MERCHANT_PATIENCE_SECONDS = 5.0
 CALLER_PATIENCE_SECONDS = 10.0
-# A 5xx to a POST may have created the draft all the same: only these are safe to send again.
+# A 5xx to a POST may have created the draft all the same: only these are safe to send again,
+# and a POST that carries an Idempotency-Key (e-conomic answers its repeat from its cache).
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 _BACKOFF = wait_exponential(multiplier=BACKOFF_SECONDS)
 
 
@@ -93,6 +95,8 @@ class EconomicClient:
         patience: float,
     ) -> Reply:
         headers = {"X-AppSecretToken": self.app_secret_token, "X-AgreementGrantToken": grant}
+        if request.idempotency_key:
+            headers[IDEMPOTENCY_HEADER] = request.idempotency_key
         payload = body if request.method in ("POST", "PUT", "PATCH") else None
 
         async def attempt() -> Reply:
@@ -112,10 +116,12 @@ class EconomicClient:
 
 
 def _retrying(request: RestRequest, patience: float) -> AsyncRetrying:
-    """At most ATTEMPTS: after a lost connection, a 429, or a 5xx to a request safe to repeat,
-    each waiting what e-conomic's Retry-After says (when it is no longer than `patience`) or a
-    short backoff. What the last attempt got is the answer."""
-    safe = request.method in IDEMPOTENT
+    """At most ATTEMPTS: after a lost connection, a 429, or a 5xx to a request safe to repeat
+    (a POST is, with an Idempotency-Key), each waiting what e-conomic's Retry-After says (when it
+    is no longer than `patience`) or a short backoff. What the last attempt got is the answer."""
+    safe = request.method in IDEMPOTENT or bool(
+        request.method == "POST" and request.idempotency_key
+    )
 
     def again(reply: Reply) -> bool:
         if reply.status != 429 and not (reply.status >= 500 and safe):
