@@ -55,7 +55,7 @@ async def account_page(
     locale: Annotated[str | None, Query(max_length=10)] = None,
 ) -> HTMLResponse:
     try:
-        link = LinkSigner(settings.link_signing_key, STATUS_PAGE).unsign(t, STATUS_PAGE_MAX_AGE)
+        link = LinkSigner(settings.page_link_key, STATUS_PAGE).unsign(t, STATUS_PAGE_MAX_AGE)
     except SignatureExpired:
         return _stale_link(request, settings, locale)
     except BadSignature:
