@@ -124,13 +124,20 @@ def test_econ_auth_refuses_one_key_for_both_jobs(monkeypatch: pytest.MonkeyPatch
         EconAuthSettings()
 
 
-def test_production_refuses_the_single_link_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A leftover LINK_SIGNING_KEY is the old shared Secret: it signed both kinds of link."""
-    for name, value in pod_environment("status").items():
+def test_production_takes_the_single_link_key_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """LINK_SIGNING_KEY is a name DESIGN.md fixes: a deployment that sets it alone keeps
+    working (it signs both kinds of link, as before the split), and is told what it risks."""
+    for name, value in pod_environment("econ-auth").items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("LINK_SIGNING_KEY", secrets.token_urlsafe(32))
-    with pytest.raises(ValueError, match="LINK_SIGNING_KEY"):
-        StatusSettings()
+    monkeypatch.delenv("PAGE_LINK_KEY")
+    monkeypatch.delenv("CONNECT_LINK_KEY")
+    single = secrets.token_urlsafe(32)
+    monkeypatch.setenv("LINK_SIGNING_KEY", single)
+    settings = EconAuthSettings()
+    assert settings.page_link_key == settings.connect_link_key == single
+    assert "CONNECT_LINK_KEY (econ-auth alone)" in caplog.text
 
 
 async def test_what_a_status_pod_holds_mints_no_connect_link() -> None:

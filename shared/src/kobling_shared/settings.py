@@ -9,6 +9,7 @@ needs, or with a short, low-entropy or development one, and names them.
 import base64
 import binascii
 import ipaddress
+import logging
 import math
 from collections import Counter
 from typing import ClassVar
@@ -63,6 +64,8 @@ DEV_SECRETS: dict[str, str] = {
     # caller:token pairs for econ-auth's e-conomic broker, one token per calling service.
     "economic_broker_tokens": "sync:kobling-dev-broker-sync,bench:kobling-dev-broker-bench",
 }
+
+log = logging.getLogger(__name__)
 
 
 def secret_list(value: str) -> tuple[str, ...]:
@@ -244,13 +247,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _require_secrets(self) -> "Settings":
+        if self.link_signing_key:
+            self._fill_from_single_link_key()
         if self.production:
-            self._refuse_single_link_key()
             self._refuse_weak_secrets()
             self._refuse_public_urls()
-        elif self.link_signing_key:
-            self.page_link_key = self.page_link_key or self.link_signing_key
-            self.connect_link_key = self.connect_link_key or self.link_signing_key
         for name, value in PUBLIC_URLS.items():
             if not self.production and not getattr(self, name):
                 setattr(self, name, value)
@@ -293,14 +294,18 @@ class Settings(BaseSettings):
             names = "; ".join(problems)
             raise ValueError(f"refusing to start in production with weak secrets: {names}")
 
-    def _refuse_single_link_key(self) -> None:
-        """A LINK_SIGNING_KEY in a production pod is the old shared Secret: the key that opened
-        status pages also minted connect links, so a leak from status connected any account."""
-        if self.link_signing_key:
-            raise ValueError(
-                "refusing to start in production with LINK_SIGNING_KEY: it signed both kinds "
-                "of link; set PAGE_LINK_KEY (install, econ-auth, status) and CONNECT_LINK_KEY "
-                "(econ-auth alone) instead"
+    def _fill_from_single_link_key(self) -> None:
+        """LINK_SIGNING_KEY is the name DESIGN.md fixes, and a deployment that sets it alone must
+        keep working: it fills whichever of the two link keys is unset, as the one key did both
+        jobs before. In production that is a warning, not a refusal: every pod holding it can
+        mint connect links, which deploy/k8s avoids by giving each key to its holders only."""
+        self.page_link_key = self.page_link_key or self.link_signing_key
+        self.connect_link_key = self.connect_link_key or self.link_signing_key
+        if self.production:
+            log.warning(
+                "LINK_SIGNING_KEY signs both kinds of link: any service holding it can mint "
+                "connect links. Set PAGE_LINK_KEY (install, econ-auth, status) and "
+                "CONNECT_LINK_KEY (econ-auth alone) instead"
             )
 
     def _refuse_public_urls(self) -> None:
