@@ -63,7 +63,7 @@ async def test_a_stale_or_forged_link_shows_no_account(page: Page) -> None:
     await page.goto(f"{STATUS}/accounts/acct_someone?t=forged")
     await expect(page.get_by_role("heading", name="This page link has expired")).to_be_visible()
     await expect(page.get_by_text("acct_someone")).to_have_count(0)
-    link = status_page_url(STATUS, DEV_SECRETS["link_signing_key"], "acct_someone", False)
+    link = status_page_url(STATUS, DEV_SECRETS["page_link_key"], "acct_someone", False)
     await page.goto(link.replace("acct_someone?", "acct_other?"))
     await expect(page.get_by_role("heading", name="This page link has expired")).to_be_visible()
 
@@ -75,7 +75,7 @@ async def test_the_page_speaks_danish(page: Page) -> None:
     # take the install before the page is asked for it.
     async with httpx.AsyncClient(timeout=10) as http:
         await wait_for(http, account, lambda s: s["stripe"]["installed"])
-    link = status_page_url(STATUS, DEV_SECRETS["link_signing_key"], account, False, locale="da-DK")
+    link = status_page_url(STATUS, DEV_SECRETS["page_link_key"], account, False, locale="da-DK")
     await page.goto(link)
     await expect(page.locator("html")).to_have_attribute("lang", "da")
     await expect(page.get_by_text("Kobling er installeret")).to_be_visible()

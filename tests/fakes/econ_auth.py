@@ -147,28 +147,38 @@ class FakeUnsentUses:
 
 
 class FakeGrants:
-    """Satisfies kobling_econ_auth.ports.Grants, as GrantVault: a grant opens only while its
-    account's data key lives, and only for that account."""
+    """Satisfies kobling_econ_auth.ports.Grants, as GrantVault: each seal takes a fresh data key,
+    and a grant opens only while its data key lives, and only for its account."""
 
     def __init__(self) -> None:
-        self.data_keys: dict[str, int] = {}
+        self.data_keys: dict[str, set[int]] = {}
         self._next_key = 0
 
     async def seal(self, account_id: str, livemode: bool, grant: str) -> str:
         key = account_key(account_id, livemode)
-        if key not in self.data_keys:
-            self._next_key += 1
-            self.data_keys[key] = self._next_key
-        return f"sealed|{key}|{self.data_keys[key]}|{grant}"
+        self._next_key += 1
+        self.data_keys.setdefault(key, set()).add(self._next_key)
+        return f"sealed|{key}|{self._next_key}|{grant}"
 
     async def open(self, account_id: str, livemode: bool, ciphertext: str) -> str:
-        _, key, data_key, grant = ciphertext.split("|", 3)
-        if key != account_key(account_id, livemode) or self.data_keys.get(key) != int(data_key):
+        _, key, _, grant = ciphertext.split("|", 3)
+        if key != account_key(account_id, livemode) or not self.holds(ciphertext):
             raise Unreadable()
         return grant
 
     async def destroy(self, account_id: str, livemode: bool) -> None:
         self.data_keys.pop(account_key(account_id, livemode), None)
+
+    async def retire(self, account_id: str, livemode: bool, ciphertext: str) -> None:
+        _, key, data_key, _ = ciphertext.split("|", 3)
+        self.data_keys.get(key, set()).discard(int(data_key))
+        if not self.data_keys.get(key, True):
+            del self.data_keys[key]
+
+    def holds(self, ciphertext: str) -> bool:
+        """Whether the data key that sealed `ciphertext` still lives."""
+        _, key, data_key, _ = ciphertext.split("|", 3)
+        return int(data_key) in self.data_keys.get(key, set())
 
 
 class FakeEconomic:

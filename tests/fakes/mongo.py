@@ -33,7 +33,7 @@ class FakeCollection:
     def find(self, query: Document | None = None) -> FakeCursor:
         return FakeCursor(list(self.docs.values()))
 
-    async def replace_one(self, query: Document, doc: Document) -> None:
+    async def replace_one(self, query: Document, doc: Document, upsert: bool = False) -> None:
         self.docs[query["_id"]] = {**doc, "_id": query["_id"]}
 
     async def delete_one(self, query: Document) -> None:

@@ -20,7 +20,7 @@ from kobling_shared.settings import DEV_SECRETS
 
 pytestmark = pytest.mark.usefixtures("stack")
 
-LINK_KEY = DEV_SECRETS["link_signing_key"]
+LINK_KEY = DEV_SECRETS["page_link_key"]
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from kobling_devkit.merchant import (
 )
 from kobling_devkit.stripe_signing import body_of, install_event, sign
 from kobling_devkit.waiting import eventually
-from kobling_econ_auth.grants import KEYS_DATABASE, GrantVault
+from kobling_econ_auth.grants import KEYS_DATABASE, LEGACY_REFUSED, GrantVault
 from kobling_shared.crypto import MasterKeys, TokenCipher, Unreadable, key_id
 from kobling_shared.events import account_key
 from kobling_shared.settings import DEV_SECRETS
@@ -83,7 +83,7 @@ async def test_a_grant_is_sealed_under_its_own_data_key_and_opens_for_its_accoun
     mine, theirs = await stored(db, account), await stored(db, other)
     fmt, data_key_id, _ = mine["grant_ciphertext"].split(".", 2)
     keys = db[KEYS_DATABASE]["data_keys"]
-    data_key = await keys.find_one({"_id": account_key(account, False)})
+    data_key = await keys.find_one({"account": account_key(account, False)})
     assert fmt == "g1" and data_key is not None and data_key["data_key_id"] == data_key_id
     assert MasterKeys.wrapped_by(data_key["wrapped"]) == MasterKeys(DEV_KEY).newest
     assert theirs["grant_ciphertext"].split(".")[1] != data_key_id  # a key per merchant
@@ -116,7 +116,7 @@ async def test_a_backup_taken_before_an_uninstall_opens_no_grant_after_it(
     ).status_code == 200
     keys = db[KEYS_DATABASE]["data_keys"]
     await eventually(
-        lambda: keys.find_one({"_id": account_key(account, False)}),
+        lambda: keys.find_one({"account": account_key(account, False)}),
         lambda key: key is None,
         timeout=20,
         interval=0.05,
@@ -150,7 +150,10 @@ async def test_reseal_moves_every_grant_under_the_newest_key_so_old_keys_can_go(
     legacy_account = "acct_" + os.urandom(8).hex()
     legacy_grant = await connected(http, legacy_account)
     connections = db["kobling_econ_auth"]["connections"]
-    legacy = {"$set": {"grant_ciphertext": TokenCipher(DEV_KEY).encrypt(legacy_grant.token)}}
+    # As before the first re-seal ran (an earlier run of this test made one).
+    await db[KEYS_DATABASE]["data_keys"].delete_one({"_id": LEGACY_REFUSED})
+    fernet = TokenCipher(DEV_KEY).encrypt(legacy_grant.token)
+    legacy = {"$set": {"grant_ciphertext": fernet}}
     await connections.update_one({"_id": account_key(legacy_account, False)}, legacy)
 
     # And one no key opens (garbage where a ciphertext should be): counted, left, no crash.
@@ -174,6 +177,9 @@ async def test_reseal_moves_every_grant_under_the_newest_key_so_old_keys_can_go(
             assert await vault(db, new_key).open(acct, False, sealed) == token
             with pytest.raises(Unreadable):
                 await vault(db, DEV_KEY).open(acct, False, sealed)
+        # A copy of the grant from before (a backup's) opens no more: no data key of it can go.
+        with pytest.raises(Unreadable):
+            await vault(db, DEV_KEY).open(legacy_account, False, fernet)
         again = reseal(infra, f"{new_key},{DEV_KEY}")
         assert again.startswith("re-sealed 0 of "), again
     finally:

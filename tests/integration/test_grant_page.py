@@ -58,7 +58,7 @@ async def test_a_developer_agreement_is_connected_with_a_warning(
     connected_events = [e for e in held if e["type"] == "com.kobling.economic.connected.v1"]
     assert [e["data"]["developer_agreement"] for e in connected_events] == [True]
     assert grant.agreement == 901234
-    link = status_page_url(STATUS, DEV_SECRETS["link_signing_key"], account, False)
+    link = status_page_url(STATUS, DEV_SECRETS["page_link_key"], account, False)
     page = await http.get(link)
     assert "Connected to a developer agreement" in page.text
     assert "cannot sync anything to it" in page.text and "✓ Connected" not in page.text

@@ -108,7 +108,7 @@ async def pages_reached_by_a_secret_in_their_url(
 ) -> dict[str, httpx.Response]:
     """A page or redirect for each kind of secret a URL of ours carries."""
     await install(http, account)
-    page = status_page_url(STATUS, DEV_SECRETS["link_signing_key"], account, False)
+    page = status_page_url(STATUS, DEV_SECRETS["page_link_key"], account, False)
     link = await connect_link(http, account)
     confirm = await confirm_page(http, link)
     return {

@@ -38,7 +38,8 @@ SECRET_SETTINGS = (
     "stripe_app_secret",
     "economic_app_secret_token",
     "token_encryption_keys",
-    "link_signing_key",
+    "page_link_key",
+    "connect_link_key",
     "internal_api_token",
 )
 BROKER_TOKENS = [p.split(":")[1] for p in DEV_SECRETS["economic_broker_tokens"].split(",")]

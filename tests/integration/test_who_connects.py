@@ -148,7 +148,7 @@ async def test_an_oauth_install_url_sent_to_a_victim_installs_nothing(
 async def test_the_merchant_page_is_read_only_and_short_lived(attacker, account) -> None:
     await install(attacker, account)
     await wait_for(attacker, account, lambda d: d["stripe"]["installed"])
-    signer = URLSafeTimedSerializer(DEV_SECRETS["link_signing_key"], salt="kobling.status-page")
+    signer = URLSafeTimedSerializer(DEV_SECRETS["page_link_key"], salt="kobling.status-page")
     fresh = signer.dumps({"a": account, "l": False})
     page = await attacker.get(f"{STATUS}/accounts/{account}", params={"t": fresh})
     assert page.status_code == 200 and "Connect e-conomic" in page.text
@@ -163,7 +163,7 @@ async def test_the_merchant_page_is_read_only_and_short_lived(attacker, account)
             return int(time.time()) - 16 * 60
 
     stale = URLSafeTimedSerializer(
-        DEV_SECRETS["link_signing_key"], salt="kobling.status-page", signer=Stale
+        DEV_SECRETS["page_link_key"], salt="kobling.status-page", signer=Stale
     )
     old = await attacker.get(
         f"{STATUS}/accounts/{account}", params={"t": stale.dumps({"a": account, "l": False})}

@@ -140,7 +140,7 @@ async def test_the_merchants_page_says_each_state_in_its_language(state, locale)
     app = status_app(settings)  # no lifespan: nothing connects
     app.state.deps = replace(app.state.deps, store=OneAccount(status))
     query = {"locale": locale} if locale else {}
-    link = status_page_url("http://status", settings.link_signing_key, "acct_1", False, **query)
+    link = status_page_url("http://status", settings.page_link_key, "acct_1", False, **query)
     async with client_of(app, "http://status") as client:
         page = await client.get(link)
     assert page.status_code == 200 and lang(page) == ("da" if locale else "en")

@@ -40,8 +40,8 @@ def test_strong_secrets_start_in_production(production: pytest.MonkeyPatch) -> N
 @pytest.mark.parametrize("env", ["prod", "Production", "staging", "produciton", "live", "test"])
 def test_any_env_but_development_is_production(production: pytest.MonkeyPatch, env: str) -> None:
     production.setenv("KOBLING_ENV", env)
-    production.setenv("LINK_SIGNING_KEY", DEV_SECRETS["link_signing_key"])
-    with pytest.raises(ValidationError, match="development values: LINK_SIGNING_KEY"):
+    production.setenv("CONNECT_LINK_KEY", DEV_SECRETS["connect_link_key"])
+    with pytest.raises(ValidationError, match="development values: CONNECT_LINK_KEY"):
         EconAuthSettings()
 
 
@@ -52,7 +52,7 @@ def test_development_values_of_kobling_env_keep_the_development_defaults(
     monkeypatch.setenv("KOBLING_ENV", env)
     settings = EconAuthSettings()
     assert not settings.production
-    assert settings.link_signing_key == DEV_SECRETS["link_signing_key"]
+    assert settings.connect_link_key == DEV_SECRETS["connect_link_key"]
 
 
 @pytest.mark.parametrize(
@@ -74,7 +74,7 @@ def test_short_or_low_entropy_secrets_are_refused(
 def test_a_development_value_in_another_setting_is_refused(
     production: pytest.MonkeyPatch,
 ) -> None:
-    production.setenv("INTERNAL_API_TOKEN", DEV_SECRETS["link_signing_key"])
+    production.setenv("INTERNAL_API_TOKEN", DEV_SECRETS["page_link_key"])
     with pytest.raises(ValidationError, match="development values: INTERNAL_API_TOKEN"):
         EconAuthSettings()
 

@@ -9,6 +9,7 @@ needs, or with a short, low-entropy or development one, and names them.
 import base64
 import binascii
 import ipaddress
+import logging
 import math
 from collections import Counter
 from typing import ClassVar
@@ -55,11 +56,16 @@ DEV_SECRETS: dict[str, str] = {
     "economic_app_public_token": "kobling-dev-public",
     "economic_app_secret_token": "kobling-dev-secret",
     "token_encryption_keys": "ZGV2LWtleS1rb2JsaW5nLWRldi1rZXktMDAwMDAwMDA=",
-    "link_signing_key": "kobling-dev-link-signing-key",
+    # One job each (issue 23): a status page link (minted by install and econ-auth, opened by
+    # status) and a connect link (econ-auth alone mints and opens it).
+    "page_link_key": "kobling-dev-page-link-key",
+    "connect_link_key": "kobling-dev-connect-link-key",
     "internal_api_token": "kobling-dev-internal-token",
     # caller:token pairs for econ-auth's e-conomic broker, one token per calling service.
     "economic_broker_tokens": "sync:kobling-dev-broker-sync,bench:kobling-dev-broker-bench",
 }
+
+log = logging.getLogger(__name__)
 
 
 def secret_list(value: str) -> tuple[str, ...]:
@@ -141,7 +147,11 @@ def weak_encryption_keys(value: str) -> str | None:
     return None
 
 
-_DEV_PARTS = frozenset(part.strip() for v in DEV_SECRETS.values() for part in v.split(","))
+# LINK_SIGNING_KEY's development value, from before each link had its own key.
+RETIRED_DEV_SECRETS = ("kobling-dev-link-signing-key",)
+_DEV_PARTS = frozenset(
+    (*RETIRED_DEV_SECRETS, *(part.strip() for v in DEV_SECRETS.values() for part in v.split(",")))
+)
 
 
 def _is_dev_value(value: str) -> bool:
@@ -206,6 +216,10 @@ class Settings(BaseSettings):
     economic_api_url: str = ""
 
     token_encryption_keys: str = ""
+    # PAGE_LINK_KEY: install, econ-auth and status; CONNECT_LINK_KEY: econ-auth alone.
+    page_link_key: str = ""
+    connect_link_key: str = ""
+    # The single key both links had before: development only, where it fills each one unset.
     link_signing_key: str = ""
     internal_api_token: str = ""
     economic_broker_tokens: str = ""
@@ -233,6 +247,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _require_secrets(self) -> "Settings":
+        if self.link_signing_key:
+            self._fill_from_single_link_key()
         if self.production:
             self._refuse_weak_secrets()
             self._refuse_public_urls()
@@ -277,6 +293,20 @@ class Settings(BaseSettings):
         if problems:
             names = "; ".join(problems)
             raise ValueError(f"refusing to start in production with weak secrets: {names}")
+
+    def _fill_from_single_link_key(self) -> None:
+        """LINK_SIGNING_KEY is the name DESIGN.md fixes, and a deployment that sets it alone must
+        keep working: it fills whichever of the two link keys is unset, as the one key did both
+        jobs before. In production that is a warning, not a refusal: every pod holding it can
+        mint connect links, which deploy/k8s avoids by giving each key to its holders only."""
+        self.page_link_key = self.page_link_key or self.link_signing_key
+        self.connect_link_key = self.connect_link_key or self.link_signing_key
+        if self.production:
+            log.warning(
+                "LINK_SIGNING_KEY signs both kinds of link: any service holding it can mint "
+                "connect links. Set PAGE_LINK_KEY (install, econ-auth, status) and "
+                "CONNECT_LINK_KEY (econ-auth alone) instead"
+            )
 
     def _refuse_public_urls(self) -> None:
         missing = [name.upper() for name in self.public_urls if not getattr(self, name)]

@@ -150,7 +150,7 @@ async def economic_callback(
     query = {"locale": result.locale} | ({"after": result.event_id} if result.event_id else {})
     page = status_page_url(
         settings.status_public_url,
-        settings.link_signing_key,
+        settings.page_link_key,
         result.account_id,
         result.livemode,
         **query,
@@ -178,7 +178,7 @@ async def economic_callback_without_state(
 
 
 def _confirm_token(deps: Deps, browser: str, link: str) -> str:
-    key = deps.settings.link_signing_key.encode()
+    key = deps.settings.connect_link_key.encode()
     return hmac.new(key, f"confirm:{browser}:{link}".encode(), hashlib.sha256).hexdigest()
 
 

@@ -49,7 +49,7 @@ async def mint_connect_link(
         raise NotInstalled(account_id)
     settings = deps.settings
     url = connect_url(
-        settings.econ_auth_public_url, settings.link_signing_key, account_id, livemode, user_id
+        settings.econ_auth_public_url, settings.connect_link_key, account_id, livemode, user_id
     )
     # Spent only once it makes a link: one that found no install yet may be asked again (the
     # view's "Try again"), and of any number of replays exactly one wins the unique record.
@@ -72,7 +72,7 @@ class ConnectAttempt:
 async def read_connect_link(link: str, deps: Deps) -> ConnectAttempt:
     """The attempt a connect link stands for, without spending it (the confirmation page shows
     whose account it connects before anything happens)."""
-    signer = LinkSigner(deps.settings.link_signing_key, CONNECT)
+    signer = LinkSigner(deps.settings.connect_link_key, CONNECT)
     try:
         payload = signer.unsign(link, CONNECT_LINK_MAX_AGE)
         attempt = ConnectAttempt(

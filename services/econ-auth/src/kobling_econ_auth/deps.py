@@ -28,10 +28,33 @@ class Deps:
 
 
 async def change(deps: Deps, account_id: str, livemode: bool, edit: Change) -> Connection | None:
-    """`edit` applied to the stored connection; what it adds to the outbox is published."""
-    changed = await deps.store.change(account_id, livemode, edit)
+    """`edit` applied to the stored connection; what it adds to the outbox is published, and
+    the data key of a grant it let go is destroyed."""
+    changed = await change_grant(deps, account_id, livemode, edit)
     if changed is not None and changed.outbox:
         await publish(changed, deps)
+    return changed
+
+
+async def change_grant(
+    deps: Deps, account_id: str, livemode: bool, edit: Change
+) -> Connection | None:
+    """`edit` applied to the stored connection; when it let a grant go (a disconnect, a revoked
+    grant, a reconnect's new grant) that grant's data key is destroyed, so a copy of it (a
+    backup, the oplog) opens nothing."""
+    let_go: list[str] = []
+
+    def noting(current: Connection) -> Connection | None:
+        changed = edit(current)
+        let_go.clear()  # a store may try an edit again: the last try is the one written
+        old = current.grant_ciphertext
+        if changed is not None and old is not None and changed.grant_ciphertext != old:
+            let_go.append(old)
+        return changed
+
+    changed = await deps.store.change(account_id, livemode, noting)
+    if changed is not None and let_go:
+        await deps.grants.retire(account_id, livemode, let_go[0])
     return changed
 
 

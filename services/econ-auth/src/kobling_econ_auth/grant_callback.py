@@ -13,8 +13,7 @@ from prometheus_client import Counter
 
 from kobling_econ_auth import connection as domain
 from kobling_econ_auth.connection import Agreement, Connection
-from kobling_econ_auth.deps import Deps, change, publish
-from kobling_econ_auth.installs import destroy_key_if_uninstalled
+from kobling_econ_auth.deps import Deps, change, change_grant, publish
 from kobling_econ_auth.ports import (
     EconomicUnavailable,
     GrantRejected,
@@ -165,10 +164,10 @@ async def _connect(
             return None
         return domain.connect(c, sealed, agreement, now(), pending.user_id)
 
-    connected = await deps.store.change(pending.account_id, pending.livemode, connect)
+    connected = await change_grant(deps, pending.account_id, pending.livemode, connect)
     if connected is None:
-        # The seal may have made a data key after the uninstall destroyed the last one.
-        await destroy_key_if_uninstalled(pending.account_id, pending.livemode, deps)
+        # The seal made a data key for a grant nobody will hold.
+        await deps.grants.retire(pending.account_id, pending.livemode, sealed)
         raise _refused("uninstalled", StateInvalid())
     return connected
 

@@ -86,6 +86,8 @@ class Grants(Protocol):
 
     async def destroy(self, account_id: str, livemode: bool) -> None: ...
 
+    async def retire(self, account_id: str, livemode: bool, ciphertext: str) -> None: ...
+
 
 class GrantRejected(Exception):
     """e-conomic did not accept the credentials (401): a revoked or wrong grant (E02250), or

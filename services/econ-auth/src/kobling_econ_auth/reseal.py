@@ -1,5 +1,5 @@
 """Re-seals every grant under the newest key of TOKEN_ENCRYPTION_KEYS, so that the older keys
-can be retired:
+can be retired, and refuses grants sealed before data keys from then on:
 
     uv run python -m kobling_econ_auth.reseal
 
@@ -61,7 +61,11 @@ async def reseal_all(settings: EconAuthSettings) -> Resealed:
                         return None
                     return current.model_copy(update={"grant_ciphertext": new})
 
-                await store.change(conn.account_id, conn.livemode, swap)
+                if await store.change(conn.account_id, conn.livemode, swap) is None:
+                    await vault.retire(conn.account_id, conn.livemode, new)  # sealed nothing kept
+        # Every grant from before data keys is re-sealed or opened by no key: refuse such
+        # ciphertexts from now on (a backup's, the oplog's), as no data key of theirs can go.
+        await vault.refuse_legacy()
         return report
     finally:
         await client.close()

@@ -197,7 +197,7 @@ async def oauth_callback(
         return RedirectResponse(target, status_code=303)
     page = status_page_url(
         settings.status_public_url,
-        settings.link_signing_key,
+        settings.page_link_key,
         installed.account_id,
         installed.livemode,
         after=installed.event_id,

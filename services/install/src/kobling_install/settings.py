@@ -15,5 +15,5 @@ class InstallSettings(Settings):
         "stripe_test_client_id",
         "stripe_application_ids",
         "token_encryption_keys",
-        "link_signing_key",
+        "page_link_key",
     )

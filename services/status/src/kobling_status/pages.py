@@ -46,7 +46,7 @@ async def account_page(
 ) -> HTMLResponse:
     settings, store = deps.settings, deps.store
     try:
-        link = LinkSigner(settings.link_signing_key, STATUS_PAGE).unsign(t, STATUS_PAGE_MAX_AGE)
+        link = LinkSigner(settings.page_link_key, STATUS_PAGE).unsign(t, STATUS_PAGE_MAX_AGE)
     except SignatureExpired:
         return _stale_link(request, settings, locale)
     except BadSignature:

@@ -8,7 +8,7 @@ PORT = 8003
 class StatusSettings(Settings):
     required_secrets: ClassVar[tuple[str, ...]] = (
         "stripe_app_secret",
-        "link_signing_key",
+        "page_link_key",
         "internal_api_token",
     )
 
