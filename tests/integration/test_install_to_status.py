@@ -135,9 +135,9 @@ async def test_a_live_event_signed_with_the_test_secret_is_refused(
     live = install_event(account, livemode=True)
     refused = await deliver(http, live, secret=TEST_WEBHOOK_SECRET)
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_signature"
-    # Nor by saying test at the top and live in the install object.
-    smuggled = install_event(account, livemode=False, kind="apps.install.deleted")
-    smuggled["data"]["object"] = {"object": "apps.install", "account": account, "livemode": True}
+    # Nor by saying test at the top and live in the event's object.
+    smuggled = install_event(account, livemode=False, kind="account.application.deauthorized")
+    smuggled["data"]["object"]["livemode"] = True
     assert (await deliver(http, smuggled, secret=TEST_WEBHOOK_SECRET)).status_code == 400
     assert await events_for(infra.kafka, INSTALLS_TOPIC, account) == []
     # Nothing reached Kafka, so nothing can reach the read model.
@@ -194,7 +194,7 @@ async def test_live_and_test_installs_of_one_account_are_two_records(
     http, internal_auth, account
 ) -> None:
     await deliver(http, install_event(account, livemode=True))
-    await deliver(http, install_event(account, livemode=False, kind="apps.install.created"))
+    await deliver(http, install_event(account, livemode=False))
     live = await status_of(http, internal_auth, account, livemode=True, until=installed)
     test = await status_of(http, internal_auth, account, livemode=False, until=installed)
     assert (live.json()["livemode"], test.json()["livemode"]) == (True, False)

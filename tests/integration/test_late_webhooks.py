@@ -99,7 +99,9 @@ async def test_an_uninstall_before_its_install_and_a_stale_install_end_uninstall
     install = await stripe_event(
         http, "account.application.authorized", account, created=t - 60, hold=True
     )
-    uninstall = await stripe_event(http, "apps.install.deleted", account, created=t - 30)
+    uninstall = await stripe_event(
+        http, "account.application.deauthorized", account, created=t - 30
+    )
     stale = await stripe_event(
         http, "account.application.authorized", account, created=t - 90, hold=True
     )

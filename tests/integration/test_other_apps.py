@@ -15,10 +15,10 @@ pytestmark = pytest.mark.usefixtures("stack")
     ("kind", "application"),
     [
         ("account.application.deauthorized", "ca_another_app"),
-        ("apps.install.deleted", "app_another_app"),
+        ("account.application.authorized", "ca_another_app"),
     ],
 )
-async def test_another_app_uninstalled_leaves_ours_alone(
+async def test_another_app_installed_or_uninstalled_leaves_ours_alone(
     http, account, infra: Infra, kind: str, application: str
 ) -> None:
     await install(http, account)

@@ -57,9 +57,17 @@ async def test_a_delivery_twice_in_one_batch_shares_the_first_ones_fate(world) -
     [
         install_event("acct_1", kind="charge.succeeded"),
         install_event("acct_1", app="ca_someone_else"),
-        install_event("acct_1", kind="apps.install.deleted", app="app_someone_else"),
+        install_event("acct_1", kind="account.application.deauthorized", app="ca_someone_else"),
+        install_event("acct_1", kind="apps.install.created"),
+        install_event("acct_1", kind="apps.install.deleted"),
     ],
-    ids=["another type", "another application", "another app's uninstall"],
+    ids=[
+        "another type",
+        "another application",
+        "another app's uninstall",
+        "our apps.install.created",
+        "our apps.install.deleted",
+    ],
 )
 async def test_an_event_not_for_us_is_ignored_and_claims_nothing(world, event) -> None:
     assert await world.deliver(event) == [Outcome.IGNORED]

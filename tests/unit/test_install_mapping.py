@@ -15,9 +15,7 @@ def mapped(**kwargs: object) -> object:
     ("kind", "expected"),
     [
         ("account.application.authorized", StripeAppInstalled),
-        ("apps.install.created", StripeAppInstalled),
         ("account.application.deauthorized", StripeAppUninstalled),
-        ("apps.install.deleted", StripeAppUninstalled),
     ],
 )
 def test_install_signals_map_to_our_events(kind: str, expected: type) -> None:
@@ -26,17 +24,14 @@ def test_install_signals_map_to_our_events(kind: str, expected: type) -> None:
     assert (event.id, event.subject, event.livemode) == ("evt_same", "acct_1", True)
 
 
-def test_apps_install_events_carry_the_account_in_the_install_object() -> None:
-    raw = install_event("acct_1", kind="apps.install.created")
-    raw.pop("account")
-    raw["data"]["object"] = {
-        "object": "apps.install",
-        "account": "acct_9",
-        "livemode": True,
-        "app": APP,
-    }
-    event = to_install_event(StripeEvent.model_validate(raw), OURS)
-    assert (event.subject, event.livemode) == ("acct_9", True)
+@pytest.mark.parametrize("kind", ["apps.install.created", "apps.install.deleted"])
+def test_apps_install_events_of_our_app_are_not_an_install_or_an_uninstall(kind: str) -> None:
+    """Stripe sends them to the developer's own endpoint (contracts S9): installs are known from
+    the OAuth exchange and account.application.*, whatever reaches the Connect endpoint."""
+    raw = install_event("acct_1", kind=kind)
+    assert raw["data"]["object"]["app"] == APP and raw["account"] == "acct_1"
+    with pytest.raises(NotForUs, match="developer endpoint"):
+        to_install_event(StripeEvent.model_validate(raw), OURS)
 
 
 def test_other_types_are_not_for_us() -> None:
@@ -44,7 +39,9 @@ def test_other_types_are_not_for_us() -> None:
         mapped(kind="charge.succeeded")
 
 
-@pytest.mark.parametrize("kind", ["account.application.deauthorized", "apps.install.deleted"])
+@pytest.mark.parametrize(
+    "kind", ["account.application.authorized", "account.application.deauthorized"]
+)
 def test_another_application_s_events_are_not_for_us(kind: str) -> None:
     raw = install_event("acct_1", kind=kind)
     raw["data"]["object"] = install_object("acct_1", False, kind, app="ca_someone_else")

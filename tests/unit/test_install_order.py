@@ -56,7 +56,7 @@ class InstallService:
         if event.id in self.seen:
             return  # the ledger: a redelivery
         self.seen.add(event.id)
-        kind = "account.application.authorized" if event.installing else "apps.install.deleted"
+        kind = "account.application." + ("authorized" if event.installing else "deauthorized")
         raw = install_event(ACCOUNT, kind=kind, created=event.created, event_id=event.id)
         ours = to_install_event(StripeEvent.model_validate(raw), frozenset({APPLICATION, APP}))
         if not webhook_is_news(ours, self.oauth_at):

@@ -51,7 +51,9 @@ def install_object(
     account: str, livemode: bool, kind: str, app: str | None = None
 ) -> dict[str, Any]:
     """What Stripe's event is about: the application (account.application.*) or the install
-    (apps.install.*), of our app unless `app` names another."""
+    (apps.install.*), of our app unless `app` names another. Stripe sends apps.install.* to the
+    developer's own endpoint, never to install's Connect endpoint: they are built only to show
+    that install ignores one that reaches it anyway (docs/external-contracts.md S9)."""
     if kind.startswith("apps.install"):
         return {
             "id": f"appinst_{uuid.uuid4().hex[:16]}",

@@ -247,22 +247,17 @@ async def token(request: Request) -> JSONResponse:
 
 # --- webhooks -----------------------------------------------------------------------------------
 
-InstallType = Literal[
-    "account.application.authorized",
-    "account.application.deauthorized",
-    "apps.install.created",
-    "apps.install.deleted",
-]
+# The install events Stripe sends to an app's Connect endpoint. apps.install.* are sent "to the
+# app developer, embedding platform, and installing merchant" (docs.stripe.com/api/apps/installs):
+# to the developer account's own endpoint, which Kobling does not have, so the sandbox's Stripe
+# never delivers them to install (contracts S9).
+InstallType = Literal["account.application.authorized", "account.application.deauthorized"]
 
 
-def our_app(kind: str, livemode: bool) -> str:
-    """How Stripe names our app in an event: the application `ca_…` in account.application.*
-    (the OAuth client id of the event's mode, unverified: STRIPE_APPLICATION_IDS lists both),
-    the `app_…` of the install object in apps.install.*."""
-    if not kind.startswith("apps.install"):
-        return settings().stripe_client_id_for(livemode)
-    ids = secret_list(settings().stripe_application_ids)
-    return next((i for i in ids if i.startswith("app_")), settings().stripe_app_id)
+def our_app(livemode: bool) -> str:
+    """How Stripe names our app in account.application.*: the application `ca_…`, the OAuth
+    client id of the event's mode (unverified: STRIPE_APPLICATION_IDS lists both)."""
+    return settings().stripe_client_id_for(livemode)
 
 
 def install_event(
@@ -273,17 +268,7 @@ def install_event(
     application: str | None = None,
 ) -> dict[str, Any]:
     """An install event of our app, or of another app installed on the same account."""
-    app = application or our_app(kind, livemode)
-    if kind.startswith("apps.install"):
-        obj: dict[str, Any] = {
-            "id": "appinst_" + secrets.token_hex(8),
-            "object": "apps.install",
-            "account": account,
-            "app": app,
-            "livemode": livemode,
-        }
-    else:
-        obj = {"id": app, "object": "application", "name": "Kobling"}
+    app = application or our_app(livemode)
     return {
         "id": "evt_" + secrets.token_hex(12),
         "object": "event",
@@ -292,7 +277,7 @@ def install_event(
         "account": account,
         "created": int(time.time()) if created is None else created,
         "api_version": "2026-09-30.endive",
-        "data": {"object": obj},
+        "data": {"object": {"id": app, "object": "application", "name": "Kobling"}},
     }
 
 

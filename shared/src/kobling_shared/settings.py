@@ -197,8 +197,9 @@ class Settings(BaseSettings):
     stripe_client_id: str = ""
     stripe_test_client_id: str = ""
     # The ids that name our app in Stripe's install events (comma-separated): the application
-    # `ca_…` of account.application.* (our OAuth client id) and the `app_…` of apps.install.*.
-    # An event for any other application is acknowledged and ignored.
+    # `ca_…` of account.application.* (our OAuth client id of each mode). An event for any other
+    # application is acknowledged and ignored. apps.install.* (which name the `app_…`) go to the
+    # developer's own endpoint, not install's, and are ignored whatever they name.
     stripe_application_ids: str = ""
     stripe_api_base: str = ""
     stripe_dashboard_url: str = ""

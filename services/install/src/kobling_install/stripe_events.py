@@ -9,8 +9,13 @@ from kobling_shared.events import InstallData, StripeAppInstalled, StripeAppUnin
 
 SOURCE = "kobling/install"
 
-INSTALLS = {"account.application.authorized", "apps.install.created"}
-UNINSTALLS = {"account.application.deauthorized", "apps.install.deleted"}
+INSTALLS = {"account.application.authorized"}
+UNINSTALLS = {"account.application.deauthorized"}
+# Stripe sends apps.install.* to the app developer's own account endpoint, never to this Connect
+# endpoint (docs.stripe.com/api/apps/installs; contracts S9). We do not depend on them: an install
+# is known from the OAuth code exchange and account.application.authorized, an uninstall from
+# account.application.deauthorized. One that reaches us anyway is acknowledged and ignored.
+DEVELOPER_ENDPOINT_ONLY = "apps.install."
 
 
 class StripeEventData(BaseModel):
@@ -32,20 +37,19 @@ class StripeEvent(BaseModel):
 
     @property
     def merchant(self) -> str | None:
-        # account.application.* carry the merchant at the top; apps.install.* in the install object.
-        account = self.account or self.data.object.get("account")
-        return account if isinstance(account, str) else None
+        # account.application.* carry the merchant at the top.
+        return self.account
 
     @property
     def application(self) -> str | None:
-        """The app the event is about: the application object of account.application.*, the
-        `app` of an apps.install.* install object."""
+        """The app the event is about: the application object of account.application.*."""
         obj = self.data.object
-        app = obj.get("id") if obj.get("object") == "application" else obj.get("app")
+        app = obj.get("id") if obj.get("object") == "application" else None
         return app if isinstance(app, str) else None
 
     @property
     def mode(self) -> bool:
+        # An object that says live makes the event live, whatever the top says (contracts S3).
         livemode = self.data.object.get("livemode")
         return livemode if isinstance(livemode, bool) else self.livemode
 
@@ -59,6 +63,8 @@ def to_install_event(
 ) -> StripeAppInstalled | StripeAppUninstalled:
     """Our event for Stripe's; `applications` are the ids that name our app (another app's
     install on the same account is not ours to announce, nor its uninstall ours to act on)."""
+    if event.type.startswith(DEVELOPER_ENDPOINT_ONLY):
+        raise NotForUs(f"{event.type} is the developer endpoint's; installs come from OAuth")
     if event.type not in INSTALLS | UNINSTALLS:
         raise NotForUs(f"ignored event type {event.type}")
     if event.application not in applications:
