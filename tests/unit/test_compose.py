@@ -93,6 +93,35 @@ def dockerfile_stages() -> dict[str, str]:
     return dict(zip(parts[1::2], parts[2::2], strict=True))
 
 
+def base_images() -> set[str]:
+    """Every image the Dockerfile builds on (its ARG defaults resolved), stages of its own aside."""
+    text = (ROOT / "deploy/Dockerfile").read_text()
+    args = dict(re.findall(r"^ARG (\w+)=(\S+)$", text, flags=re.MULTILINE))
+    refs = re.findall(r"^FROM (\S+)", text, flags=re.MULTILINE) + re.findall(r"--from=(\S+)", text)
+    resolved = {re.sub(r"\$\{(\w+)\}", lambda m: args[m[1]], ref) for ref in refs}
+    return resolved - set(dockerfile_stages())
+
+
+def test_every_base_image_is_pinned_by_digest_or_marked_for_pinning_at_release() -> None:
+    """A tag moves: the image built at release is not the one tested. Pinned by digest, or, where
+    no registry could be asked, named with the command that pins it, in the Dockerfile and the
+    README's release steps (issue 23, item 12)."""
+    dockerfile = (ROOT / "deploy/Dockerfile").read_text()
+    readme = (ROOT / "README.md").read_text()
+    images = base_images()
+    assert {image.split("@")[0] for image in images} == {
+        "python:3.11-slim",
+        "ghcr.io/astral-sh/uv:0.9",
+    }
+    for image in images:
+        if re.fullmatch(r"[^@\s]+@sha256:[0-9a-f]{64}", image):
+            continue
+        command = f"docker buildx imagetools inspect {image}"
+        assert "UNVERIFIED: not yet pinned by digest" in dockerfile
+        assert f"#   {command}\n" in dockerfile
+        assert command in readme
+
+
 def test_the_production_image_holds_no_sandbox() -> None:
     stages = dockerfile_stages()
     assert list(stages)[-1] == "production"

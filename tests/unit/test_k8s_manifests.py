@@ -72,3 +72,93 @@ def test_production_config_names_every_public_url_on_https() -> None:
     for name in PUBLIC_URLS:
         url = config["data"][name.upper()]
         assert url.startswith("https://") and public_url_problem(url) is None
+
+
+# Served on each service's one public port (DESIGN.md fixes it), never routed from outside.
+INTERNAL_PATHS = (
+    "/internal/economic",
+    "/internal/grants/check",
+    "/v1/accounts",
+    "/v1/accounts/acct_1/timeline",
+    "/v1/funnel",
+    "/metrics",
+    "/asyncapi.json",
+    "/openapi.json",
+    "/docs",
+    "/healthz",
+    "/readyz",
+)
+# What Stripe and the merchant's browser must reach (DESIGN.md, "HTTP surface").
+PUBLIC_PATHS = {
+    "install": ["/stripe/webhooks", "/stripe/install", "/stripe/oauth/callback"],
+    "econ-auth": [
+        "/api/connect-link",
+        "/api/disconnect",
+        "/economic/connect",
+        "/economic/callback/abc",
+        "/economic/callback",
+    ],
+    "status": ["/api/status", "/accounts/acct_1"],
+}
+
+
+def routed(path: str) -> set[str]:
+    """The services the Ingress sends `path` to, on any host (Kubernetes' matching rules)."""
+    services = set()
+    ingresses = of_kind("Ingress")
+    assert ingresses, "deploy/k8s has no Ingress: what reaches the services from outside?"
+    for ingress in ingresses.values():
+        assert "defaultBackend" not in ingress["spec"]
+        for rule in ingress["spec"]["rules"]:
+            for route in rule["http"]["paths"]:
+                prefix = route["path"].rstrip("/")
+                if route["pathType"] == "Exact":
+                    hit = path == route["path"]
+                else:  # Prefix (and ImplementationSpecific, read as the widest): whole segments
+                    hit = path == prefix or path.startswith(prefix + "/")
+                if hit:
+                    services.add(route["backend"]["service"]["name"].removeprefix("kobling-"))
+    return services
+
+
+@pytest.mark.parametrize("path", INTERNAL_PATHS)
+def test_the_ingress_routes_no_internal_or_operator_path(path: str) -> None:
+    assert routed(path) == set()
+
+
+def test_the_ingress_routes_each_public_path_to_its_service_only() -> None:
+    from kobling_shared.settings import PUBLIC_URLS
+
+    (config,) = of_kind("ConfigMap").values()
+    hosts = {
+        rule["host"]: {r["backend"]["service"]["name"] for r in rule["http"]["paths"]}
+        for ingress in of_kind("Ingress").values()
+        for rule in ingress["spec"]["rules"]
+    }
+    for service, paths in PUBLIC_PATHS.items():
+        assert {service} == set().union(*(routed(path) for path in paths))
+        url = config["data"][f"{service.replace('-', '_').upper()}_PUBLIC_URL"]
+        assert hosts[url.removeprefix("https://")] == {f"kobling-{service}"}
+    assert len(hosts) == len(PUBLIC_URLS)
+
+
+def test_a_network_policy_keeps_each_port_to_the_ingress_kobling_and_monitoring() -> None:
+    policies = of_kind("NetworkPolicy")
+    for name, port in SERVICES.items():
+        spec = policies[f"kobling-{name}"]["spec"]
+        assert spec["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": f"kobling-{name}"}
+        assert spec["policyTypes"] == ["Ingress"]
+        (rule,) = spec["ingress"]
+        assert rule["ports"] == [{"port": port}]
+        peers = [peer.get("namespaceSelector") or peer.get("podSelector") for peer in rule["from"]]
+        assert not [peer for peer in rule["from"] if "ipBlock" in peer or not peer]
+        assert peers == [
+            {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}},
+            {"matchLabels": {"app.kubernetes.io/part-of": "kobling"}},
+            {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+        ]
+
+
+def test_no_service_opens_a_way_around_the_ingress() -> None:
+    for service in of_kind("Service").values():
+        assert service["spec"].get("type", "ClusterIP") == "ClusterIP"

@@ -143,6 +143,25 @@ def test_production_refuses_the_development_broker_tokens(production: pytest.Mon
         EconAuthSettings()
 
 
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        # The caller's name made up the length the token lacked (a 19-character token).
+        ("reconciliation:Xk3fQ9zLmP2vR7wTb4n", "token of reconciliation: shorter than 24"),
+        ("sync:strong,bench:Xk3fQ9zLmP2vR7wTb4", "token of bench: shorter than 24"),
+        # ...or the entropy: a patterned token behind a long, varied name.
+        ("quarterly-vat-export:" + "ab" * 16, "token of quarterly-vat-export: too little entropy"),
+    ],
+)
+def test_each_broker_token_is_judged_without_its_callers_name(
+    production: pytest.MonkeyPatch, value: str, why: str
+) -> None:
+    """`caller:token` pairs: the caller's name is no secret, so it lends no length or entropy."""
+    production.setenv("ECONOMIC_BROKER_TOKENS", value.replace("strong", secrets.token_urlsafe(32)))
+    with pytest.raises(ValidationError, match=f"ECONOMIC_BROKER_TOKENS \\({why}"):
+        EconAuthSettings()
+
+
 @pytest.mark.parametrize("value", ["no-caller-name", "Sync:x" * 5, "sync:a,sync:a", ":token"])
 def test_broker_tokens_must_name_each_caller_once(
     production: pytest.MonkeyPatch, value: str

@@ -132,6 +132,17 @@ def weak_secret(value: str) -> str | None:
     return None
 
 
+def weak_broker_tokens(value: str) -> str | None:
+    """ECONOMIC_BROKER_TOKENS (`caller:token,…`): each token on its own. The caller's name is no
+    secret, so it lends neither length nor entropy (a 19-character token behind `reconciliation:`
+    passed as 34 characters)."""
+    for entry in secret_list(value):
+        caller, _, token = entry.partition(":")
+        if why := weak_secret(token):
+            return f"token of {caller}: {why}"
+    return None
+
+
 def weak_encryption_keys(value: str) -> str | None:
     """Each TOKEN_ENCRYPTION_KEYS entry, old ones too (an old key still opens what it sealed):
     32 random bytes in urlsafe base64."""
@@ -287,6 +298,8 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if name == "token_encryption_keys":
                 why = weak_encryption_keys(value)
+            elif name == "economic_broker_tokens":
+                why = weak_broker_tokens(value)
             else:
                 why = None if name in NOT_SECRET else weak_secret(value)
             if why:
