@@ -22,6 +22,7 @@ import {
   fetchStatus,
   mintConnectLink,
 } from './backend';
+import {mayChangeConnection} from './roles';
 import {reasonText, wordsFor} from './words';
 
 // How often to ask again while the merchant is away at e-conomic, or a disconnect settles.
@@ -181,6 +182,10 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
   const {status} = load;
   const economic = status.economic;
   const connect = () => void startConnect(caller);
+  // A role that may not change the connection sees it, and why it has no buttons (roles.ts).
+  const mayChange = mayChangeConnection(context);
+  const actions = (buttons: JSX.Element) =>
+    mayChange ? buttons : <Inline>{words.roleCannotChange}</Inline>;
 
   let body: JSX.Element;
   if (step.kind === 'confirm-connect') {
@@ -252,21 +257,25 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
         {economic.warning === 'agreement_shared' ? (
           <Banner type="caution" title={words.sharedWarning(economic.shared_with_count)} />
         ) : null}
-        <Row>
-          <Button onPress={connect}>{words.connectOther}</Button>
-          <Button type="destructive" onPress={() => setStep({kind: 'confirm-disconnect'})}>
-            {words.disconnect}
-          </Button>
-        </Row>
+        {actions(
+          <Row>
+            <Button onPress={connect}>{words.connectOther}</Button>
+            <Button type="destructive" onPress={() => setStep({kind: 'confirm-disconnect'})}>
+              {words.disconnect}
+            </Button>
+          </Row>,
+        )}
       </Column>
     );
   } else if (economic.state === 'failed') {
     body = (
       <Column>
         <Banner type="critical" title={words.failed} description={reasonText(words, economic.reason)} />
-        <Button type="primary" onPress={connect}>
-          {words.tryAgain}
-        </Button>
+        {actions(
+          <Button type="primary" onPress={connect}>
+            {words.tryAgain}
+          </Button>,
+        )}
       </Column>
     );
   } else if (economic.state === 'disconnected') {
@@ -275,9 +284,11 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
         <Inline css={{font: 'heading'}}>{words.disconnected}</Inline>
         <Inline>{reasonText(words, economic.reason)}</Inline>
         {economic.reason === 'merchant_request' ? <Inline>{words.removeInEconomic}</Inline> : null}
-        <Button type="primary" onPress={connect}>
-          {words.reconnect}
-        </Button>
+        {actions(
+          <Button type="primary" onPress={connect}>
+            {words.reconnect}
+          </Button>,
+        )}
       </Column>
     );
   } else {
@@ -285,9 +296,11 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
       <Column>
         <Inline css={{font: 'heading'}}>{words.notConnected}</Inline>
         <Inline>{words.notConnectedHelp}</Inline>
-        <Button type="primary" onPress={connect}>
-          {words.connect}
-        </Button>
+        {actions(
+          <Button type="primary" onPress={connect}>
+            {words.connect}
+          </Button>,
+        )}
       </Column>
     );
   }

@@ -52,6 +52,7 @@ const wordsOf = (m: Catalogue) => ({
   unreachable: m['app.unreachable'],
   unreachableHelp: m['app.unreachable_help'],
   linkRefused: m['app.link_refused'],
+  roleCannotChange: m['app.role_cannot_change'],
   misconfigured: MISCONFIGURED,
   reasons: Object.fromEntries(
     Object.entries(m)

@@ -316,3 +316,54 @@ test('a manifest without the backend URLs says so instead of calling anything', 
   await until(view, "This app's backend is not configured");
   expect(backend.sent).toHaveLength(0);
 });
+
+// Who may change where the books go (README, "Who may connect"): Administrators and Developers.
+// Stripe's mock gives a Developer by name only (no `id`), as older Dashboards do.
+const withRoles = (...roles: {id?: string; name: string}[]): ExtensionContextValue => {
+  const props = context();
+  return {
+    ...props,
+    userContext: {...props.userContext, roles: roles.map((role) => ({type: 'builtIn', ...role}))},
+  } as ExtensionContextValue;
+};
+const CANNOT_CHANGE =
+  'Only an Administrator or a Developer of this Stripe account can connect or disconnect e-conomic.';
+
+test.each(['not_connected', 'connected', 'failed', 'disconnected'] as const)(
+  'a View only user sees the connection (%s) and no button that changes it, and why',
+  async (state) => {
+    serve(state);
+    const view = show(<App {...withRoles({id: 'view_only', name: 'View only'})} />);
+    await until(view, CANNOT_CHANGE);
+    expect(buttons(view)).toEqual([]);
+    expect(backend.sentTo('/api/connect-link')).toEqual([]);
+  },
+);
+
+test('an Analyst or a Support specialist may not change it either; an unknown role id neither', async () => {
+  for (const role of [
+    {id: 'analyst', name: 'Analyst'},
+    {id: 'support_specialist', name: 'Support specialist'},
+    {id: 'admin_of_nothing', name: 'Administrator'},
+  ]) {
+    serve('connected');
+    const view = show(<App {...withRoles(role)} />);
+    await until(view, CANNOT_CHANGE);
+    expect(buttons(view)).toEqual([]);
+  }
+});
+
+test('an Administrator, a Super Administrator or a Developer may connect, connect another and disconnect', async () => {
+  for (const role of [
+    {id: 'admin', name: 'Administrator'},
+    {id: 'super_admin', name: 'Super Administrator'},
+    {id: 'developer', name: 'Developer'},
+    {name: 'Administrator'},
+  ]) {
+    serve('connected');
+    const view = show(<App {...withRoles({id: 'view_only', name: 'View only'}, role)} />);
+    await until(view, 'Connect another company');
+    expect(buttons(view)).toEqual(['Connect another company', 'Disconnect']);
+    expect(view.wrapper).not.toContainText(CANNOT_CHANGE);
+  }
+});
