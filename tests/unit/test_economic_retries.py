@@ -16,6 +16,7 @@ import pytest
 
 from kobling_devkit.stripe_signing import new_account
 from kobling_econ_auth.app import create_app
+from kobling_econ_auth.broker import LATENCY, USES
 from kobling_econ_auth.connection import Agreement, Connection
 from kobling_econ_auth.economic import EconomicClient
 from kobling_econ_auth.ports import EconomicUnavailable, GrantRejected, PermissionRefused
@@ -195,6 +196,18 @@ async def test_the_broker_answers_504_when_e_conomic_is_not_there(
     answer = await broker.call(method)
     assert (answer.status_code, answer.json()["error"]) == (504, "economic_unavailable")
     assert (len(broker.economic.sent), waits) == (sent, [0.25, 0.5][: sent - 1])
+
+
+async def test_a_call_e_conomic_never_answered_is_counted_and_timed(broker, waits) -> None:
+    """An operator watching kobling_broker_calls_total saw nothing of a 504 after an attempt:
+    the call was audited (on the topic), so the counting path was skipped."""
+    counted = USES.labels("sync", "504")._value.get()
+    timed = sum(b.get() for b in LATENCY._buckets)
+    broker.economic.script = [httpx.ConnectError]
+    answer = await broker.call("GET")
+    assert answer.status_code == 504
+    assert USES.labels("sync", "504")._value.get() == counted + 1
+    assert sum(b.get() for b in LATENCY._buckets) == timed + 1
 
 
 def broker_budget() -> int:

@@ -157,12 +157,17 @@ class Broker:
             async with asyncio.timeout(self.deps.settings.economic_broker_deadline_seconds):
                 reply = await self.deps.economic.send(request, grant, body, sent, take)
         except (Refused, TimeoutError, Unanswered) as stopped:
+            refused = _refusal(stopped, audited=bool(sent.attempts))
             if sent.attempts:
+                # Audited here, so `use` skips the refusal's count: counted and timed here.
+                elapsed = time.monotonic() - started
+                LATENCY.observe(elapsed)
+                USES.labels(caller, str(refused.status)).inc()
                 outcome: Outcome = "answered" if sent.status else "unanswered"
-                await self._audit(unknown, sent.status, time.monotonic() - started, outcome)
+                await self._audit(unknown, sent.status, elapsed, outcome)
             else:
                 await self.unsent.forget(unknown.id)
-            raise _refusal(stopped, audited=bool(sent.attempts)) from None
+            raise refused from None
         elapsed = time.monotonic() - started
         LATENCY.observe(elapsed)
         USES.labels(caller, str(reply.status)).inc()
