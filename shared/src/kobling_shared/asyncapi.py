@@ -10,12 +10,16 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
 from kobling_shared.events import (
+    ACCOUNT_EVENTS_TOPIC,
     CONNECTIONS_TOPIC,
     GRANT_USES_TOPIC,
     INSTALLS_TOPIC,
+    SYNC_RESULTS_TOPIC,
     ConnectionEvent,
     EconomicGrantUsed,
     InstallEvent,
+    StripeAccountEvent,
+    SyncResult,
 )
 
 EVENTS: dict[str, tuple[Any, str]] = {
@@ -27,6 +31,14 @@ EVENTS: dict[str, tuple[Any, str]] = {
     GRANT_USES_TOPIC: (
         EconomicGrantUsed,
         "Every use of a grant through econ-auth's broker (never the body or a token)",
+    ),
+    ACCOUNT_EVENTS_TOPIC: (
+        StripeAccountEvent,
+        "The Stripe events of installed accounts the sync needs: ids only, re-fetched by the sync",
+    ),
+    SYNC_RESULTS_TOPIC: (
+        SyncResult,
+        "What the sync did with each Stripe object; `data.revision` orders one object's results",
     ),
 }
 

@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 INSTALLS_TOPIC = "stripe.app-installs.v1"
 CONNECTIONS_TOPIC = "economic.connections.v1"
 GRANT_USES_TOPIC = "economic.grant-uses.v1"
+ACCOUNT_EVENTS_TOPIC = "stripe.account-events.v1"
+SYNC_RESULTS_TOPIC = "sync.results.v1"
 DEAD_LETTER_TOPIC = "kobling.dead-letter.v1"
 
 
@@ -186,6 +188,122 @@ class EconomicGrantUsed(_Envelope):
     data: GrantUseData
 
 
+# --- stripe.account-events.v1 -----------------------------------------------------------------
+# The Stripe events of installed accounts the sync needs, verified and deduplicated by install.
+# Only ids: the sync re-fetches the object through install's read-only Stripe broker and never
+# trusts an event's body (DOMAIN.md). The envelope id is Stripe's event id.
+
+ACCOUNT_EVENT_TYPES = frozenset(
+    {
+        "invoice.paid",
+        "invoice.voided",
+        "invoice.marked_uncollectible",
+        "payout.reconciliation_completed",
+        "payout.paid",
+        "payout.failed",
+        "charge.refunded",
+        "charge.dispute.created",
+        "credit_note.created",
+    }
+)
+
+
+class AccountEventData(_Model):
+    stripe_event_id: str
+    stripe_event_type: str = Field(description="One of ACCOUNT_EVENT_TYPES")
+    object_type: str = Field(description="Stripe's `object` of data.object: invoice, payout, …")
+    object_id: str = Field(pattern=r"^[a-z]{2,5}_[A-Za-z0-9]{1,255}$")
+    created: datetime = Field(description="The Stripe event's `created`")
+
+
+class StripeAccountEvent(_Envelope):
+    type: Literal["com.kobling.stripe.account_event.v1"] = "com.kobling.stripe.account_event.v1"
+    data: AccountEventData
+
+
+# --- sync.results.v1 --------------------------------------------------------------------------
+# What the sync did with one Stripe object. `revision` numbers the results of one object (its sync
+# record's revision): a consumer keeps the highest, whatever order they arrive in. Ids, numbers and
+# amounts only (amounts in the currency's minor unit, as Stripe gives them), never a name.
+
+
+class EconomicRefusal(_Model):
+    """What e-conomic said when it refused, as it said it (DOMAIN.md: validation errors)."""
+
+    status: int
+    message: str | None = None
+    error_code: str | None = None
+    developer_hint: str | None = None
+    log_id: str | None = None
+    errors: dict[str, str] = Field(
+        default_factory=dict, description="field path → e-conomic's message for it"
+    )
+
+
+class _SyncData(_Model):
+    object_type: Literal["invoice", "payout"]
+    object_id: str
+    revision: int = Field(ge=1)
+    stripe_event_id: str | None = None
+
+
+class InvoiceSyncedData(_SyncData):
+    customer_number: int
+    booked_invoice_number: int
+    voucher_number: int | None = Field(None, description="The customer payment's voucher")
+    currency: str
+    total: int = Field(description="Stripe's total, minor units")
+
+
+class PayoutBookedData(_SyncData):
+    voucher_number: int
+    currency: str
+    amount: int = Field(description="The payout, minor units")
+    fees: int = Field(description="Stripe's fees in it, minor units")
+    suspense: int = Field(description="What no synced invoice explains, minor units")
+    suspense_lines: int
+    flags: list[str] = Field(default_factory=list)
+
+
+class NeedsAttentionData(_SyncData):
+    step: str = Field(description="The step that could not finish")
+    reason: str = Field(description="A code: totals_differ, economic_refused, settings_incomplete…")
+    economic: EconomicRefusal | None = None
+    figures: dict[str, int] = Field(
+        default_factory=dict, description="e.g. the totals gate's stripe_gross, economic_gross…"
+    )
+
+
+class SkippedData(_SyncData):
+    reason: str = Field(description="A code: zero_total, before_start, not_connected, voided…")
+
+
+class InvoiceSynced(_Envelope):
+    type: Literal["com.kobling.sync.invoice_synced.v1"] = "com.kobling.sync.invoice_synced.v1"
+    data: InvoiceSyncedData
+
+
+class PayoutBooked(_Envelope):
+    type: Literal["com.kobling.sync.payout_booked.v1"] = "com.kobling.sync.payout_booked.v1"
+    data: PayoutBookedData
+
+
+class SyncNeedsAttention(_Envelope):
+    type: Literal["com.kobling.sync.needs_attention.v1"] = "com.kobling.sync.needs_attention.v1"
+    data: NeedsAttentionData
+
+
+class SyncSkipped(_Envelope):
+    type: Literal["com.kobling.sync.skipped.v1"] = "com.kobling.sync.skipped.v1"
+    data: SkippedData
+
+
+SyncResult = Annotated[
+    InvoiceSynced | PayoutBooked | SyncNeedsAttention | SyncSkipped, Field(discriminator="type")
+]
+SYNC_RESULTS = (InvoiceSynced, PayoutBooked, SyncNeedsAttention, SyncSkipped)
+
+
 AnyEvent = Annotated[
     StripeAppInstalled
     | StripeAppUninstalled
@@ -193,7 +311,12 @@ AnyEvent = Annotated[
     | EconomicConnectionFailed
     | EconomicDisconnected
     | EconomicAgreementShared
-    | EconomicGrantUsed,
+    | EconomicGrantUsed
+    | StripeAccountEvent
+    | InvoiceSynced
+    | PayoutBooked
+    | SyncNeedsAttention
+    | SyncSkipped,
     Field(discriminator="type"),
 ]
 
@@ -209,4 +332,8 @@ def topic_of(event: AnyEvent) -> str:
         return INSTALLS_TOPIC
     if isinstance(event, EconomicGrantUsed):
         return GRANT_USES_TOPIC
+    if isinstance(event, StripeAccountEvent):
+        return ACCOUNT_EVENTS_TOPIC
+    if isinstance(event, SYNC_RESULTS):
+        return SYNC_RESULTS_TOPIC
     return CONNECTIONS_TOPIC

@@ -22,10 +22,12 @@ from pymongo.errors import PyMongoError
 
 from kobling_shared.delivery import renewed_when_desynchronised, send_once
 from kobling_shared.events import (
+    ACCOUNT_EVENTS_TOPIC,
     CONNECTIONS_TOPIC,
     DEAD_LETTER_TOPIC,
     GRANT_USES_TOPIC,
     INSTALLS_TOPIC,
+    SYNC_RESULTS_TOPIC,
     AnyEvent,
     parse_event,
     topic_of,
@@ -60,6 +62,10 @@ def topic_specs(partitions: int = EVENT_PARTITIONS) -> tuple[TopicSpec, ...]:
         TopicSpec(CONNECTIONS_TOPIC, partitions=partitions, retention_ms=-1),
         # The audit of every grant use: kept a year, as long as anyone would ask who read the books.
         TopicSpec(GRANT_USES_TOPIC, partitions=partitions, retention_ms=365 * 24 * 3600 * 1000),
+        # Stripe retries a webhook for three days; a week covers a sync that was down meanwhile.
+        TopicSpec(ACCOUNT_EVENTS_TOPIC, partitions=partitions, retention_ms=7 * 24 * 3600 * 1000),
+        # What the books hold is kept as long as the books: status rebuilds its sync view from it.
+        TopicSpec(SYNC_RESULTS_TOPIC, partitions=partitions, retention_ms=-1),
         TopicSpec(DEAD_LETTER_TOPIC, partitions=1, retention_ms=30 * 24 * 3600 * 1000),
     )
 
