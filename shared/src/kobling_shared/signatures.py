@@ -71,7 +71,17 @@ def _refuse_future(header: str | None) -> None:
 
 
 # What a Dashboard view request may ask for; each backend endpoint takes exactly one.
-ViewAction = Literal["status", "connect", "disconnect"]
+ViewAction = Literal[
+    "status",
+    "connect",
+    "disconnect",
+    # sync's (issue 25): read and save the settings, an object's state, Replay, the summary.
+    "sync_settings",
+    "save_sync_settings",
+    "sync_state",
+    "replay",
+    "sync_summary",
+]
 
 
 def verify_app_view(raw_body: bytes, header: str | None, secret: str) -> None:
