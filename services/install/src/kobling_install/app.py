@@ -1,4 +1,5 @@
-"""install: receives Stripe and publishes installs and uninstalls."""
+"""install: receives Stripe, publishes installs, uninstalls and the events of connected accounts
+the sync needs, and lends the read-only use of an install's Stripe token (the Stripe broker)."""
 
 from functools import partial
 
@@ -16,7 +17,7 @@ from kobling_shared import kafka
 from kobling_shared.app_builder import build_app, connect
 from kobling_shared.batching import GroupCommit
 from kobling_shared.crypto import TokenCipher
-from kobling_shared.events import INSTALLS_TOPIC, now
+from kobling_shared.events import ACCOUNT_EVENTS_TOPIC, INSTALLS_TOPIC, now
 from kobling_shared.ops import dependency_checks, every
 from kobling_shared.settings import secret_list
 
@@ -73,7 +74,7 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
         deps,
         [router],
         dependency_checks(base.broker, base.client),
-        publishes=(INSTALLS_TOPIC,),
+        publishes=(INSTALLS_TOPIC, ACCOUNT_EVENTS_TOPIC),
         startup=[states.create_indexes, ledger.create_indexes],
         loops=[
             partial(every, HOUSEKEEPING_SECONDS, lambda: states.forget_expired(now())),
