@@ -42,7 +42,7 @@ ROUTES = (
     Route(rf"/v1/invoices/{_id('in')}"),
     Route(rf"/v1/invoices/{_id('in')}/lines", PAGE),
     # Since API version 2025-03-31 (basil) an invoice names no charge or payment intent: its
-    # payments are InvoicePayments, listed by invoice (DOMAIN.md; contracts S14).
+    # payments are InvoicePayments, listed by invoice (DOMAIN.md; contracts R4).
     Route(
         "/v1/invoice_payments",
         {"invoice": _id("in"), **PAGE},
@@ -53,7 +53,7 @@ ROUTES = (
     Route(rf"/v1/charges/{_id('ch')}", expand=frozenset({"balance_transaction"})),
     Route(rf"/v1/payment_intents/{_id('pi')}", expand=frozenset({"latest_charge"})),
     Route(rf"/v1/payouts/{_id('po')}"),
-    # `payout=` lists an automatic payout's transactions only (contracts S15).
+    # `payout=` lists an automatic payout's transactions only (contracts R3).
     Route(
         "/v1/balance_transactions",
         {"payout": _id("po"), **PAGE},
