@@ -78,8 +78,9 @@ def pod_environment(service: str) -> dict[str, str]:
         env[name] = secrets.token_urlsafe(32)
     if "TOKEN_ENCRYPTION_KEYS" in env:
         env["TOKEN_ENCRYPTION_KEYS"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
-    if "ECONOMIC_BROKER_TOKENS" in env:
-        env["ECONOMIC_BROKER_TOKENS"] = f"sync:{secrets.token_urlsafe(32)}"
+    for tokens in ("ECONOMIC_BROKER_TOKENS", "STRIPE_BROKER_TOKENS"):
+        if tokens in env:
+            env[tokens] = f"sync:{secrets.token_urlsafe(32)}"
     return env
 
 
