@@ -14,7 +14,11 @@ from kobling_sync.steps import idempotency_key
 
 @pytest.mark.parametrize(
     ("minor", "currency", "amount"),
-    [(12345, "dkk", Decimal("123.45")), (5, "eur", Decimal("0.05")), (1000, "jpy", Decimal("1000.00"))],
+    [
+        (12345, "dkk", Decimal("123.45")),
+        (5, "eur", Decimal("0.05")),
+        (1000, "jpy", Decimal("1000.00")),
+    ],
 )
 def test_minor_units_become_amounts_exactly(minor: int, currency: str, amount: Decimal) -> None:
     assert to_amount(minor, currency) == amount
@@ -61,7 +65,11 @@ def test_economic_validation_errors_are_kept_per_field() -> None:
         "errors": {
             "lines": {
                 "items": [
-                    {"unitNetPrice": {"errors": [{"message": "At most two decimals", "errorCode": "E04740"}]}}
+                    {
+                        "unitNetPrice": {
+                            "errors": [{"message": "At most two decimals", "errorCode": "E04740"}]
+                        }
+                    }
                 ]
             }
         },
