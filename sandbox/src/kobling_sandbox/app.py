@@ -10,6 +10,8 @@ from kobling_sandbox import (
     economic_journals,
     economic_settings,
     stripe,
+    stripe_api,
+    stripe_controls,
 )
 from kobling_sandbox.config import settings
 from kobling_shared.ops import configure_logging, ops_router
@@ -19,6 +21,9 @@ def create_app() -> FastAPI:
     settings()  # refuses production before anything listens
     configure_logging("sandbox")
     app = FastAPI(title="Kobling sandbox (pretend Stripe and e-conomic)")
+    # Before stripe's: its Dashboard route takes every /dashboard/… path it sees first.
+    app.include_router(stripe_controls.router)
+    app.include_router(stripe_api.router)
     app.include_router(stripe.router)
     app.include_router(economic.router)
     for books in (economic_books, economic_journals, economic_settings, economic_books_page):
