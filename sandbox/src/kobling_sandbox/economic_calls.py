@@ -1,7 +1,7 @@
 """Every call to the pretend e-conomic's REST API, counted per agreement and per (method, path
 template), so a test or the benchmark can read "calls per invoice"; and held calls: a test asks
 that the next matching call be applied and then left unanswered, kills its caller, and releases
-it (the crash windows of issue 24)."""
+it (the crash windows of issue 24). Ours, not e-conomic's (docs/external-contracts.md E37)."""
 
 import asyncio
 import itertools

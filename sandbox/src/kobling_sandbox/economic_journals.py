@@ -1,6 +1,7 @@
 """e-conomic's journals (kassekladder): vouchers posted to a journal and the entries they hold,
-findable by their text (docs/external-contracts.md E22, E30-E32). Entries stay in the journal, as
-in e-conomic, until the merchant books it there: they count in the accounts' `draftBalance`."""
+findable by their text (docs/external-contracts.md E22, E30-E32, E35). Entries stay in the
+journal, as in e-conomic, until the merchant books it there: they count in the accounts'
+`draftBalance`."""
 
 from typing import Any
 

@@ -109,7 +109,7 @@ def books_of(agreement: int) -> Books:
 
 def to_base(amount: float, currency: str, exchange_rate: float | None) -> float:
     """An amount in the agreement's base currency: e-conomic's rates are per 100 units of the
-    foreign currency; without one given, e-conomic's own daily rate (DOMAIN.md)."""
+    foreign currency; without one given, e-conomic's own daily rate (DOMAIN.md; contracts E36)."""
     if currency.upper() == seeds.BASE_CURRENCY:
         return round(amount, 2)
     rate = exchange_rate if exchange_rate else seeds.DAILY_RATES.get(currency.upper(), 100.0)
