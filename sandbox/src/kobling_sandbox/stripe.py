@@ -416,7 +416,7 @@ async def dashboard(
     segments = path.split("/")
     account = account or next((s for s in segments if s.startswith("acct_")), None)
     livemode = "test" not in segments
-    economic_state, company = "Status unavailable", None
+    economic_state, company, agreement = "Status unavailable", None, None
     if account:
         async with httpx.AsyncClient(timeout=5) as http:
             try:
@@ -426,9 +426,10 @@ async def dashboard(
                 )
                 if response.status_code == 200:
                     economic = response.json()["economic"]
-                    economic_state, company = (
+                    economic_state, company, agreement = (
                         economic["state"].replace("_", " "),
                         economic.get("company_name"),
+                        economic.get("agreement_number"),
                     )
             except httpx.HTTPError:
                 pass
@@ -440,6 +441,7 @@ async def dashboard(
         livemode=livemode,
         economic_state=economic_state,
         company=company,
+        agreement=agreement,
         error=error,
         invoices=invoice_rows(account, livemode) if account else [],
     )
