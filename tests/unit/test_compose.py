@@ -80,6 +80,23 @@ def test_env_example_documents_every_setting() -> None:
         assert {name.upper() for name in settings.model_fields} <= documented
 
 
+def test_readme_documents_each_sync_setting_with_its_default() -> None:
+    """The README's configuration table of sync: every setting SyncSettings adds, with its default."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = {
+        row.split("|")[1].strip().strip("`"): row.split("|")[2]
+        for row in section.splitlines()
+        if row.startswith("| `")
+    }
+    defaults = SyncSettings(kobling_env="development")
+    for name in set(SyncSettings.model_fields) - set(Settings.model_fields):
+        assert name.upper() in rows, name
+        default = getattr(defaults, name)
+        shown = f"{default:g}" if isinstance(default, float) else str(default)
+        assert f"`{shown}`" in rows[name.upper()], (name, shown)
+
+
 def test_no_port_is_published_beyond_this_machine() -> None:
     for name, service in compose()["services"].items():
         for port in service.get("ports", []):
