@@ -353,9 +353,9 @@ class InvoiceFlow:
                 "customerPayments": [
                     {
                         "customer": {"customerNumber": customer},
-                        # A payment credits the customer (a minus: DOMAIN.md; the sign is
-                        # unverified, docs/sync.md), against the Stripe clearing account.
-                        "amount": -as_json(to_amount(int(invoice["total"]), invoice["currency"])),
+                        # A positive amount credits the customer and debits the contra account,
+                        # the Stripe clearing account (contracts E31: unverified; docs/sync.md).
+                        "amount": as_json(to_amount(int(invoice["total"]), invoice["currency"])),
                         "currency": {"code": invoice["currency"].upper()},
                         "date": paid.isoformat(),
                         "contraAccount": {"accountNumber": choices.clearing_account},
