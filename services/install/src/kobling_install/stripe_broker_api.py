@@ -15,7 +15,7 @@ from kobling_install.stripe_paths import MAX_PATH
 from kobling_install.web import Deps, DepsDep
 from kobling_shared import openapi
 from kobling_shared.app_view import ACCOUNT_ID
-from kobling_shared.openapi import BEARER, TOO_LARGE, Problem
+from kobling_shared.openapi import BEARER, TOO_LARGE, Detail, Problem
 
 router = APIRouter()
 _bearer = HTTPBearer(auto_error=False)
@@ -70,9 +70,11 @@ async def _audit_unauthenticated(request: Request, deps: Deps) -> None:
     "/internal/stripe",
     responses={
         200: {"model": StripeAnswer, "description": "What Stripe answered (any status)"},
-        400: openapi.problem(
-            "`not_allowed`: not one of the GET reads the broker lends; nothing sent"
-        ),
+        400: {
+            "model": Problem | Detail,
+            "description": "`not_allowed`: not one of the GET reads the broker lends; nothing"
+            " sent; or the body is not JSON (FastAPI's `detail`)",
+        },
         404: openapi.problem("`unknown_account`: no install of this account in this mode"),
         409: openapi.problem(
             "`uninstalled`; `invalid_grant`: Stripe refused to refresh the install's token"
