@@ -6,9 +6,14 @@ account) and the view sends exactly that string. So the signature covers the use
 the mode and what is asked, and each endpoint takes one action: a status signature cannot
 disconnect, and a test-mode one cannot touch live mode.
 
-A connect or disconnect also carries a `nonce` (128 random bits, hex) among the payload's fields:
-econ-auth spends those signatures once, and Stripe dates a signature in whole seconds, so two
-clicks within one second would otherwise carry one signature and the second be refused.
+An approval or refusal of another account's request to join this account's e-conomic company
+also names that account (`waiting_account`, `waiting_livemode`) in what the view asks Stripe to
+sign: Stripe signs the payload's fields, so whose request is answered cannot be changed after.
+
+Every action but the status read also carries a `nonce` (128 random bits, hex) among the
+payload's fields: econ-auth spends those signatures once, and Stripe dates a signature in whole
+seconds, so two clicks within one second would otherwise carry one signature and the second be
+refused.
 """
 
 import json
@@ -20,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, Stri
 
 from kobling_shared.openapi import json_body
 from kobling_shared.signatures import (
+    ANSWERS,
     BadSignature,
     ViewAction,
     signed_request_id,
@@ -29,7 +35,8 @@ from kobling_shared.signatures import (
 ACCOUNT_ID = r"^acct_[A-Za-z0-9]{1,64}$"
 MALFORMED = (
     "body must be a JSON object with exactly livemode (true or false), action, user_id and "
-    "account_id, and optionally a nonce (32 hex digits)"
+    "account_id, and optionally a nonce (32 hex digits); an approve_join or refuse_join also "
+    "waiting_account and waiting_livemode, and no other action"
 )
 
 
@@ -42,6 +49,8 @@ class AppViewRequest(BaseModel):
     livemode: StrictBool
     action: ViewAction
     nonce: StrictStr | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
+    waiting_account: StrictStr | None = Field(default=None, pattern=ACCOUNT_ID)
+    waiting_livemode: StrictBool | None = None
     user_id: StrictStr = Field(min_length=1, max_length=100)
     account_id: StrictStr = Field(pattern=ACCOUNT_ID)
     _signature_id: str = PrivateAttr(default="")
@@ -81,6 +90,9 @@ async def verified_view(request: Request, action: ViewAction) -> AppViewRequest:
     if body.action != action:
         # Signed, but for another of our endpoints: it proves nothing about this one.
         raise HTTPException(401, f'signed for action "{body.action}", not "{action}"')
+    names_waiting = (body.waiting_account, body.waiting_livemode)
+    if (None not in names_waiting) != (action in ANSWERS) or names_waiting.count(None) == 1:
+        raise HTTPException(400, MALFORMED)
     body._signature_id = signed_request_id(raw, request.headers["stripe-signature"])
     return body
 

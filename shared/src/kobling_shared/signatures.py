@@ -71,7 +71,12 @@ def _refuse_future(header: str | None) -> None:
 
 
 # What a Dashboard view request may ask for; each backend endpoint takes exactly one.
-ViewAction = Literal["status", "connect", "disconnect"]
+ViewAction = Literal[
+    "status", "connect", "disconnect", "approve_join", "refuse_join", "cancel_join"
+]
+# The actions that answer another account's request to join this one's e-conomic company: their
+# payload names it (`waiting_account`, `waiting_livemode`), so the signature covers whose.
+ANSWERS: tuple[ViewAction, ...] = ("approve_join", "refuse_join")
 
 
 def verify_app_view(raw_body: bytes, header: str | None, secret: str) -> None:

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from kobling_econ_auth import connection as domain
 from kobling_econ_auth.connection import Connection
 from kobling_econ_auth.deps import Deps, change
-from kobling_econ_auth.ports import PendingState
+from kobling_econ_auth.ports import PendingState, SignatureSpent
 from kobling_shared.events import account_key, now
 from kobling_shared.links import (
     CONNECT,
@@ -27,11 +27,6 @@ class LinkInvalid(Exception):
 
 class NotInstalled(Exception):
     pass
-
-
-class SignatureSpent(Exception):
-    """A signed view request already acted on: Stripe's signature stays valid for 300 s, and a
-    captured one must not mint another link or disconnect again after a reconnect."""
 
 
 async def mint_connect_link(
