@@ -353,3 +353,15 @@ async def test_approve_and_refuse_are_signed_view_requests_spent_once(
     assert missing.status_code == 400
     stray = await client.post("/api/join/cancel", **signed(attacker, "cancel_join", **waiting))
     assert stray.status_code == 400
+
+
+def test_the_reliability_doc_says_whether_e_conomic_can_hold_redirect_url() -> None:
+    """The answer rests on e-conomic's documents, not on a test: the doc cites them and says what
+    to do before launch."""
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "reliability.md").read_text(encoding="utf-8")
+    finding = doc[doc.index("Can e-conomic hold `redirectUrl`") :][:2000]
+    for cited in ("e-conomic.com/developer/connect", "e-conomic/slate", "Before launch"):
+        assert cited in finding, cited
+    assert "test_a_second_account_completing_with_a_connected_agreement_is_held" in doc
