@@ -107,3 +107,6 @@ class FakeStripeOAuth:
 
     async def refresh(self, refresh_token: str, livemode: bool) -> StripeTokens:
         raise InvalidGrant()
+
+    async def account_name(self, access_token: str) -> str | None:
+        return None

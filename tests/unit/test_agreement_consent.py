@@ -76,11 +76,12 @@ class World:
         self.signatures += 1
         return f"signed-{self.signatures}"
 
-    async def installed(self, livemode: bool = False, account: str | None = None) -> str:
+    async def installed(
+        self, livemode: bool = False, account: str | None = None, name: str | None = None
+    ) -> str:
         account = account or new_account()
-        event = StripeAppInstalled(
-            source="t", subject=account, livemode=livemode, data=InstallData(via="webhook")
-        )
+        data = InstallData(via="oauth", account_name=name)
+        event = StripeAppInstalled(source="t", subject=account, livemode=livemode, data=data)
         await installs.on_install_events([event], self.deps)
         return account
 
@@ -187,6 +188,16 @@ async def test_both_sides_are_told_and_the_waiting_one_learns_no_account_id(worl
     assert asked["state"] == "connected"
     (request,) = asked["join_requests"]
     assert (request["account_id"], request["company_name"]) == (attacker, "Acme ApS")
+
+
+async def test_the_request_names_the_account_as_stripe_knows_it_beside_its_id(
+    world: World,
+) -> None:
+    victim = await world.connected(ACME)
+    attacker = await world.installed(name="Acme ApS")  # a name its owner chose: the id decides
+    await world.callback(attacker, "grant-lured", ACME)
+    (request,) = world.status(victim)["join_requests"]
+    assert (request["account_id"], request["account_name"]) == (attacker, "Acme ApS")
 
 
 # --- approve, refuse, cancel, expire -----------------------------------------------------------

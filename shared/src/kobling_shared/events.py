@@ -58,6 +58,12 @@ class InstallData(_Model):
     via: Literal["webhook", "oauth"]
     stripe_event_id: str | None = None
     stripe_event_type: str | None = None
+    account_name: str | None = Field(
+        None,
+        max_length=100,
+        description="The name Stripe shows for the account (GET /v1/account with the install's "
+        "own token), when install could read it; never a name a view request claimed",
+    )
 
 
 class StripeAppInstalled(_Envelope):

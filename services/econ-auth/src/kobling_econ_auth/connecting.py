@@ -3,7 +3,7 @@ merchant's browser confirms it and goes on to e-conomic's grant page (grant_call
 them back); a signed request disconnects."""
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -62,6 +62,8 @@ class ConnectAttempt:
     nonce: str
     minted_at: datetime
     user_id: str | None = None
+    # The name Stripe shows for the account, when its install told us: not part of the link.
+    account_name: str | None = None
 
 
 async def read_connect_link(link: str, deps: Deps) -> ConnectAttempt:
@@ -82,9 +84,9 @@ async def read_connect_link(link: str, deps: Deps) -> ConnectAttempt:
     if await deps.store.was_used("link", attempt.nonce):
         raise LinkInvalid("used")
     conn = await deps.store.get(attempt.account_id, attempt.livemode)
-    if not domain.may_start_grant(conn, attempt.minted_at):
+    if conn is None or not domain.may_start_grant(conn, attempt.minted_at):
         raise LinkInvalid("uninstalled")
-    return attempt
+    return replace(attempt, account_name=conn.account_name)
 
 
 async def open_connect_link(link: str, locale: str, browser: str, deps: Deps) -> str:

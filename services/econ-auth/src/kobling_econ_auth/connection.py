@@ -61,6 +61,9 @@ class Connection(BaseModel):
     account_id: str
     livemode: bool
     installed: bool = False
+    # The name Stripe shows for the account, from its install event (never from a view request);
+    # forgotten with the uninstall.
+    account_name: str | None = None
     install_position: tuple[datetime, int] | None = None
     # When we applied the latest uninstall (our clock, not Stripe's): links and states minted
     # before it die.
@@ -110,9 +113,12 @@ def on_install_event(
         return disconnect(conn, "app_uninstalled")
     conn = conn.model_copy(update={"installed": installing, "install_position": position})
     if installing:
-        return conn
+        # An install that could not read the name (a webhook, Stripe slow) keeps the one known.
+        return conn.model_copy(
+            update={"account_name": event.data.account_name or conn.account_name}
+        )
     # An uninstall ends a held attempt too: whoever approves it later approves nothing.
-    conn = conn.model_copy(update={"uninstalled_at": at, "held": None})
+    conn = conn.model_copy(update={"uninstalled_at": at, "held": None, "account_name": None})
     return disconnect(conn, "app_uninstalled") or conn
 
 

@@ -101,9 +101,7 @@ def is_member(conn: Connection | None, agreement_number: int) -> bool:
     )
 
 
-def join_requested(
-    conn: Connection, waiting: Connection, account_name: str | None = None
-) -> Connection | None:
+def join_requested(conn: Connection, waiting: Connection) -> Connection | None:
     """Asks a member of the agreement `waiting` holds; None when this install is not one."""
     held = waiting.held
     if held is None or not is_member(conn, held.agreement.agreement_number):
@@ -115,7 +113,7 @@ def join_requested(
         company_name=held.agreement.company_name,
         requesting_account=waiting.account_id,
         requesting_livemode=waiting.livemode,
-        requesting_account_name=account_name,
+        requesting_account_name=waiting.account_name,
         expires_at=held.expires_at,
     )
     return conn._with(EconomicJoinRequested(**conn._envelope(), data=data), sequence=seq)
