@@ -79,6 +79,21 @@ async def install(http: httpx.AsyncClient, account: str, livemode: bool = False)
     assert response.status_code == 200, response.text
 
 
+async def installed_by_oauth(http: httpx.AsyncClient, account: str, livemode: bool = False) -> None:
+    """Installs through Stripe's authorize page, as a merchant clicking our Install link: install
+    then holds the account's OAuth tokens (what its Stripe broker lends), which a webhook alone
+    never gives. `http` carries the browser's cookie from our link to the callback."""
+    start = await http.get(f"{INSTALL}/stripe/install", params={"livemode": livemode})
+    assert start.status_code == 303, start.text
+    query = {k: v[0] for k, v in parse_qs(urlsplit(start.headers["location"]).query).items()}
+    form = {**query, "account": account, "decision": "allow", "webhook": "now"}
+    decided = await http.post(f"{SANDBOX}/oauth/v2/authorize", data=form)
+    assert decided.status_code == 303, decided.text
+    back = await http.get(decided.headers["location"])
+    assert back.status_code == 303, back.text
+    await wait_for(http, account, lambda d: d["stripe"]["installed"], livemode=livemode)
+
+
 async def connect_link(http: httpx.AsyncClient, account: str, livemode: bool = False) -> str:
     """A connect link for an account just installed. econ-auth consumes the install on its own
     and answers `not_installed` until it has; on a loaded machine that can outlast the 2 s the

@@ -33,10 +33,13 @@ from kobling_shared.signatures import (
 )
 
 ACCOUNT_ID = r"^acct_[A-Za-z0-9]{1,64}$"
+OBJECT_ID = r"^(in|po)_[A-Za-z0-9]{1,255}$"
+OBJECT_ACTIONS = ("sync_state", "replay")
 MALFORMED = (
     "body must be a JSON object with exactly livemode (true or false), action, user_id and "
-    "account_id, and optionally a nonce (32 hex digits); an approve_join or refuse_join also "
-    "waiting_account and waiting_livemode, and no other action"
+    "account_id, and optionally a nonce (32 hex digits), an object_id (in_… or po_…) or the sync "
+    "settings; an approve_join or refuse_join also waiting_account and waiting_livemode, and no "
+    "other action"
 )
 
 
@@ -51,6 +54,10 @@ class AppViewRequest(BaseModel):
     nonce: StrictStr | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
     waiting_account: StrictStr | None = Field(default=None, pattern=ACCOUNT_ID)
     waiting_livemode: StrictBool | None = None
+    # sync's requests about one Stripe object (its state, Replay) name it; saving the sync
+    # settings carries them. Signed like the rest: the view asked Stripe to sign them.
+    object_id: StrictStr | None = Field(default=None, pattern=OBJECT_ID)
+    settings: dict[str, Any] | None = None
     user_id: StrictStr = Field(min_length=1, max_length=100)
     account_id: StrictStr = Field(pattern=ACCOUNT_ID)
     _signature_id: str = PrivateAttr(default="")
@@ -91,7 +98,13 @@ async def verified_view(request: Request, action: ViewAction) -> AppViewRequest:
         # Signed, but for another of our endpoints: it proves nothing about this one.
         raise HTTPException(401, f'signed for action "{body.action}", not "{action}"')
     names_waiting = (body.waiting_account, body.waiting_livemode)
-    if (None not in names_waiting) != (action in ANSWERS) or names_waiting.count(None) == 1:
+    if (
+        (body.object_id is not None) != (action in OBJECT_ACTIONS)
+        or (body.settings is not None) != (action == "save_sync_settings")
+        or (None not in names_waiting) != (action in ANSWERS)
+        or names_waiting.count(None) == 1
+    ):
+        # Each field belongs to the actions that act on it, and those need it.
         raise HTTPException(400, MALFORMED)
     body._signature_id = signed_request_id(raw, request.headers["stripe-signature"])
     return body

@@ -72,7 +72,19 @@ def _refuse_future(header: str | None) -> None:
 
 # What a Dashboard view request may ask for; each backend endpoint takes exactly one.
 ViewAction = Literal[
-    "status", "connect", "disconnect", "approve_join", "refuse_join", "cancel_join"
+    "status",
+    "connect",
+    "disconnect",
+    # sync's (issue 25): read and save the settings, an object's state, Replay, the summary.
+    "sync_settings",
+    "save_sync_settings",
+    "sync_state",
+    "replay",
+    "sync_summary",
+    # Answers to a request to join an e-conomic company (issue 23, item 6).
+    "approve_join",
+    "refuse_join",
+    "cancel_join",
 ]
 # The actions that answer another account's request to join this one's e-conomic company: their
 # payload names it (`waiting_account`, `waiting_livemode`), so the signature covers whose.

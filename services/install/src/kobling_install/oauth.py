@@ -149,6 +149,10 @@ async def _exchange(code: str, livemode: bool | None, deps: OAuthDeps) -> Stripe
         return await deps.stripe.exchange_code(code, False)
 
 
+class NoTokens(LookupError):
+    """No Stripe tokens for the install: never installed through OAuth, or uninstalled since."""
+
+
 _refresh_locks: dict[str, asyncio.Lock] = {}
 
 
@@ -165,7 +169,7 @@ async def access_token(account_id: str, livemode: bool, deps: OAuthDeps) -> str:
         while True:
             doc = await deps.vault.get(key)
             if doc is None:
-                raise LookupError(f"no Stripe tokens for {key}")
+                raise NoTokens(key)
             if doc["access_expires_at"] > now():
                 return deps.cipher.decrypt(doc["access_token"])
             try:
