@@ -26,6 +26,9 @@ test('the content security policy allows every backend call the view makes, and 
     `${STATUS_URL}/api/status`,
     `${ECON_AUTH_URL}/api/connect-link`,
     `${ECON_AUTH_URL}/api/disconnect`,
+    `${ECON_AUTH_URL}/api/join/approve`,
+    `${ECON_AUTH_URL}/api/join/refuse`,
+    `${ECON_AUTH_URL}/api/join/cancel`,
   ]) {
     expect(allowed(url)).toBe(true);
   }
@@ -54,4 +57,12 @@ test('the icon is a 300x300 PNG', () => {
 // holds a live and a test key only (docs/external-contracts.md O10). Stripe's default is off too.
 test('sandbox installs stay off until the managed sandbox has keys of its own', () => {
   expect(manifest.sandbox_install_compatible).toBe(false);
+});
+
+// install reads GET /v1/account with the install's own token for the account's name (issue 23,
+// "Also"): Stripe's permissions reference lists `connected_account_read` for that read.
+test('the app asks for the read of its account the install makes, and nothing to write', () => {
+  const asked = manifest.permissions.map((entry) => entry.permission);
+  expect(asked).toContain('connected_account_read');
+  expect(asked.filter((permission) => permission.endsWith('_write'))).toEqual([]);
 });
