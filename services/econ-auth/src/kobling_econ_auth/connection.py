@@ -8,7 +8,7 @@ the relay publishes the outbox afterwards (at least once; consumers drop repeats
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_serializer, field_validator
 
 from kobling_shared.events import (
     AnyEvent,
@@ -55,6 +55,18 @@ class Held(BaseModel):
     # The installs (account, livemode) already connected to the agreement, asked to approve.
     awaiting: list[tuple[str, bool]]
     user_id: str | None = None
+
+    @field_serializer("awaiting")
+    def _stored(self, awaiting: list[tuple[str, bool]]) -> list[dict[str, Any]]:
+        # FerretDB stores no array inside an array ("nested arrays are not supported").
+        return [{"account_id": account, "livemode": mode} for account, mode in awaiting]
+
+    @field_validator("awaiting", mode="before")
+    @classmethod
+    def _read(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [(v["account_id"], v["livemode"]) if isinstance(v, dict) else v for v in value]
+        return value
 
 
 class Connection(BaseModel):
