@@ -13,9 +13,9 @@ const allowed = (url: string) =>
     source.endsWith('/') ? url.startsWith(source) : url === source,
   );
 
-test('every view names a component in src/views that exports a view', () => {
+test('every view names a component in src/views that exports a view', async () => {
   for (const view of manifest.ui_extension.views) {
-    const module = require(join(root, 'src', 'views', view.component)) as {default: unknown};
+    const module = (await import(join(root, 'src', 'views', view.component))) as {default: unknown};
     expect(typeof module.default).toBe('function');
   }
 });
