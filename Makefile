@@ -40,7 +40,7 @@ run: infra  ## the whole system and the sandbox; prints where the demo starts; C
 test: infra  ## every test: unit, integration (real Kafka and database), browser journey, Stripe App
 	$(MAKE) test-stripe-app
 	$(UV) run ruff check .
-	$(UV) run mypy shared/src services/install/src services/econ-auth/src services/status/src sandbox/src devkit/src tests/fakes tests/unit/test_accept_webhooks.py tests/unit/test_econ_auth_handlers.py
+	$(UV) run mypy shared/src services/install/src services/econ-auth/src services/status/src services/sync/src sandbox/src devkit/src tests/fakes tests/unit/test_accept_webhooks.py tests/unit/test_econ_auth_handlers.py
 	$(UV) run lint-imports
 	$(UV) run pytest -p no:cacheprovider
 	$(MAKE) bench-smoke
@@ -92,7 +92,7 @@ bench: setup  ## the benchmark, on an empty Kafka and FerretDB of its own: write
 lint:  ## ruff, mypy and the import contracts (lint-imports; pyproject.toml)
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
-	$(UV) run mypy shared/src services/install/src services/econ-auth/src services/status/src sandbox/src devkit/src tests/fakes tests/unit/test_accept_webhooks.py tests/unit/test_econ_auth_handlers.py
+	$(UV) run mypy shared/src services/install/src services/econ-auth/src services/status/src services/sync/src sandbox/src devkit/src tests/fakes tests/unit/test_accept_webhooks.py tests/unit/test_econ_auth_handlers.py
 	$(UV) run lint-imports
 
 clean: infra-stop  ## stop everything and remove local state (caches of downloads stay)

@@ -25,6 +25,7 @@ BENCH_TEST_APP = "ca_bench_test_" + secrets.token_hex(8)  # each mode has its ow
 SECRETS["STRIPE_CLIENT_ID"], SECRETS["STRIPE_TEST_CLIENT_ID"] = BENCH_APP, BENCH_TEST_APP
 SECRETS["STRIPE_APPLICATION_IDS"] = f"{BENCH_APP},{BENCH_TEST_APP},app_bench"
 SECRETS["ECONOMIC_BROKER_TOKENS"] = f"bench:{secrets.token_urlsafe(32)}"
+SECRETS["STRIPE_BROKER_TOKENS"] = f"sync:{secrets.token_urlsafe(32)}"  # caller:token, as production
 # The bench reads /self and may spend the whole day, as before scopes (one ticket a call).
 SCOPES = {"ECONOMIC_BROKER_SCOPES": '{"bench": {"allow": ["GET /self"], "daily_share": 1}}'}
 # Production mode with the sandbox standing in for Stripe and e-conomic.

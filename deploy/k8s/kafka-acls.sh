@@ -23,20 +23,28 @@ acl() {
 }
 
 # Describe: that a topic exists and where (ensure_topics looks at start), never a record.
-acl User:kobling-install --operation Describe --topic stripe.app-installs.v1 --topic economic.connections.v1 --topic economic.grant-uses.v1 --topic kobling.dead-letter.v1
-acl User:kobling-econ-auth --operation Describe --topic stripe.app-installs.v1 --topic economic.connections.v1 --topic economic.grant-uses.v1 --topic kobling.dead-letter.v1
-acl User:kobling-status --operation Describe --topic stripe.app-installs.v1 --topic economic.connections.v1 --topic economic.grant-uses.v1 --topic kobling.dead-letter.v1
+acl User:kobling-install --operation Describe --topic stripe.app-installs.v1 --topic economic.connections.v1 --topic economic.grant-uses.v1 --topic stripe.account-events.v1 --topic sync.results.v1 --topic kobling.dead-letter.v1
+acl User:kobling-econ-auth --operation Describe --topic stripe.app-installs.v1 --topic economic.connections.v1 --topic economic.grant-uses.v1 --topic stripe.account-events.v1 --topic sync.results.v1 --topic kobling.dead-letter.v1
+acl User:kobling-status --operation Describe --topic stripe.app-installs.v1 --topic economic.connections.v1 --topic economic.grant-uses.v1 --topic stripe.account-events.v1 --topic sync.results.v1 --topic kobling.dead-letter.v1
+acl User:kobling-sync --operation Describe --topic stripe.app-installs.v1 --topic economic.connections.v1 --topic economic.grant-uses.v1 --topic stripe.account-events.v1 --topic sync.results.v1 --topic kobling.dead-letter.v1
 
-# install turns Stripe's webhooks into installs and uninstalls; it consumes nothing.
-acl User:kobling-install --operation Write --topic stripe.app-installs.v1
+# install turns Stripe's webhooks into installs and uninstalls, and the Stripe events of installed
+# accounts into account events for sync; it consumes nothing.
+acl User:kobling-install --operation Write --topic stripe.app-installs.v1 --topic stripe.account-events.v1
 
 # econ-auth consumes installs, publishes connections and the broker's audit.
 acl User:kobling-econ-auth --operation Read --topic stripe.app-installs.v1
 acl User:kobling-econ-auth --operation Read --group kobling-econ-auth
 acl User:kobling-econ-auth --operation Write --topic economic.connections.v1 --topic economic.grant-uses.v1 --topic kobling.dead-letter.v1
 
-# status consumes every event; its groups (kobling-status, kobling-status.grant-uses, and a
-# rebuild's kobling-status-…) share the prefix.
-acl User:kobling-status --operation Read --topic stripe.app-installs.v1 --topic economic.connections.v1 --topic economic.grant-uses.v1
+# status consumes every event; its groups (kobling-status, kobling-status.grant-uses,
+# kobling-status.sync-results, and a rebuild's kobling-status-…) share the prefix.
+acl User:kobling-status --operation Read --topic stripe.app-installs.v1 --topic economic.connections.v1 --topic economic.grant-uses.v1 --topic sync.results.v1
 acl User:kobling-status --operation Read --group kobling-status --resource-pattern-type prefixed
 acl User:kobling-status --operation Write --topic kobling.dead-letter.v1
+
+# sync consumes the account events (its group: SYNC_GROUP_ID), publishes its results and the dead
+# letters of its consumer.
+acl User:kobling-sync --operation Read --topic stripe.account-events.v1
+acl User:kobling-sync --operation Read --group kobling-sync
+acl User:kobling-sync --operation Write --topic sync.results.v1 --topic kobling.dead-letter.v1

@@ -1,5 +1,6 @@
-"""`make run`: the three services and the sandbox on their ports, until Ctrl-C. With
-KOBLING_CLUSTER=1, two instances of each service behind a balancer on its port.
+"""`make run`: the four services (install, econ-auth, status, sync) and the sandbox on their
+ports, until Ctrl-C; it prints each one's URL and log. With KOBLING_CLUSTER=1, two instances of
+each service behind a balancer on its port.
 
 The process handling is the test suite's own (kobling_devkit.stack), so the demo runs the system
 exactly as the tests do.

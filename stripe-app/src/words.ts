@@ -53,6 +53,18 @@ const wordsOf = (m: Catalogue) => ({
   unreachableHelp: m['app.unreachable_help'],
   linkRefused: m['app.link_refused'],
   roleCannotChange: m['app.role_cannot_change'],
+  // Joining a company another Stripe account is connected to (issue 23, item 6).
+  awaitingConsent: (company: string) =>
+    m['connection.awaiting_consent'].replace('{company}', company),
+  awaitingConsentHelp: (date: string) =>
+    m['connection.awaiting_consent_help'].replace('{date}', date),
+  cancelJoin: m['app.cancel_join'],
+  joinRequest: (account: string, company: string) =>
+    m['connection.join_request'].replace('{account}', account).replace('{company}', company),
+  joinRequestHelp: (company: string) =>
+    m['connection.join_request_help'].replace('{company}', company),
+  approveJoin: m['app.approve_join'],
+  refuseJoin: m['app.refuse_join'],
   misconfigured: MISCONFIGURED,
   reasons: Object.fromEntries(
     Object.entries(m)

@@ -26,6 +26,9 @@ test('the content security policy allows every backend call the view makes, and 
     `${STATUS_URL}/api/status`,
     `${ECON_AUTH_URL}/api/connect-link`,
     `${ECON_AUTH_URL}/api/disconnect`,
+    `${ECON_AUTH_URL}/api/join/approve`,
+    `${ECON_AUTH_URL}/api/join/refuse`,
+    `${ECON_AUTH_URL}/api/join/cancel`,
     ...['settings', 'settings/save', 'object', 'replay', 'summary'].map(
       (path) => `${SYNC_URL}/api/sync/${path}`,
     ),
@@ -38,10 +41,11 @@ test('the content security policy allows every backend call the view makes, and 
   expect(allowed(`${SYNC_URL}/metrics`)).toBe(false);
 });
 
-// What the sync reads through install's Stripe broker and which events it is sent (README,
-// "Publishing the Stripe App": the request or event behind each). Each name is in the permission
-// enum of Stripe's manifest schema (stripe/stripe-apps, schema/stripe-app.schema.json) and
-// Stripe's "Permissions reference" (docs.stripe.com/stripe-apps/reference/permissions).
+// What the sync reads through install's Stripe broker and which events it is sent, and install's
+// read of the account's name (README, "Publishing the Stripe App": the request or event behind
+// each). Each name is in the permission enum of Stripe's manifest schema (stripe/stripe-apps,
+// schema/stripe-app.schema.json) and Stripe's "Permissions reference"
+// (docs.stripe.com/stripe-apps/reference/permissions).
 const PERMISSIONS = [
   'event_read',
   'invoice_read',
@@ -51,9 +55,10 @@ const PERMISSIONS = [
   'balance_read',
   'payout_read',
   'credit_note_read',
+  'connected_account_read',
 ];
 
-test('the app asks for the read permissions the sync needs, none to write, each with a purpose', () => {
+test('the app asks for the read permissions it needs, none to write, each with a purpose', () => {
   expect(manifest.permissions.map((p) => p.permission).sort()).toEqual([...PERMISSIONS].sort());
   for (const {permission, purpose} of manifest.permissions) {
     expect(permission).toMatch(/_read$/);
@@ -89,4 +94,12 @@ test('the icon is a 300x300 PNG', () => {
 // holds a live and a test key only (docs/external-contracts.md O10). Stripe's default is off too.
 test('sandbox installs stay off until the managed sandbox has keys of its own', () => {
   expect(manifest.sandbox_install_compatible).toBe(false);
+});
+
+// install reads GET /v1/account with the install's own token for the account's name (issue 23,
+// "Also"): Stripe's permissions reference lists `connected_account_read` for that read.
+test('the app asks for the read of its account the install makes, and nothing to write', () => {
+  const asked = manifest.permissions.map((entry) => entry.permission);
+  expect(asked).toContain('connected_account_read');
+  expect(asked.filter((permission) => permission.endsWith('_write'))).toEqual([]);
 });

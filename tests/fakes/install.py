@@ -1,6 +1,7 @@
 """install's stores in memory, with the semantics of their MongoDB versions in store.py."""
 
 from datetime import datetime
+from typing import Any
 
 from kobling_install.ports import Claim
 from kobling_install.stripe_oauth import InvalidGrant, StripeTokens
@@ -107,3 +108,62 @@ class FakeStripeOAuth:
 
     async def refresh(self, refresh_token: str, livemode: bool) -> StripeTokens:
         raise InvalidGrant()
+
+    async def account_name(self, access_token: str) -> str | None:
+        return None
+
+
+class FakeTokenVault:
+    """The install's Stripe tokens as TokenVault keeps them (sealed by the cipher given to
+    OAuthDeps; a test's plain cipher keeps them readable), each write guarded by `rev`."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+
+    def hold(self, key: str, access: str, refresh: str, expires_at: datetime) -> None:
+        self.docs[key] = {
+            "rev": 1,
+            "access_token": access,
+            "refresh_token": refresh,
+            "access_expires_at": expires_at,
+            "installed_at": now(),
+        }
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        doc = self.docs.get(key)
+        return dict(doc) if doc else None
+
+    async def put(self, key: str, fields: dict[str, Any], expected_rev: int | None) -> bool:
+        current = self.docs.get(key)
+        if expected_rev is not None and (current is None or current["rev"] != expected_rev):
+            return False
+        rev = current["rev"] + 1 if current else 1
+        self.docs[key] = {**(current or {}), **fields, "rev": rev}
+        return True
+
+
+class PlainCipher:
+    """TokenCipher's shape without the cipher: what a test stores is what it reads."""
+
+    def encrypt(self, value: str) -> str:
+        return value
+
+    def decrypt(self, value: str) -> str:
+        return value
+
+
+class FakeBrokerUses:
+    """Satisfies kobling_install.ports.BrokerUses, as StripeBrokerUses: the audit by use id."""
+
+    def __init__(self) -> None:
+        self.uses: dict[str, dict[str, Any]] = {}
+
+    async def record(self, use: dict[str, Any]) -> None:
+        self.uses[use["_id"]] = dict(use)
+
+    async def settle(self, use_id: str, result: dict[str, Any]) -> None:
+        self.uses[use_id].update(result)
+
+    @property
+    def all(self) -> list[dict[str, Any]]:
+        return list(self.uses.values())

@@ -15,7 +15,12 @@ from kobling_shared.kafka import topic_specs
 pytestmark = pytest.mark.usefixtures("stack")
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "asyncapi"
-SERVED = {"install": INSTALL, "econ-auth": ECON_AUTH, "status": STATUS}
+SERVED = {
+    "install": INSTALL,
+    "econ-auth": ECON_AUTH,
+    "status": STATUS,
+    "sync": "http://127.0.0.1:8004",
+}
 
 
 def kept(service: str) -> dict[str, Any]:

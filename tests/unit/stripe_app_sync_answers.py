@@ -34,9 +34,7 @@ INVOICE, SECOND, THIRD, PAYOUT = "in_1Paid", "in_2Differs", "in_3Yen", "po_1Payo
 
 # The merchant's e-conomic, as its REST API lists each collection (e-conomic/slate schemas:
 # layouts, payment-terms, customer-groups, vat-zones, products, journals, accounts, self).
-# productNumber is a string in e-conomic (products schema); sync's SyncChoices.product is an int
-# compared with ==, so a string here could never be saved: the numbers stay ints until sync
-# takes e-conomic's strings (reported with issue 25).
+# A product's number is a string in e-conomic (products schema), every other an integer.
 ECONOMIC: dict[str, Any] = {
     "/layouts": [
         {"layoutNumber": 19, "name": "Standard"},
@@ -58,8 +56,8 @@ ECONOMIC: dict[str, Any] = {
         {"vatZoneNumber": 4, "name": "Domestic exempt"},
     ],
     "/products": [
-        {"productNumber": 1, "name": "Abonnement"},
-        {"productNumber": 2, "name": "Momsfri ydelse"},
+        {"productNumber": "1", "name": "Abonnement"},
+        {"productNumber": "2", "name": "Momsfri ydelse"},
     ],
     "/journals": [
         {"journalNumber": 1, "name": "Daglig"},
@@ -85,7 +83,7 @@ COMPLETE: dict[str, Any] = {
     "payment_terms": 5,
     "customer_group": 1,
     "vat_zone": 1,
-    "product": 1,
+    "product": "1",
     "journal": 2,
     "bank_account": 5820,
     "clearing_account": 5830,
@@ -101,7 +99,7 @@ PARTIAL = {
     "payment_terms": 5,
     "customer_group": 1,
     "vat_zone": 1,
-    "product": 1,
+    "product": "1",
     "products": {},
 }
 

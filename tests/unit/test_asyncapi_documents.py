@@ -15,9 +15,10 @@ from kobling_econ_auth.app import create_app as econ_auth
 from kobling_install.app import create_app as install
 from kobling_shared.events import AnyEvent, topic_of
 from kobling_status.app import create_app as status
+from kobling_sync.app import create_app as sync
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "asyncapi"
-SERVICES = {"install": install, "econ-auth": econ_auth, "status": status}
+SERVICES = {"install": install, "econ-auth": econ_auth, "status": status, "sync": sync}
 EVENTS = AnyEvent.__args__[0].__args__  # type: ignore[attr-defined]
 
 

@@ -8,11 +8,22 @@ from pathlib import Path
 import yaml
 
 from kobling_econ_auth.settings import EconAuthSettings
+from kobling_install.settings import InstallSettings
 from kobling_shared.settings import Settings
 from kobling_status.settings import StatusSettings
+from kobling_sync.settings import SyncSettings
 
 ROOT = Path(__file__).resolve().parents[2]
-PORTS = {"install": 8001, "econ-auth": 8002, "status": 8003, "sandbox": 8010}
+PORTS = {"install": 8001, "econ-auth": 8002, "status": 8003, "sync": 8004, "sandbox": 8010}
+OURS = ("install", "econ-auth", "status", "sync")
+# What each service reads; the sandbox reads the shared settings alone.
+SETTINGS: dict[str, type[Settings]] = {
+    "install": InstallSettings,
+    "econ-auth": EconAuthSettings,
+    "status": StatusSettings,
+    "sync": SyncSettings,
+    "sandbox": Settings,
+}
 
 
 def compose() -> dict:
@@ -37,13 +48,21 @@ def test_each_service_publishes_its_fixed_port_and_checks_its_readiness() -> Non
 
 
 def test_every_variable_set_is_one_the_services_read() -> None:
-    known = {name.upper() for name in Settings.model_fields} | {"SERVICE"}
     for name in PORTS:
+        known = {field.upper() for field in SETTINGS[name].model_fields} | {"SERVICE"}
         assert set(compose()["services"][name]["environment"]) <= known, name
 
 
+def test_sync_reaches_the_brokers_by_their_compose_names() -> None:
+    """sync calls econ-auth's e-conomic broker and install's Stripe broker; the loopback defaults
+    would be sync's own container."""
+    env = compose()["services"]["sync"]["environment"]
+    assert env["ECONOMIC_BROKER_URL"] == f"http://econ-auth:{PORTS['econ-auth']}"
+    assert env["STRIPE_BROKER_URL"] == f"http://install:{PORTS['install']}"
+
+
 def test_services_wait_for_a_healthy_broker_and_database() -> None:
-    for name in ("install", "econ-auth", "status"):
+    for name in OURS:
         depends = compose()["services"][name]["depends_on"]
         assert depends == {
             "kafka": {"condition": "service_healthy"},
@@ -57,8 +76,25 @@ def test_env_example_documents_every_setting() -> None:
         for line in (ROOT / ".env.example").read_text().splitlines()
         if "=" in line and not line.startswith("#")
     }
-    for settings in (Settings, EconAuthSettings, StatusSettings):
+    for settings in (Settings, EconAuthSettings, StatusSettings, SyncSettings):
         assert {name.upper() for name in settings.model_fields} <= documented
+
+
+def test_readme_documents_each_sync_setting_with_its_default() -> None:
+    """The README's configuration table of sync: every setting SyncSettings adds, with its default."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = {
+        row.split("|")[1].strip().strip("`"): row.split("|")[2]
+        for row in section.splitlines()
+        if row.startswith("| `")
+    }
+    defaults = SyncSettings(kobling_env="development")
+    for name in set(SyncSettings.model_fields) - set(Settings.model_fields):
+        assert name.upper() in rows, name
+        default = getattr(defaults, name)
+        shown = f"{default:g}" if isinstance(default, float) else str(default)
+        assert f"`{shown}`" in rows[name.upper()], (name, shown)
 
 
 def test_no_port_is_published_beyond_this_machine() -> None:
@@ -76,7 +112,7 @@ def test_kafka_and_mongodb_take_their_credentials_from_the_environment() -> None
     assert "${KAFKA_PASSWORD:?" in kafka["KAFKA_LISTENER_NAME_BROKER_PLAIN_SASL_JAAS_CONFIG"]
     mongo = services["mongo"]["environment"]
     assert mongo["MONGO_INITDB_ROOT_PASSWORD"].startswith("${MONGO_PASSWORD:?")
-    for name in ("install", "econ-auth", "status"):
+    for name in OURS:
         env = services[name]["environment"]
         assert env["KAFKA_SASL_MECHANISM"] == "PLAIN"
         assert env["KAFKA_PASSWORD"].startswith("${KAFKA_PASSWORD:?")
@@ -133,7 +169,7 @@ def test_the_production_image_holds_no_sandbox() -> None:
     assert "--no-install-package kobling-devkit" in stages["build"]
     services = compose()["services"]
     assert services["sandbox"]["build"]["target"] == "sandbox"
-    for name in ("install", "econ-auth", "status"):
+    for name in OURS:
         assert services[name]["build"]["target"] == "production"
 
 

@@ -60,6 +60,7 @@ def test_production_points_at_the_real_parties(monkeypatch: pytest.MonkeyPatch) 
     for name in InstallSettings.required_secrets:
         monkeypatch.setenv(name.upper(), secrets.token_urlsafe(32))
     monkeypatch.setenv("TOKEN_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    monkeypatch.setenv("STRIPE_BROKER_TOKENS", f"sync:{secrets.token_urlsafe(32)}")
     for name in ("INSTALL", "ECON_AUTH", "STATUS"):
         monkeypatch.setenv(f"{name}_PUBLIC_URL", f"https://{name.lower()}.kobling.example")
     monkeypatch.setenv("KOBLING_ENV", "production")

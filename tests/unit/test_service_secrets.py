@@ -21,15 +21,19 @@ from kobling_econ_auth.grants import KEYS_DATABASE
 from kobling_econ_auth.settings import EconAuthSettings
 from kobling_install.settings import InstallSettings
 from kobling_shared.events import (
+    ACCOUNT_EVENTS_TOPIC,
     CONNECTIONS_TOPIC,
     DEAD_LETTER_TOPIC,
     GRANT_USES_TOPIC,
     INSTALLS_TOPIC,
+    SYNC_RESULTS_TOPIC,
 )
+from kobling_shared.kafka import topic_specs
 from kobling_shared.links import connect_url
 from kobling_shared.settings import Settings
 from kobling_status import rebuild
 from kobling_status.settings import StatusSettings
+from kobling_sync.settings import SyncSettings
 from tests.fakes.econ_auth import fake_deps
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
@@ -37,6 +41,7 @@ SETTINGS: dict[str, type[Settings]] = {
     "install": InstallSettings,
     "econ-auth": EconAuthSettings,
     "status": StatusSettings,
+    "sync": SyncSettings,
 }
 # What each pod needs besides the secrets its Settings require: its own database user's URL and
 # its own Kafka principal's password.
@@ -78,8 +83,9 @@ def pod_environment(service: str) -> dict[str, str]:
         env[name] = secrets.token_urlsafe(32)
     if "TOKEN_ENCRYPTION_KEYS" in env:
         env["TOKEN_ENCRYPTION_KEYS"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
-    if "ECONOMIC_BROKER_TOKENS" in env:
-        env["ECONOMIC_BROKER_TOKENS"] = f"sync:{secrets.token_urlsafe(32)}"
+    for tokens in ("ECONOMIC_BROKER_TOKENS", "STRIPE_BROKER_TOKENS"):
+        if tokens in env:
+            env[tokens] = f"sync:{secrets.token_urlsafe(32)}"
     return env
 
 
@@ -104,13 +110,14 @@ def test_each_service_starts_in_production_with_only_its_own_secrets(
         monkeypatch.setenv(name, value)
     settings = SETTINGS[service]()
     assert settings.production
-    assert settings.page_link_key
+    assert all(getattr(settings, name) for name in settings.required_secrets)
 
 
 def test_the_connect_link_key_is_econ_auths_alone() -> None:
     assert "CONNECT_LINK_KEY" in secret_refs("econ-auth")
     assert "CONNECT_LINK_KEY" not in secret_refs("install")
     assert "CONNECT_LINK_KEY" not in secret_refs("status")
+    assert "CONNECT_LINK_KEY" not in secret_refs("sync")
     for service in SETTINGS:
         assert "LINK_SIGNING_KEY" not in pod_environment(service)
 
@@ -202,6 +209,7 @@ def test_only_econ_auth_reaches_the_keys_database() -> None:
         "install": {"kobling_install"},
         "econ-auth": {"kobling_econ_auth", KEYS_DATABASE},
         "status": {StatusSettings().status_database},
+        "sync": {SyncSettings().sync_database},
     }
     for service, databases in own.items():
         granted = roles[database_user(service)]
@@ -230,16 +238,19 @@ def kafka_user(service: str) -> str:
     return next(e["value"] for e in container(service)["env"] if e["name"] == "KAFKA_USERNAME")
 
 
-ALL_TOPICS = {INSTALLS_TOPIC, CONNECTIONS_TOPIC, GRANT_USES_TOPIC, DEAD_LETTER_TOPIC}
+# Every topic a service looks for at start (ensure_topics): each principal must Describe them all,
+# or a service finds one missing and, without the right to create it, does not start.
+ALL_TOPICS = {spec.name for spec in topic_specs()}
 # Who reads and who writes what: kobling_shared.events.topic_of, each service's consumers.py,
 # and the dead letters a consumer writes (kobling_shared.kafka).
 TOPICS = {
-    "install": {"Read": set(), "Write": {INSTALLS_TOPIC}},
+    "install": {"Read": set(), "Write": {INSTALLS_TOPIC, ACCOUNT_EVENTS_TOPIC}},
     "econ-auth": {
         "Read": {INSTALLS_TOPIC},
         "Write": {CONNECTIONS_TOPIC, GRANT_USES_TOPIC, DEAD_LETTER_TOPIC},
     },
     "status": {"Read": set(rebuild.TOPICS), "Write": {DEAD_LETTER_TOPIC}},
+    "sync": {"Read": {ACCOUNT_EVENTS_TOPIC}, "Write": {SYNC_RESULTS_TOPIC, DEAD_LETTER_TOPIC}},
 }
 
 
@@ -257,3 +268,31 @@ def test_each_service_has_its_own_kafka_principal() -> None:
     users = {kafka_user(service) for service in SETTINGS}
     assert len(users) == len(SETTINGS)
     assert {f"User:{u}" for u in users} == set(acls())
+
+
+def group_acls() -> dict[str, set[tuple[str, str]]]:
+    """{principal: {(group, pattern type)}} from kafka-acls.sh's `acl … --group` lines."""
+    granted: dict[str, set[tuple[str, str]]] = {}
+    for line in (K8S / "kafka-acls.sh").read_text().splitlines():
+        words = shlex.split(line) if line.startswith("acl ") else []
+        if "--group" in words:
+            group = words[words.index("--group") + 1]
+            kind = "prefixed" if "prefixed" in words else "literal"
+            granted.setdefault(words[1], set()).add((group, kind))
+    return granted
+
+
+def may_read_group(service: str, group: str) -> bool:
+    return any(
+        group == name or (kind == "prefixed" and group.startswith(name))
+        for name, kind in group_acls().get(f"User:{kafka_user(service)}", set())
+    )
+
+
+def test_each_consumer_group_is_granted_to_its_service() -> None:
+    """status's groups (the live one's and a rebuild's, sync results' among them) and sync's."""
+    status = StatusSettings().status_group_id
+    for group in (*rebuild.groups(status), *rebuild.groups("kobling-status-new")):
+        assert may_read_group("status", group), group
+    assert may_read_group("sync", SyncSettings().sync_group_id)
+    assert not may_read_group("sync", status)

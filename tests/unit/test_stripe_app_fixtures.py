@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, get_args
 
+from kobling_econ_auth.consent_routes import NO_REQUEST, Answered
 from kobling_econ_auth.routes import ConnectLink, Disconnected
 from kobling_shared.events import (
     AnyEvent,
@@ -23,9 +24,13 @@ from kobling_shared.events import (
     EconomicAgreementShared,
     EconomicConnected,
     EconomicConnectionFailed,
+    EconomicConnectionHeld,
     EconomicDisconnected,
+    EconomicJoinRequested,
     FailedData,
+    HeldData,
     InstallData,
+    JoinRequestData,
     StripeAppInstalled,
 )
 from kobling_shared.openapi import Problem
@@ -91,6 +96,49 @@ def _backend_answers() -> dict[str, Any]:
                 ),
             ),
         ),
+        # Waiting for the consent of the Stripe account already connected to the company.
+        "awaiting_consent": _status(
+            INSTALLED,
+            EconomicConnectionHeld(
+                **_envelope(1),
+                data=HeldData(
+                    sequence=1,
+                    agreement_number=123456,
+                    company_name="Acme ApS",
+                    awaiting_accounts=["acct_1Other"],
+                    expires_at=T0 + timedelta(days=7, minutes=1),
+                ),
+            ),
+        ),
+        # Connected, and another Stripe account asks to join the company.
+        "join_requested": _status(
+            INSTALLED,
+            CONNECTED,
+            EconomicJoinRequested(
+                **_envelope(2),
+                data=JoinRequestData(
+                    sequence=2,
+                    agreement_number=123456,
+                    company_name="Acme ApS",
+                    requesting_account="acct_1Newcomer",
+                    requesting_livemode=False,
+                    requesting_account_name="Newcomer Studio",
+                    expires_at=T0 + timedelta(days=7, minutes=2),
+                ),
+            ),
+        ),
+        "join_refused": _status(
+            INSTALLED,
+            EconomicConnectionFailed(
+                **_envelope(1), data=FailedData(sequence=1, reason="join_refused")
+            ),
+        ),
+        "join_cancelled": _status(
+            INSTALLED,
+            EconomicConnectionFailed(
+                **_envelope(1), data=FailedData(sequence=1, reason="join_cancelled")
+            ),
+        ),
         "failed": _status(
             INSTALLED,
             EconomicConnectionFailed(
@@ -124,7 +172,10 @@ def _backend_answers() -> dict[str, Any]:
     not_installed = Problem(
         error="not_installed", message="Kobling is not installed on this account"
     )
+    answered = Answered(outcome="approved", message="The Stripe account is connected too.")
     return {
+        "answered": answered.model_dump(mode="json"),
+        "no_join_request": NO_REQUEST,
         "status": statuses,
         "not_installed": not_installed.model_dump(mode="json"),
         "connect_link": link.model_dump(mode="json"),

@@ -24,14 +24,21 @@ INTERNAL = {"Authorization": f"Bearer {DEV_SECRETS['internal_api_token']}"}
 
 
 def view_body(
-    account: str, action: ViewAction, livemode: bool = False, user: str = "usr_test"
+    account: str,
+    action: ViewAction,
+    livemode: bool = False,
+    user: str = "usr_test",
+    waiting: tuple[str, bool] | None = None,
 ) -> str:
     """The body our Stripe App view sends for `action`: the very string Stripe signs for
-    fetchStripeSignature({livemode, action[, nonce]}), the view's fields first, then user and
-    account. A connect or disconnect carries a fresh nonce, as the view's does (app_view)."""
+    fetchStripeSignature({livemode, action[, nonce][, waiting_account, waiting_livemode]}), the
+    view's fields first, then user and account. Every action but status carries a fresh nonce,
+    as the view's does (app_view); an approve_join or refuse_join names the `waiting` install."""
     fields: dict[str, Any] = {"livemode": livemode, "action": action}
     if action != "status":
         fields["nonce"] = uuid.uuid4().hex
+    if waiting is not None:
+        fields["waiting_account"], fields["waiting_livemode"] = waiting
     return view_payload(fields, user, account)
 
 
@@ -53,11 +60,15 @@ def view_headers(
 
 
 def view_request(
-    account: str, action: ViewAction, livemode: bool = False, user: str = "usr_test"
+    account: str,
+    action: ViewAction,
+    livemode: bool = False,
+    user: str = "usr_test",
+    waiting: tuple[str, bool] | None = None,
 ) -> dict[str, Any]:
     """httpx's arguments for the request our view makes: Stripe's string as sent, and its
     signature. Never `json=`: httpx would write its own bytes, which Stripe did not sign."""
-    body = view_body(account, action, livemode, user)
+    body = view_body(account, action, livemode, user, waiting)
     return {"content": body, "headers": signed_as_view(body)}
 
 
@@ -66,6 +77,21 @@ async def install(http: httpx.AsyncClient, account: str, livemode: bool = False)
     headers = {"Stripe-Signature": sign(body, DEV_SECRETS["stripe_webhook_secret"])}
     response = await http.post(f"{INSTALL}/stripe/webhooks", content=body, headers=headers)
     assert response.status_code == 200, response.text
+
+
+async def installed_by_oauth(http: httpx.AsyncClient, account: str, livemode: bool = False) -> None:
+    """Installs through Stripe's authorize page, as a merchant clicking our Install link: install
+    then holds the account's OAuth tokens (what its Stripe broker lends), which a webhook alone
+    never gives. `http` carries the browser's cookie from our link to the callback."""
+    start = await http.get(f"{INSTALL}/stripe/install", params={"livemode": livemode})
+    assert start.status_code == 303, start.text
+    query = {k: v[0] for k, v in parse_qs(urlsplit(start.headers["location"]).query).items()}
+    form = {**query, "account": account, "decision": "allow", "webhook": "now"}
+    decided = await http.post(f"{SANDBOX}/oauth/v2/authorize", data=form)
+    assert decided.status_code == 303, decided.text
+    back = await http.get(decided.headers["location"])
+    assert back.status_code == 303, back.text
+    await wait_for(http, account, lambda d: d["stripe"]["installed"], livemode=livemode)
 
 
 async def connect_link(http: httpx.AsyncClient, account: str, livemode: bool = False) -> str:

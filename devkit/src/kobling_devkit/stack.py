@@ -54,9 +54,10 @@ SERVICES = {
     "install": Service("install", "kobling_install", 8001),
     "econ-auth": Service("econ-auth", "kobling_econ_auth", 8002),
     "status": Service("status", "kobling_status", 8003),
+    "sync": Service("sync", "kobling_sync", 8004),
     "sandbox": Service("sandbox", "kobling_sandbox", 8010),
 }
-OURS = ("install", "econ-auth", "status")
+OURS = ("install", "econ-auth", "status", "sync")
 
 
 def instances(name: str, count: int = 2) -> list[Service]:

@@ -2,7 +2,17 @@
 
 from fastapi import FastAPI
 
-from kobling_sandbox import economic, economic_books, stripe
+from kobling_sandbox import (
+    economic,
+    economic_books,
+    economic_books_page,
+    economic_calls,
+    economic_journals,
+    economic_settings,
+    stripe,
+    stripe_api,
+    stripe_controls,
+)
 from kobling_sandbox.config import settings
 from kobling_shared.ops import configure_logging, ops_router
 
@@ -11,8 +21,14 @@ def create_app() -> FastAPI:
     settings()  # refuses production before anything listens
     configure_logging("sandbox")
     app = FastAPI(title="Kobling sandbox (pretend Stripe and e-conomic)")
+    # Before stripe's: its Dashboard route takes every /dashboard/… path it sees first.
+    app.include_router(stripe_controls.router)
+    app.include_router(stripe_api.router)
     app.include_router(stripe.router)
     app.include_router(economic.router)
-    app.include_router(economic_books.router)
+    for books in (economic_books, economic_journals, economic_settings, economic_books_page):
+        app.include_router(books.router)
+    app.include_router(economic_calls.router)
     app.include_router(ops_router({}))
+    app.add_middleware(economic_calls.CountAndHold)
     return app

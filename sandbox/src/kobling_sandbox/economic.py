@@ -222,17 +222,6 @@ async def grants() -> dict[str, list[str]]:
     return {"tokens": list(state.grants)}
 
 
-@router.get("/_sandbox/economic/calls")
-async def calls() -> dict[str, Any]:
-    """Every call to /self and to the REST API, and when each agreement's valid grant was
-    presented to /self."""
-    return {
-        "self_calls": state.self_calls,
-        "api_calls": state.api_calls,
-        "by_agreement": state.self_calls_by_agreement,
-    }
-
-
 @router.post("/_sandbox/reset")
 async def reset() -> dict[str, bool]:
     state.behaviour = Behaviour()

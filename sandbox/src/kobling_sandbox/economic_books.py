@@ -1,334 +1,305 @@
-"""A few of e-conomic's REST endpoints over each agreement's books, in the shapes restdocs
-documents (docs/external-contracts.md, E17-E21): customers, draft invoices and journals, with
-collections paged by `skippages`/`pagesize`. Enough for a sync service's test, not a ledger."""
+"""e-conomic's customers and invoices over each agreement's books, in the shapes restdocs
+documents (docs/external-contracts.md E19-E21, E26-E29): customers, draft invoices priced by
+e-conomic itself, and booking a draft, which is irreversible and removes the draft."""
 
-import re
-import time
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from kobling_sandbox.config import settings
-from kobling_sandbox.economic import _error, granted, state
+from kobling_sandbox.economic_ledger import BOOKS, Books, Posting, to_base
+from kobling_sandbox.economic_rest import (
+    PREFIX,
+    books_for,
+    collection,
+    created,
+    invalid,
+    missing,
+    not_found,
+    present,
+    reference,
+    repeat,
+    url,
+)
+from kobling_sandbox.economic_seeds import RECEIVABLES_ACCOUNT, SALES_VAT_ACCOUNT
 
-router = APIRouter(prefix="/economic/api")
-MAX_PAGE_SIZE = 1000
-# e-conomic prices a line itself: the VAT rate comes from the line's product group and the
-# recipient's VAT zone (1 Domestic, 2 EU, 3 Abroad, 4 Domestic exempt), never from what was sent.
-ZONE_RATES = {1: 0.25, 2: 0.0, 3: 0.0, 4: 0.0}
-PRODUCTS = {"1": 1, "2": 2}  # productNumber → productGroupNumber
-VAT_FREE_GROUPS = {2}  # group 2 holds goods without VAT (momsfri)
-JOURNALS = ({"journalNumber": 1, "name": "Daglig"}, {"journalNumber": 2, "name": "Stripe"})
-IDEMPOTENCY_SECONDS = 3600  # a repeat within the hour gets the first answer
+__all__ = ["BOOKS", "router"]
+router = APIRouter(prefix=PREFIX)
 
-
-@dataclass
-class Books:
-    customers: dict[int, dict[str, Any]] = field(default_factory=dict)
-    drafts: dict[int, dict[str, Any]] = field(default_factory=dict)
-    # Idempotency-Key → (when, status, body, headers) of the first answer.
-    answers: dict[str, tuple[float, int, Any, dict[str, str]]] = field(default_factory=dict)
-
-
-BOOKS: dict[int, Books] = {}
-Secret = Annotated[str | None, Header(alias="X-AppSecretToken")]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
-GrantToken = Annotated[str | None, Header(alias="X-AgreementGrantToken")]
-
-
-def _books(app_secret: str | None, grant_token: str | None) -> Books | JSONResponse:
-    state.api_calls += 1
-    grant = granted(app_secret, grant_token)
-    if isinstance(grant, JSONResponse):
-        return grant
-    return BOOKS.setdefault(grant.agreement_number, Books())
-
-
-def _url(path: str) -> str:
-    return f"{settings().economic_api_url}{path}"
-
-
-def _invalid(errors: dict[str, str], values: Any = None) -> JSONResponse:
-    """e-conomic's validation error: 400 "Validation error.", `errors` nested like the payload,
-    each with errorCode, message, value and developerHint (and arrayIndex inside `lines`)."""
-    nested: dict[str, Any] = {}
-    for path, why in errors.items():
-        node, parts = nested, path.split(".")
-        index = None
-        for part in parts[:-1]:
-            name, _, position = part.partition("[")
-            node = node.setdefault(name, {})
-            if position:
-                index = int(position.rstrip("]"))
-        leaf = {
-            "errorCode": "E06000",
-            "message": why,
-            "value": _value_at(values, path),
-            "developerHint": f"Check '{path}'.",
-        }
-        if index is not None:
-            leaf["arrayIndex"] = index
-        node.setdefault(parts[-1], {"errors": []})["errors"].append(leaf)
-    return _error(400, "Validation error.", errorCode="E04300", errors=nested)
-
-
-def _value_at(body: Any, path: str) -> Any:
-    node = body
-    for part in path.split("."):
-        name, _, position = part.partition("[")
-        node = node.get(name) if isinstance(node, dict) else None
-        if position and isinstance(node, list):
-            i = int(position.rstrip("]"))
-            node = node[i] if i < len(node) else None
-    return node
-
-
-def _present(body: Any) -> Any:
-    """e-conomic leaves `false` booleans out of what it answers."""
-    if isinstance(body, dict):
-        return {k: _present(v) for k, v in body.items() if v is not False}
-    if isinstance(body, list):
-        return [_present(v) for v in body]
-    return body
-
-
-def _reference(value: Any, key: str, resource: str) -> int | None:
-    """A reference given by number (`{"customerNumber": 7}`) or by self link
-    (`{"self": ".../customers/7"}`): e-conomic takes either."""
-    if not isinstance(value, dict):
-        return None
-    if value.get(key) not in (None, ""):
-        try:
-            return int(value[key])
-        except (TypeError, ValueError):
-            return None
-    match = re.search(rf"/{resource}/(\d+)$", str(value.get("self") or ""))
-    return int(match.group(1)) if match else None
-
-
-def _created(books: Books, key: str | None, body: dict[str, Any], location: str) -> JSONResponse:
-    headers = {"Location": location}
-    if key:
-        books.answers[key] = (time.time(), 201, body, headers)
-    return JSONResponse(body, status_code=201, headers=headers)
-
-
-def _repeat(books: Books, key: str | None) -> JSONResponse | None:
-    """The first answer to this Idempotency-Key, within the hour, marked as from the cache."""
-    if not key or key not in books.answers:
-        return None
-    at, status, body, headers = books.answers[key]
-    if time.time() - at > IDEMPOTENCY_SECONDS:
-        del books.answers[key]
-        return None
-    return JSONResponse(body, status_code=status, headers={**headers, "X-ResultFromCache": "true"})
-
-
-def _collection(request: Request, path: str, items: list[dict[str, Any]]) -> JSONResponse:
-    try:
-        skip = int(request.query_params.get("skippages", 0))
-        size = int(request.query_params.get("pagesize", 20))
-    except ValueError:
-        return _invalid({"pagesize": "skippages and pagesize are whole numbers"})
-    if size < 1 or size > MAX_PAGE_SIZE or skip < 0:
-        return _invalid({"pagesize": f"pagesize is 1 to {MAX_PAGE_SIZE}"})
-    last = max(0, (len(items) - 1) // size)
-
-    def page(n: int) -> str:
-        return _url(f"{path}?skippages={n}&pagesize={size}")
-
-    pagination: dict[str, Any] = {
-        "maxPageSizeAllowed": MAX_PAGE_SIZE,
-        "skipPages": skip,
-        "pageSize": size,
-        "results": len(items),
-        "resultsWithoutFilter": len(items),
-        "firstPage": page(0),
-        "lastPage": page(last),
+# The filterable properties restdocs lists (e-conomic/slate `_invoices.md`, `_customers.md`), of
+# those the sandbox's objects carry.
+CUSTOMER_FILTERS = frozenset(
+    {"name", "currency", "customerNumber", "email", "corporateIdentificationNumber", "barred"}
+)
+DRAFT_FILTERS = frozenset(
+    {
+        "currency",
+        "customer.customerNumber",
+        "date",
+        "draftInvoiceNumber",
+        "recipient.name",
+        "references.other",
+        "notes.heading",
     }
-    if skip < last:
-        pagination["nextPage"] = page(skip + 1)
-    if skip > 0:
-        pagination["previousPage"] = page(skip - 1)
-    body = {
-        "collection": items[skip * size : (skip + 1) * size],
-        "pagination": pagination,
-        "metaData": {},
-        "self": _url(path),
-    }
-    return JSONResponse(body)
-
-
-def _missing(body: Any, *paths: str) -> dict[str, str]:
-    """The required properties (dotted paths) absent from `body`."""
-    return {
-        path: f"Property '{path}' is required."
-        for path in paths
-        if _value_at(body, path) in (None, "")
-    }
+)
+BOOKED_FILTERS = DRAFT_FILTERS - {"draftInvoiceNumber"} | {"bookedInvoiceNumber"}
 
 
 @router.get("/customers")
-async def customers(request: Request, secret: Secret = None, grant: GrantToken = None) -> Any:
-    books = _books(secret, grant)
+async def customers(request: Request) -> Any:
+    books = books_for(request)
     if isinstance(books, JSONResponse):
         return books
-    return _collection(request, "/customers", [books.customers[n] for n in sorted(books.customers)])
+    items = [books.customers[n] for n in sorted(books.customers)]
+    return collection(request, "/customers", items, CUSTOMER_FILTERS)
 
 
 @router.post("/customers")
-async def create_customer(
-    request: Request,
-    secret: Secret = None,
-    grant: GrantToken = None,
-    key: IdempotencyKey = None,
-) -> Any:
-    books = _books(secret, grant)
+async def create_customer(request: Request) -> Any:
+    books = books_for(request)
     if isinstance(books, JSONResponse):
         return books
-    if (repeat := _repeat(books, key)) is not None:
-        return repeat
+    if (again := repeat(books, request)) is not None:
+        return again
     body = await request.json()
-    errors = _missing(body, "name", "currency")
-    for name, ref, resource in (
-        ("customerGroup", "customerGroupNumber", "customer-groups"),
-        ("paymentTerms", "paymentTermsNumber", "payment-terms"),
-        ("vatZone", "vatZoneNumber", "vat-zones"),
+    errors = missing(body, "name", "currency")
+    for name, ref, resource, known in (
+        ("customerGroup", "customerGroupNumber", "customer-groups", books.customer_groups),
+        ("paymentTerms", "paymentTermsNumber", "payment-terms", books.payment_terms),
+        ("vatZone", "vatZoneNumber", "vat-zones", books.vat_zones),
     ):
-        if _reference(body.get(name), ref, resource) is None:
+        number = reference(body.get(name), ref, resource)
+        if number is None:
             errors[f"{name}.{ref}"] = f"Property '{name}' is required."
+        elif number not in known:
+            errors[f"{name}.{ref}"] = f"{name} {number} not found."
     if errors:
-        return _invalid(errors, body)
+        return invalid(errors, body)
     number = int(body.get("customerNumber") or max(books.customers, default=0) + 1)
     if number in books.customers:
-        return _invalid({"customerNumber": "Customer number already in use."}, body)
-    customer = _present({**body, "customerNumber": number, "self": _url(f"/customers/{number}")})
+        return invalid({"customerNumber": "Customer number already in use."}, body)
+    customer = present({**body, "customerNumber": number, "self": url(f"/customers/{number}")})
     books.customers[number] = customer
-    return _created(books, key, customer, customer["self"])
+    return created(books, request.headers.get("Idempotency-Key"), customer, customer["self"])
 
 
 @router.get("/customers/{number}")
-async def customer(number: int, secret: Secret = None, grant: GrantToken = None) -> Any:
-    books = _books(secret, grant)
+async def customer(number: int, request: Request) -> Any:
+    books = books_for(request)
     if isinstance(books, JSONResponse):
         return books
     if number not in books.customers:
-        return _error(404, "Customer not found.")
+        return not_found("Customer")
     return JSONResponse(books.customers[number])
 
 
+def _listed(invoice: dict[str, Any]) -> dict[str, Any]:
+    """Collections carry no `lines`: only the single invoice does (verified by Pogoe/EConomic.NET
+    on a live agreement)."""
+    return {k: v for k, v in invoice.items() if k != "lines"}
+
+
 @router.get("/invoices/drafts")
-async def drafts(request: Request, secret: Secret = None, grant: GrantToken = None) -> Any:
-    books = _books(secret, grant)
+async def drafts(request: Request) -> Any:
+    books = books_for(request)
     if isinstance(books, JSONResponse):
         return books
-    items = [books.drafts[n] for n in sorted(books.drafts)]
-    return _collection(request, "/invoices/drafts", items)
+    items = [_listed(books.drafts[n]) for n in sorted(books.drafts)]
+    return collection(request, "/invoices/drafts", items, DRAFT_FILTERS)
 
 
 @router.post("/invoices/drafts")
-async def create_draft(
-    request: Request,
-    secret: Secret = None,
-    grant: GrantToken = None,
-    key: IdempotencyKey = None,
-) -> Any:
-    books = _books(secret, grant)
+async def create_draft(request: Request) -> Any:
+    books = books_for(request)
     if isinstance(books, JSONResponse):
         return books
-    if (repeat := _repeat(books, key)) is not None:
-        return repeat
+    if (again := repeat(books, request)) is not None:
+        return again
     body = await request.json()
-    errors = _missing(body, "date", "currency", "recipient.name")
-    references = {
-        "customer.customerNumber": _reference(body.get("customer"), "customerNumber", "customers"),
-        "layout.layoutNumber": _reference(body.get("layout"), "layoutNumber", "layouts"),
-        "paymentTerms.paymentTermsNumber": _reference(
-            body.get("paymentTerms"), "paymentTermsNumber", "payment-terms"
-        ),
-    }
-    recipient = body.get("recipient") if isinstance(body.get("recipient"), dict) else {}
-    zone = _reference(recipient.get("vatZone"), "vatZoneNumber", "vat-zones")
-    references["recipient.vatZone.vatZoneNumber"] = zone
-    errors |= {p: f"Property '{p}' is required." for p, n in references.items() if n is None}
-    customer = references["customer.customerNumber"]
-    if customer is not None and customer not in books.customers:
-        errors["customer.customerNumber"] = "Customer not found."
-    lines = body.get("lines") if isinstance(body.get("lines"), list) else []
-    errors |= _line_errors(lines)
+    errors = _draft_errors(books, body)
     if errors:
-        return _invalid(errors, body)
+        return invalid(errors, body)
     number = max(books.drafts, default=0) + 1
-    net, vat = _priced(lines, zone or 1)
-    draft = _present(
+    lines = body.get("lines") or []
+    zone = reference(body["recipient"].get("vatZone"), "vatZoneNumber", "vat-zones") or 1
+    net, vat = _priced(books, lines, zone)
+    draft = present(
         {
             **body,
             "draftInvoiceNumber": number,
             "netAmount": net,
             "vatAmount": vat,
             "grossAmount": round(net + vat, 2),
-            "self": _url(f"/invoices/drafts/{number}"),
+            "self": url(f"/invoices/drafts/{number}"),
         }
     )
     books.drafts[number] = draft
-    return _created(books, key, draft, draft["self"])
+    return created(books, request.headers.get("Idempotency-Key"), draft, draft["self"])
 
 
-def _line_errors(lines: list[Any]) -> dict[str, str]:
+def _draft_errors(books: Books, body: dict[str, Any]) -> dict[str, str]:
+    errors = missing(body, "date", "currency", "recipient.name")
+    recipient = body["recipient"] if isinstance(body.get("recipient"), dict) else {}
+    references = {
+        "customer.customerNumber": (
+            reference(body.get("customer"), "customerNumber", "customers"),
+            books.customers,
+        ),
+        "layout.layoutNumber": (
+            reference(body.get("layout"), "layoutNumber", "layouts"),
+            books.layouts,
+        ),
+        "paymentTerms.paymentTermsNumber": (
+            reference(body.get("paymentTerms"), "paymentTermsNumber", "payment-terms"),
+            books.payment_terms,
+        ),
+        "recipient.vatZone.vatZoneNumber": (
+            reference(recipient.get("vatZone"), "vatZoneNumber", "vat-zones"),
+            books.vat_zones,
+        ),
+    }
+    for path, (number, known) in references.items():
+        if number is None:
+            errors[path] = f"Property '{path.split('.')[-2]}' is required."
+        elif number not in known:
+            errors[path] = f"{path.split('.')[-2]} {number} not found."
+    other = (body.get("references") or {}).get("other")
+    if other is not None and len(str(other)) > 250:
+        errors["references.other"] = "references.other is at most 250 characters."
+    lines = body["lines"] if isinstance(body.get("lines"), list) else []
+    return errors | _line_errors(books, lines)
+
+
+def _line_errors(books: Books, lines: list[Any]) -> dict[str, str]:
     errors = {}
     for i, line in enumerate(lines):
         for name in ("quantity", "unitNetPrice"):
             value = line.get(name) if isinstance(line, dict) else None
             if value is not None and not isinstance(value, int | float):
                 errors[f"lines[{i}].{name}"] = f"'{name}' must be a number."
+            elif name == "unitNetPrice" and value is not None and round(value, 2) != value:
+                errors[f"lines[{i}].{name}"] = "unitNetPrice takes at most two decimals."
         product = line.get("product") if isinstance(line, dict) else None
-        if product is not None and str(product.get("productNumber")) not in PRODUCTS:
+        if product is not None and str(product.get("productNumber")) not in books.products:
             errors[f"lines[{i}].product.productNumber"] = "Product not found."
+        elif product is not None and not line.get("description"):
+            errors[f"lines[{i}].description"] = "A line with a product needs a description."
     return errors
 
 
-def _priced(lines: list[dict[str, Any]], zone: int) -> tuple[float, float]:
+def _priced(books: Books, lines: list[dict[str, Any]], zone: int) -> tuple[float, float]:
     """Net and VAT as e-conomic prices them: each line's rate from its product's group and the
     recipient's VAT zone. A line without unitNetPrice is priced 0 (a product's own price here)."""
     net = vat = 0.0
+    rate = books.vat_zones[zone]["rate"] if zone in books.vat_zones else 0.0
     for line in lines:
         amount = float(line.get("quantity", 1)) * float(line.get("unitNetPrice") or 0)
-        group = PRODUCTS.get(str((line.get("product") or {}).get("productNumber")), 1)
-        rate = 0.0 if group in VAT_FREE_GROUPS else ZONE_RATES.get(zone, 0.0)
-        net, vat = net + amount, vat + amount * rate
+        net, vat = net + amount, vat + amount * rate * _bears_vat(books, line)
     return round(net, 2), round(vat, 2)
 
 
+def _bears_vat(books: Books, line: dict[str, Any]) -> bool:
+    return bool(books.product_groups[_group_of(books, line)]["vat"])
+
+
+def _group_of(books: Books, line: dict[str, Any]) -> int:
+    """A line's product group; a line without a product is priced as group 1 (ours)."""
+    product = books.products.get(str((line.get("product") or {}).get("productNumber")))
+    return int(product["productGroup"]) if product else 1
+
+
 @router.get("/invoices/drafts/{number}")
-async def draft(number: int, secret: Secret = None, grant: GrantToken = None) -> Any:
-    books = _books(secret, grant)
+async def draft(number: int, request: Request) -> Any:
+    books = books_for(request)
     if isinstance(books, JSONResponse):
         return books
     if number not in books.drafts:
-        return _error(404, "Draft invoice not found.")
+        return not_found("Draft invoice")
     return JSONResponse(books.drafts[number])
 
 
-@router.get("/journals")
-async def journals(request: Request, secret: Secret = None, grant: GrantToken = None) -> Any:
-    books = _books(secret, grant)
+@router.post("/invoices/booked")
+async def book(request: Request) -> Any:
+    """Books a draft: the booked invoice gets its own number, keeps what the draft carried
+    (`references.other` included: unverified) and the draft is gone (E27)."""
+    books = books_for(request)
     if isinstance(books, JSONResponse):
         return books
-    return _collection(request, "/journals", [_journal(j) for j in JOURNALS])
+    if (again := repeat(books, request)) is not None:
+        return again
+    body = await request.json()
+    number = reference(body.get("draftInvoice"), "draftInvoiceNumber", "drafts")
+    if number is None:
+        return invalid({"draftInvoice.draftInvoiceNumber": "Property is required."}, body)
+    if number not in books.drafts:
+        return invalid({"draftInvoice.draftInvoiceNumber": "Draft invoice not found."}, body)
+    draft = books.drafts[number]
+    if books.open_year_of(draft["date"]) is None:
+        return invalid({"date": "The date is not in an open accounting year."}, draft)
+    booked_number = body.get("bookWithNumber") or max(books.booked, default=0) + 1
+    if booked_number in books.booked:
+        return invalid({"bookWithNumber": "An invoice with this number is already booked."}, body)
+    invoice = _booked(books, draft, int(booked_number))
+    del books.drafts[number]
+    books.booked[invoice["bookedInvoiceNumber"]] = invoice
+    _post_invoice(books, invoice)
+    return created(books, request.headers.get("Idempotency-Key"), invoice, invoice["self"])
 
 
-def _journal(journal: dict[str, Any]) -> dict[str, Any]:
-    """A journal as e-conomic lists it: its settings and where its vouchers and entries are."""
-    url = _url(f"/journals/{journal['journalNumber']}")
-    return {
-        **journal,
-        "settings": {
-            "voucherNumbers": {"minimumVoucherNumber": 1, "maximumVoucherNumber": 999999},
-            "entryTypeRestrictedTo": "financeVoucher",
-        },
-        "vouchers": f"{url}/vouchers",
-        "entries": f"{url}/entries",
-        "self": url,
+def _booked(books: Books, draft: dict[str, Any], number: int) -> dict[str, Any]:
+    kept = {k: v for k, v in draft.items() if k not in ("draftInvoiceNumber", "self", "soap")}
+    rate = draft.get("exchangeRate")
+    gross = to_base(draft["grossAmount"], draft["currency"], rate)
+    invoice = {
+        **kept,
+        "bookedInvoiceNumber": number,
+        "netAmountInBaseCurrency": to_base(draft["netAmount"], draft["currency"], rate),
+        "grossAmountInBaseCurrency": gross,
+        "remainder": draft["grossAmount"],
+        "remainderInBaseCurrency": gross,
+        "roundingAmount": 0.0,
+        "pdf": {"self": url(f"/invoices/booked/{number}/pdf")},
+        "self": url(f"/invoices/booked/{number}"),
     }
+    return present(invoice)
+
+
+def _post_invoice(books: Books, invoice: dict[str, Any]) -> None:
+    """Receivable debited with the gross, each line's sales account credited with its net, the
+    sales VAT account with the VAT, all in the base currency."""
+    day, currency, rate = invoice["date"], invoice["currency"], invoice.get("exchangeRate")
+    customer = reference(invoice.get("customer"), "customerNumber", "customers")
+    text = f"Faktura {invoice['bookedInvoiceNumber']}"
+    gross = to_base(invoice["grossAmount"], currency, rate)
+    books.postings.append(
+        Posting(RECEIVABLES_ACCOUNT, gross, text, day, "customerInvoice", False, customer)
+    )
+    zone = reference(invoice["recipient"].get("vatZone"), "vatZoneNumber", "vat-zones") or 1
+    credited = 0.0
+    for line in invoice.get("lines") or []:
+        net, _ = _priced(books, [line], zone)
+        account = books.product_groups[_group_of(books, line)]["salesAccount"]
+        amount = to_base(net, currency, rate)
+        credited += amount
+        books.postings.append(Posting(account, -amount, text, day, "customerInvoice", False))
+    vat = round(gross - credited, 2)
+    books.postings.append(Posting(SALES_VAT_ACCOUNT, -vat, text, day, "customerInvoice", False))
+
+
+@router.get("/invoices/booked")
+async def booked(request: Request) -> Any:
+    books = books_for(request)
+    if isinstance(books, JSONResponse):
+        return books
+    items = [_listed(books.booked[n]) for n in sorted(books.booked)]
+    return collection(request, "/invoices/booked", items, BOOKED_FILTERS)
+
+
+@router.get("/invoices/booked/{number}")
+async def booked_invoice(number: int, request: Request) -> Any:
+    books = books_for(request)
+    if isinstance(books, JSONResponse):
+        return books
+    if number not in books.booked:
+        return not_found("Booked invoice")
+    return JSONResponse(books.booked[number])

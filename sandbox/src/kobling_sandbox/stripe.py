@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from kobling_devkit.stripe_signing import sign, view_payload
 from kobling_sandbox.config import settings
+from kobling_sandbox.stripe_dashboard import invoice_rows
 from kobling_sandbox.templating import render
 from kobling_shared.settings import secret_list
 
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 basic = HTTPBasic(auto_error=False)
 CODE_TTL_SECONDS = 300
+ACCESS_TTL_SECONDS = 3600  # an OAuth access token lives an hour (DOMAIN.md)
 LOOK = {"header": "stripe", "brand": "#635bff", "accent": "#635bff"}
 
 
@@ -36,10 +38,20 @@ class Code:
 
 
 @dataclass
+class Access:
+    """Whose objects an access token opens, and until when."""
+
+    account: str
+    livemode: bool
+    expires_at: float
+
+
+@dataclass
 class StripeState:
     codes: dict[str, Code] = field(default_factory=dict)
     refresh_tokens: dict[str, tuple[str, bool]] = field(default_factory=dict)
     minted: list[str] = field(default_factory=list)  # every token handed out, for leak audits
+    access: dict[str, Access] = field(default_factory=dict)  # the API reads (stripe_api)
     held: dict[str, dict[str, Any]] = field(default_factory=dict)  # events Stripe delivers late
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     clock: Any = time.time  # tests move time forward
@@ -230,8 +242,8 @@ async def token(request: Request) -> JSONResponse:
         refresh = "rt_" + secrets.token_urlsafe(24)
         state_.refresh_tokens[refresh] = (account, livemode)
     mode = "live" if livemode else "test"
-    access = f"sk_{mode}_" + secrets.token_urlsafe(24)
-    state_.minted += [access, refresh]
+    access = mint_access(account, livemode)
+    state_.minted.append(refresh)
     return JSONResponse(
         {
             "access_token": access,
@@ -243,6 +255,14 @@ async def token(request: Request) -> JSONResponse:
             "token_type": "bearer",
         }
     )
+
+
+def mint_access(account: str, livemode: bool) -> str:
+    """An access token for the account's objects in that mode, for an hour."""
+    access = f"sk_{'live' if livemode else 'test'}_" + secrets.token_urlsafe(24)
+    state_.access[access] = Access(account, livemode, state_.clock() + ACCESS_TTL_SECONDS)
+    state_.minted.append(access)
+    return access
 
 
 # --- webhooks -----------------------------------------------------------------------------------
@@ -396,7 +416,7 @@ async def dashboard(
     segments = path.split("/")
     account = account or next((s for s in segments if s.startswith("acct_")), None)
     livemode = "test" not in segments
-    economic_state, company = "Status unavailable", None
+    economic_state, company, agreement = "Status unavailable", None, None
     if account:
         async with httpx.AsyncClient(timeout=5) as http:
             try:
@@ -406,9 +426,10 @@ async def dashboard(
                 )
                 if response.status_code == 200:
                     economic = response.json()["economic"]
-                    economic_state, company = (
+                    economic_state, company, agreement = (
                         economic["state"].replace("_", " "),
                         economic.get("company_name"),
+                        economic.get("agreement_number"),
                     )
             except httpx.HTTPError:
                 pass
@@ -420,7 +441,9 @@ async def dashboard(
         livemode=livemode,
         economic_state=economic_state,
         company=company,
+        agreement=agreement,
         error=error,
+        invoices=invoice_rows(account, livemode) if account else [],
     )
 
 

@@ -63,6 +63,8 @@ DEV_SECRETS: dict[str, str] = {
     "internal_api_token": "kobling-dev-internal-token",
     # caller:token pairs for econ-auth's e-conomic broker, one token per calling service.
     "economic_broker_tokens": "sync:kobling-dev-broker-sync,bench:kobling-dev-broker-bench",
+    # caller:token pairs for install's read-only Stripe broker, one token per calling service.
+    "stripe_broker_tokens": "sync:kobling-dev-stripe-broker-sync",
 }
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,8 @@ NOT_SECRET = frozenset(
         "economic_app_public_token",
     }
 )
+# Settings of `caller:token` pairs: each token is judged without its caller's name.
+BROKER_TOKENS = frozenset({"economic_broker_tokens", "stripe_broker_tokens"})
 MIN_SECRET_CHARS = 24
 MIN_SECRET_BITS = 96  # Shannon entropy of the characters, times their number
 ENCRYPTION_KEY_BYTES = 32
@@ -133,9 +137,9 @@ def weak_secret(value: str) -> str | None:
 
 
 def weak_broker_tokens(value: str) -> str | None:
-    """ECONOMIC_BROKER_TOKENS (`caller:token,…`): each token on its own. The caller's name is no
-    secret, so it lends neither length nor entropy (a 19-character token behind `reconciliation:`
-    passed as 34 characters)."""
+    """ECONOMIC_BROKER_TOKENS and STRIPE_BROKER_TOKENS (`caller:token,…`): each token on its own.
+    The caller's name is no secret, so it lends neither length nor entropy (a 19-character token
+    behind `reconciliation:` passed as 34 characters)."""
     for entry in secret_list(value):
         caller, _, token = entry.partition(":")
         if why := weak_secret(token):
@@ -235,6 +239,8 @@ class Settings(BaseSettings):
     link_signing_key: str = ""
     internal_api_token: str = ""
     economic_broker_tokens: str = ""
+    # install's read-only Stripe broker (POST /internal/stripe): `caller:token,…`.
+    stripe_broker_tokens: str = ""
 
     # Unset: PUBLIC_URLS' loopback in development; production refuses to start.
     install_public_url: str = ""
@@ -298,7 +304,7 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if name == "token_encryption_keys":
                 why = weak_encryption_keys(value)
-            elif name == "economic_broker_tokens":
+            elif name in BROKER_TOKENS:
                 why = weak_broker_tokens(value)
             else:
                 why = None if name in NOT_SECRET else weak_secret(value)

@@ -11,8 +11,9 @@ from prometheus_client import Counter
 from kobling_install.ports import Announcements, Claim, Ledger, Tokens
 from kobling_install.stripe_events import (
     NotForUs,
+    Published,
     StripeEvent,
-    to_install_event,
+    to_event,
     webhook_is_news,
 )
 from kobling_shared.events import StripeAppInstalled, StripeAppUninstalled
@@ -39,18 +40,18 @@ class Deps:
 
 
 async def accept_webhooks(events: list[StripeEvent], deps: Deps) -> list[Outcome | Exception]:
-    """Publishes each event's install or uninstall once, for a batch of webhooks received at
-    the same moment: a few round trips for all of them instead of a few each. An event answers
-    with its outcome, or with the exception that says it could not be made durable; a Stripe
-    event delivered twice within the batch shares its first delivery's fate."""
+    """Publishes each event's install, uninstall or account event once, for a batch of webhooks
+    received at the same moment: a few round trips for all of them instead of a few each. An
+    event answers with its outcome, or with the exception that says it could not be made durable;
+    a Stripe event delivered twice within the batch shares its first delivery's fate."""
     outcomes: dict[str, Outcome | Exception] = {}
-    todo: dict[str, StripeAppInstalled | StripeAppUninstalled] = {}
+    todo: dict[str, Published] = {}
     firsts: dict[str, StripeEvent] = {}
     for event in events:
         firsts.setdefault(event.id, event)
     for event in firsts.values():
         try:
-            todo[event.id] = to_install_event(event, deps.applications)
+            todo[event.id] = to_event(event, deps.applications)
         except NotForUs as why:
             log.info("stripe event %s ignored: %s", event.id, why)
             outcomes[event.id] = Outcome.IGNORED
@@ -84,7 +85,8 @@ async def accept_webhooks(events: list[StripeEvent], deps: Deps) -> list[Outcome
         if isinstance(result, BaseException):
             if claims[event_id] is Claim.NEW:
                 await deps.ledger.release(event_id)
-            await deps.installs.unannounce_webhook(news.account_key, event_id)
+            if isinstance(news, StripeAppInstalled):
+                await deps.installs.unannounce_webhook(news.account_key, event_id)
             outcomes[event_id] = result if isinstance(result, Exception) else Unavailable()
             continue
         published.append(event_id)

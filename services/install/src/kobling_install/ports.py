@@ -4,7 +4,7 @@ tests/fakes holds in-memory ones for the unit tests."""
 
 from datetime import datetime
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Claim(Enum):
@@ -53,3 +53,12 @@ class Tokens(Protocol):
     """The install's Stripe tokens (TokenVault): an uninstall forgets them."""
 
     async def forget(self, key: str, uninstalled_at: datetime) -> None: ...
+
+
+class BrokerUses(Protocol):
+    """The Stripe broker's audit (StripeBrokerUses): a document per call, recorded before the
+    call leaves and settled with its answer, so a call cut short still shows."""
+
+    async def record(self, use: dict[str, Any]) -> None: ...
+
+    async def settle(self, use_id: str, result: dict[str, Any]) -> None: ...

@@ -1,7 +1,9 @@
-"""What install keeps in MongoDB: published Stripe events, installs, OAuth states, tokens."""
+"""What install keeps in MongoDB: published Stripe events, installs, OAuth states, tokens, and
+the Stripe broker's audit."""
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -187,6 +189,31 @@ class TokenVault:
         """Deletes the install's tokens, unless they came from an install after this uninstall
         (a late uninstall must not take a reinstall's tokens)."""
         await self._tokens.docs.delete_one({"_id": key, "installed_at": {"$lte": uninstalled_at}})
+
+
+# As long as the e-conomic broker's audit topic keeps its uses: as long as anyone would ask who
+# read a merchant's Stripe account.
+AUDIT_KEPT = timedelta(days=365)
+
+
+class StripeBrokerUses:
+    """One document per use of the Stripe broker (`stripe_broker_uses`), each kept AUDIT_KEPT:
+    who, whose, which read, Stripe's status and how long it took. Never a token or a body."""
+
+    def __init__(self, db: AsyncDatabase[Document], door: Door) -> None:
+        self._uses = door.one_time(db["stripe_broker_uses"], small=False)
+
+    async def create_indexes(self) -> None:
+        await self._uses.create_index()
+
+    async def record(self, use: dict[str, Any]) -> None:
+        await self._uses.docs.insert_one({**use, "expires_at": use["at"] + AUDIT_KEPT})
+
+    async def settle(self, use_id: str, result: dict[str, Any]) -> None:
+        await self._uses.docs.update_one({"_id": use_id}, {"$set": result})
+
+    async def forget_expired(self, before: datetime) -> None:
+        await self._uses.forget_expired(before)
 
 
 def digest(secret: str) -> str:

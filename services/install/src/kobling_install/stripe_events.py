@@ -1,11 +1,19 @@
-"""Which Stripe events mean an install or an uninstall, and the event we publish for each."""
+"""Which Stripe events mean an install or an uninstall, which ones the sync needs, and the event
+we publish for each."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kobling_shared.events import InstallData, StripeAppInstalled, StripeAppUninstalled
+from kobling_shared.events import (
+    ACCOUNT_EVENT_TYPES,
+    AccountEventData,
+    InstallData,
+    StripeAccountEvent,
+    StripeAppInstalled,
+    StripeAppUninstalled,
+)
 
 SOURCE = "kobling/install"
 
@@ -56,6 +64,46 @@ class StripeEvent(BaseModel):
 
 class NotForUs(Exception):
     """A well-formed event that maps to nothing we publish."""
+
+
+Published = StripeAppInstalled | StripeAppUninstalled | StripeAccountEvent
+
+
+def to_event(event: StripeEvent, applications: frozenset[str]) -> Published:
+    """What we publish for a verified Stripe event; NotForUs when nothing."""
+    if event.type in ACCOUNT_EVENT_TYPES:
+        return to_account_event(event)
+    return to_install_event(event, applications)
+
+
+def to_account_event(event: StripeEvent) -> StripeAccountEvent:
+    """Ids only: the sync re-fetches the object through the Stripe broker and never trusts the
+    body Stripe sent (DOMAIN.md), so nothing else of `data.object` is carried."""
+    if event.type not in ACCOUNT_EVENT_TYPES:
+        raise NotForUs(f"ignored event type {event.type}")
+    if event.account is None:
+        raise NotForUs("event names no connected account")
+    obj = event.data.object
+    created = datetime.fromtimestamp(event.created, UTC)
+    try:
+        return StripeAccountEvent(
+            id=event.id,  # Stripe's: a redelivery keeps it, so consumers can drop it
+            source=SOURCE,
+            time=created,
+            subject=event.account,
+            livemode=event.mode,
+            data=AccountEventData(
+                stripe_event_id=event.id,
+                stripe_event_type=event.type,
+                object_type=obj.get("object"),
+                object_id=obj.get("id"),
+                created=created,
+            ),
+        )
+    except ValidationError:
+        # Signed by Stripe, but not the shape the sync can re-fetch: a 200 and a log line, as
+        # a 503 would have Stripe send the same event for days (and hold up its whole batch).
+        raise NotForUs("malformed: no account, object or id we can use") from None
 
 
 def to_install_event(

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from kobling_install.handlers import Outcome
 from kobling_install.oauth import OAuthDeps
 from kobling_install.settings import InstallSettings
+from kobling_install.stripe_broker import StripeBroker
 from kobling_install.stripe_events import StripeEvent
 from kobling_shared.batching import GroupCommit
 
@@ -28,6 +29,8 @@ class Deps:
     webhook_secrets: WebhookSecrets
     webhooks: Webhooks  # webhooks that arrive together share their round trips
     oauth: OAuthDeps
+    stripe_broker: StripeBroker
+    stripe_broker_callers: dict[str, str]  # STRIPE_BROKER_TOKENS as {token: caller}
 
 
 # `async def`: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request.

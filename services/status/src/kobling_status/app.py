@@ -9,6 +9,7 @@ from kobling_status import consumers, internal_api, pages
 from kobling_status.grant_uses import GrantUses
 from kobling_status.settings import StatusSettings
 from kobling_status.store import StatusStore
+from kobling_status.sync_results import SyncResults
 from kobling_status.web import Deps
 
 SERVICE = "status"
@@ -18,15 +19,26 @@ def create_app(settings: StatusSettings | None = None) -> FastAPI:
     settings = settings or StatusSettings()
     base = connect(SERVICE, settings)
     db = base.database(settings.status_database)
-    deps = Deps(settings, StatusStore(db, base.door), GrantUses.of(db, base.door), Arrivals())
+    deps = Deps(
+        settings,
+        StatusStore(db, base.door),
+        GrantUses.of(db, base.door),
+        Arrivals(),
+        SyncResults.of(db),
+    )
     consumers.subscribe(
-        base.broker, deps.store, deps.grant_uses, settings.status_group_id, deps.arrivals
+        base.broker,
+        deps.store,
+        deps.grant_uses,
+        settings.status_group_id,
+        deps.arrivals,
+        deps.sync_results,
     )
     return build_app(
         base,
         deps,
         [internal_api.router, pages.router],
         dependency_checks(base.broker, base.client),
-        startup=[deps.store.create_indexes],
+        startup=[deps.store.create_indexes, deps.sync_results.create_indexes],
         view_cors=True,
     )

@@ -8,18 +8,26 @@ from kobling_shared.events import (
     CONNECTIONS_TOPIC,
     GRANT_USES_TOPIC,
     INSTALLS_TOPIC,
+    SYNC_RESULTS,
+    SYNC_RESULTS_TOPIC,
     AnyEvent,
     EconomicGrantUsed,
 )
 from kobling_shared.kafka import PATIENT, subscribe_events
 from kobling_status.grant_uses import GrantUses
 from kobling_status.store import StatusStore
+from kobling_status.sync_results import SyncResults
 
 PROJECTED = Counter("kobling_events_projected_total", "Events applied to the read model", ["type"])
 
 
 def subscribe(
-    broker: KafkaBroker, store: StatusStore, uses: GrantUses, group_id: str, arrivals: Arrivals
+    broker: KafkaBroker,
+    store: StatusStore,
+    uses: GrantUses,
+    group_id: str,
+    arrivals: Arrivals,
+    sync_results: SyncResults,
 ) -> None:
     async def project(events: list[AnyEvent]) -> None:
         await store.apply(events)
@@ -44,4 +52,14 @@ def subscribe(
         audit,
         accepts=(EconomicGrantUsed,),
         polling=PATIENT,
+    )
+
+    async def synced(events: list[AnyEvent]) -> None:
+        await sync_results.apply([e for e in events if isinstance(e, SYNC_RESULTS)])
+        for event in events:
+            PROJECTED.labels(event.type).inc()
+
+    # Its own group too: what the sync did never holds up an onboarding status, nor waits for it.
+    subscribe_events(
+        broker, (SYNC_RESULTS_TOPIC,), f"{group_id}.sync-results", synced, accepts=SYNC_RESULTS
     )

@@ -15,6 +15,7 @@ from kobling_status.store import AccountFilter, BadCursor
 from kobling_status.web import Deps, DepsDep
 
 ACCOUNT_ID = r"^acct_[A-Za-z0-9]{1,64}$"
+OBJECT_ID = r"^(in|po)_[A-Za-z0-9]{1,255}$"
 # Ten years: further back than any install, and far inside what a datetime can subtract
 # (an unbounded value was a 500 from an OverflowError).
 MAX_STUCK_SECONDS = 10 * 365 * 24 * 3600
@@ -72,7 +73,8 @@ async def get_account(
             store.get(account_id, mode), uses.summary(account_id, mode)
         )
         if status is not None:
-            return {**public_view(status), "grant_uses": summary}
+            synced = await deps.sync_results.summary(account_id, mode)
+            return {**public_view(status), "grant_uses": summary, "sync": synced}
     raise HTTPException(404, "no such account")
 
 
@@ -107,6 +109,9 @@ MILESTONES = {
     "com.kobling.economic.connection_failed.v1": "failed",
     "com.kobling.economic.disconnected.v1": "disconnected",
     "com.kobling.economic.agreement_shared.v1": "agreement_shared",
+    "com.kobling.economic.connection_held.v1": "held",
+    "com.kobling.economic.join_requested.v1": "join_requested",
+    "com.kobling.economic.join_closed.v1": "join_closed",
     "com.kobling.economic.grant_used.v1": "grant_used",
 }
 
@@ -145,3 +150,20 @@ async def timeline(
 async def funnel(deps: DepsDep) -> dict[str, int]:
     """How many installs stand in each state: the onboarding funnel."""
     return await deps.store.funnel()
+
+
+@router.get(
+    "/accounts/{account_id}/sync/{object_id}",
+    responses={404: detail("The sync has no result for this object yet")},
+)
+async def get_sync_object(
+    deps: DepsDep,
+    account_id: Annotated[str, Path(pattern=ACCOUNT_ID)],
+    object_id: Annotated[str, Path(pattern=OBJECT_ID)],
+    livemode: bool = False,
+) -> dict[str, Any]:
+    """What the sync last did with one Stripe invoice or payout (sync.results.v1)."""
+    found = await deps.sync_results.object_state(account_id, livemode, object_id)
+    if found is None:
+        raise HTTPException(404, "no sync result for this object")
+    return found

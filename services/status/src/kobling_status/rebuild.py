@@ -32,17 +32,23 @@ from prometheus_client import REGISTRY
 from kobling_shared import kafka, mongo
 from kobling_shared.arrivals import Arrivals
 from kobling_shared.db.choice import door
-from kobling_shared.events import CONNECTIONS_TOPIC, GRANT_USES_TOPIC, INSTALLS_TOPIC
+from kobling_shared.events import (
+    CONNECTIONS_TOPIC,
+    GRANT_USES_TOPIC,
+    INSTALLS_TOPIC,
+    SYNC_RESULTS_TOPIC,
+)
 from kobling_shared.ops import configure_logging
 from kobling_status import consumers
 from kobling_status.grant_uses import GrantUses
 from kobling_status.settings import StatusSettings
 from kobling_status.store import StatusStore
+from kobling_status.sync_results import SyncResults
 
 log = logging.getLogger("kobling_status.rebuild")
 
 EVENT_TOPICS = (INSTALLS_TOPIC, CONNECTIONS_TOPIC)
-TOPICS = (*EVENT_TOPICS, GRANT_USES_TOPIC)  # everything status reads
+TOPICS = (*EVENT_TOPICS, GRANT_USES_TOPIC, SYNC_RESULTS_TOPIC)  # everything status reads
 PROGRESS_EVERY_SECONDS = 5.0
 COORDINATOR_WAIT_SECONDS = 30.0
 POLL_SECONDS = 0.25  # how often the group's commits are compared with the end
@@ -61,7 +67,11 @@ class Progress:
 
 def groups(group: str) -> dict[str, tuple[str, ...]]:
     """The consumer groups a status with `group` runs (consumers.subscribe), and their topics."""
-    return {group: EVENT_TOPICS, f"{group}.grant-uses": (GRANT_USES_TOPIC,)}
+    return {
+        group: EVENT_TOPICS,
+        f"{group}.grant-uses": (GRANT_USES_TOPIC,),
+        f"{group}.sync-results": (SYNC_RESULTS_TOPIC,),
+    }
 
 
 async def end_offsets(
@@ -144,13 +154,15 @@ async def rebuild(settings: StatusSettings, database: str, group: str) -> Progre
     db = mongo.database(client, database)
     chosen = door(client)
     store = StatusStore(db, chosen)
-    consumers.subscribe(broker, store, GrantUses.of(db, chosen), group, Arrivals())
+    results = SyncResults.of(db)
+    consumers.subscribe(broker, store, GrantUses.of(db, chosen), group, Arrivals(), results)
     await admin.start()
     try:
         left = remaining(end, await committed(admin, wanted))
         log.info("rebuilding %s, group %s: %d of %d events to apply", database, group, left, total)
         started, before = time.monotonic(), projected()
         await store.create_indexes()
+        await results.create_indexes()
         await broker.start()
         shown = time.monotonic()
         while todo := remaining(end, await committed(admin, wanted)):

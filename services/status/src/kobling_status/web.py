@@ -9,6 +9,7 @@ from kobling_shared.arrivals import Arrivals
 from kobling_status.grant_uses import GrantUses
 from kobling_status.settings import StatusSettings
 from kobling_status.store import StatusStore
+from kobling_status.sync_results import SyncResults
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class Deps:
     store: StatusStore
     grant_uses: GrantUses
     arrivals: Arrivals
+    sync_results: SyncResults
 
 
 # `async def`: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request.

@@ -34,7 +34,10 @@ class SyncChoices(BaseModel):
     payment_terms: int | None = Field(None, ge=1, description="For new customers and invoices")
     customer_group: int | None = Field(None, ge=1, description="For new customers")
     vat_zone: int | None = Field(None, ge=1, description="For new customers and their invoices")
-    product: int | None = Field(None, ge=1, description="For invoice lines (and their VAT)")
+    # e-conomic's product numbers are strings (slate: products, productNumber).
+    product: str | None = Field(
+        None, min_length=1, max_length=25, description="For invoice lines (and their VAT)"
+    )
     journal: int | None = Field(None, ge=1, description="Where payments and payouts are entered")
     bank_account: int | None = Field(None, ge=1)
     clearing_account: int | None = Field(None, ge=1, description="Money held at Stripe")
@@ -42,7 +45,7 @@ class SyncChoices(BaseModel):
     suspense_account: int | None = Field(None, ge=1, description="What no synced invoice explains")
     fx_account: int | None = Field(None, ge=1, description="Exchange differences")
     start_date: date | None = Field(None, description="Nothing paid before it is synced")
-    products: dict[str, int] = Field(
+    products: dict[str, str] = Field(
         default_factory=dict, description="Stripe product id → e-conomic product number"
     )
 

@@ -71,9 +71,27 @@ class InvoiceFlow:
                 "amount_paid_differs",
                 figures={"total": int(invoice["total"]), "amount_paid": invoice["amount_paid"]},
             )
-        if int(invoice.get("amount_paid_off_stripe") or 0):
-            raise Attention("fetch", "paid_outside_stripe")
+        # Under basil an invoice has no amount_paid_off_stripe (contracts R1): money paid outside
+        # Stripe shows as an InvoicePayment of type payment_record (see _payments).
+        lines = invoice.get("lines") or {}
+        if isinstance(lines, dict) and lines.get("has_more"):
+            invoice = {**invoice, "lines": {"data": await self._all_lines(record)}}
         return invoice
+
+    async def _all_lines(self, record: Document) -> list[dict[str, Any]]:
+        """Every line of a long invoice: the invoice embeds the first page only."""
+        found: list[dict[str, Any]] = []
+        after = ""
+        while True:
+            path = f"/v1/invoices/{record['object_id']}/lines?limit=100{after}"
+            answer = await self.stripe.get(record["account_id"], record["livemode"], path)
+            if not answer.ok or not isinstance(answer.body, dict):
+                raise Attention("fetch", "stripe_refused", figures={"status": answer.status})
+            data = list(answer.body.get("data", []))
+            found.extend(data)
+            if not answer.body.get("has_more") or not data:
+                return found
+            after = f"&starting_after={data[-1]['id']}"
 
     async def run(self, record: Document, choices: SyncChoices) -> Document:
         """Every step not yet done, in order; answers the record as stored after the payment."""
@@ -138,6 +156,9 @@ class InvoiceFlow:
             if payment.get("status") not in (None, "paid"):
                 continue
             inner = payment.get("payment") or {}
+            if inner.get("type") == "payment_record":
+                # Paid outside Stripe: no money reached the clearing account (not booked in v1).
+                raise Attention("fetch", "paid_outside_stripe")
             for name in ("charge", "payment_intent"):
                 value = inner.get(name)
                 if isinstance(value, dict):
@@ -332,9 +353,9 @@ class InvoiceFlow:
                 "customerPayments": [
                     {
                         "customer": {"customerNumber": customer},
-                        # A payment credits the customer (a minus: DOMAIN.md; the sign is
-                        # unverified, docs/sync.md), against the Stripe clearing account.
-                        "amount": -as_json(to_amount(int(invoice["total"]), invoice["currency"])),
+                        # A positive amount credits the customer and debits the contra account,
+                        # the Stripe clearing account (contracts E31: unverified; docs/sync.md).
+                        "amount": as_json(to_amount(int(invoice["total"]), invoice["currency"])),
                         "currency": {"code": invoice["currency"].upper()},
                         "date": paid.isoformat(),
                         "contraAccount": {"accountNumber": choices.clearing_account},

@@ -40,6 +40,10 @@ class SyncSettings(Settings):
     @model_validator(mode="after")
     def _dev_tokens(self) -> "SyncSettings":
         for name, value in DEV_TOKENS.items():
+            if self.production and getattr(self, name) == value:
+                raise ValueError(
+                    f"refusing to start in production with development values: {name.upper()}"
+                )
             if not self.production and not getattr(self, name):
                 setattr(self, name, value)
         return self
