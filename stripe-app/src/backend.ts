@@ -61,11 +61,11 @@ export type AccountStatus = {
 
 const STATES: readonly string[] = ['not_connected', 'connected', 'failed', 'disconnected'];
 
-type Check = (value: unknown) => boolean;
-const string: Check = (v) => typeof v === 'string';
-const boolean: Check = (v) => typeof v === 'boolean';
+export type Check = (value: unknown) => boolean;
+export const string: Check = (v) => typeof v === 'string';
+export const boolean: Check = (v) => typeof v === 'boolean';
 const number: Check = (v) => typeof v === 'number';
-const nullable =
+export const nullable =
   (check: Check): Check =>
   (v) =>
     v === null || check(v);
@@ -77,7 +77,7 @@ const list =
   (check: Check): Check =>
   (v) =>
     Array.isArray(v) && v.every(check);
-const object =
+export const object =
   (fields: Record<string, Check>): Check =>
   (v) =>
     typeof v === 'object' &&
@@ -219,12 +219,12 @@ const ask = async <T>(
 };
 
 // 128 random bits as hex: the Web Crypto API, which Stripe's extension runtime and Node share.
-const nonce = (): string =>
+export const nonce = (): string =>
   Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) =>
     byte.toString(16).padStart(2, '0'),
   ).join('');
 
-const isProblem = (json: unknown): json is Problem =>
+export const isProblem = (json: unknown): json is Problem =>
   typeof json === 'object' &&
   json !== null &&
   typeof (json as Problem).error === 'string' &&

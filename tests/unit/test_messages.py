@@ -18,7 +18,9 @@ from kobling_shared.i18n import CATALOGUES, Words, language
 ROOT = Path(__file__).parents[2]
 ENGLISH, DANISH = CATALOGUES["en"], CATALOGUES["da"]
 # A key as the code spells it: a quoted, dotted name in one of the catalogue's namespaces.
-KEY = re.compile(r"""["']((?:action|app|confirm|connection|problem|reason|status)\.[a-z_.]+)["']""")
+KEY = re.compile(
+    r"""["']((?:action|app|confirm|connection|problem|reason|status|sync)\.[a-z_.]+)["']"""
+)
 SOURCES = [
     path
     for pattern in ("services/*/src/**/*", "shared/src/**/*", "stripe-app/src/**/*")

@@ -1,8 +1,9 @@
 """The Stripe App's tests answer its fetches with stripe-app/test/fixtures/backend.json. Those
 answers are made here from the real thing: events projected by the status service's own rules and
-rendered by `merchant_view` (what /api/status answers), and econ-auth's response models. When a model changes, this test
-fails until the fixture is regenerated, and the regenerated fixture then fails the app's tests if
-the view no longer understands it.
+rendered by `merchant_view` (what /api/status answers), econ-auth's response models, and sync's
+answers to the sync views (stripe_app_sync_answers: its own view routes over records its own
+Outcomes wrote). When a model changes, this test fails until the fixture is regenerated, and the
+regenerated fixture then fails the app's tests if the view no longer understands it.
 
 Regenerate: KOBLING_WRITE_FIXTURES=1 uv run pytest tests/unit/test_stripe_app_fixtures.py
 """
@@ -35,6 +36,7 @@ from kobling_shared.events import (
 from kobling_shared.openapi import Problem
 from kobling_status.internal_api import merchant_view
 from kobling_status.projection import AccountStatus, EconomicState, project
+from tests.unit.stripe_app_sync_answers import sync_answers
 
 FIXTURE = Path(__file__).parents[2] / "stripe-app" / "test" / "fixtures" / "backend.json"
 ACCOUNT = "acct_1Kobling"
@@ -178,6 +180,7 @@ def _backend_answers() -> dict[str, Any]:
         "not_installed": not_installed.model_dump(mode="json"),
         "connect_link": link.model_dump(mode="json"),
         "disconnected": gone.model_dump(mode="json"),
+        "sync": sync_answers(),
     }
 
 
@@ -197,3 +200,26 @@ def test_the_stripe_app_fixtures_are_what_the_backend_answers() -> None:
 def test_the_fixtures_hold_every_state_the_view_must_show() -> None:
     states = {s["economic"]["state"] for s in _backend_answers()["status"].values()}
     assert states == set(get_args(EconomicState))
+
+
+def test_the_sync_fixtures_hold_every_state_an_invoice_and_a_payout_can_show() -> None:
+    sync = _backend_answers()["sync"]
+    shown = {answer["body"]["state"] for answer in sync["object"].values()}
+    assert shown == {"unknown", "pending", "synced", "needs_attention", "skipped"}
+    reasons = {answer["body"]["reason"] for answer in sync["object"].values()}
+    assert {"totals_differ", "economic_refused", "before_start"} <= reasons
+    assert sync["object"]["totals_differ"]["body"]["figures"]["economic_gross"] == 100000
+    assert sync["object"]["economic_refused"]["body"]["economic"]["errors"] == {
+        "paymentTerms": "Payment terms not found."
+    }
+    assert sync["replay"]["replayed"]["body"]["state"] == "synced"
+    assert {a["status"] for a in sync["save"].values()} == {200, 409, 422}
+    errors = sync["save"]["refused_by_economic"]["body"]["errors"]
+    assert errors == {
+        "layout": "not_found:99",
+        "fees_account": "no_entries:1000",
+        "accounts": "same_account_twice",
+    }
+    # Headings, totals and barred accounts are not offered.
+    offered = {c["number"] for c in sync["settings"]["fresh"]["body"]["choices"]["bank_account"]}
+    assert offered == {1010, 3620, 3640, 5820, 5830, 5840}
