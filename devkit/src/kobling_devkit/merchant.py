@@ -222,11 +222,46 @@ async def wait_for(
 
 async def connected(http: httpx.AsyncClient, account: str, **login: Any) -> Grant:
     """Connects e-conomic to an installed account through the grant page ("Add app"), and
-    waits until status shows it connected."""
+    waits until status shows it connected. A company another test connected first (the
+    sandbox's fixed ones) holds the connection: its accounts approve it, as their users would."""
     grant = await add_app(http, await grant_page(http, await connect_link(http, account)), **login)
     assert (await http.get(grant.callback)).status_code == 303
+    await approve_if_held(http, account)
     await wait_for(http, account, lambda d: d["economic"]["state"] == "connected")
     return grant
+
+
+async def approve_if_held(http: httpx.AsyncClient, account: str, livemode: bool = False) -> None:
+    """Every account already connected to the company `account` waits for approves it (a signed
+    approve_join from each, naming the waiting account)."""
+    doc = await wait_for(
+        http,
+        account,
+        lambda d: (
+            d["economic"]["state"] == "connected" or bool(d["economic"].get("awaiting_consent"))
+        ),
+        livemode=livemode,
+    )
+    held = doc["economic"].get("awaiting_consent")
+    if not held:
+        return
+    agreement = held["agreement_number"]
+    listed = await http.get(
+        f"{STATUS}/v1/accounts", params={"state": "connected", "limit": 500}, headers=INTERNAL
+    )
+    assert listed.status_code == 200, listed.text
+    body = listed.json()
+    rows = body.get("accounts") or body.get("items") or body.get("data") or []
+    others = [r for r in rows if r["economic"].get("agreement_number") == agreement]
+    assert others, f"{account} waits for {agreement}, connected to no account status knows"
+    for other in others:
+        approved = await http.post(
+            f"{ECON_AUTH}/api/join/approve",
+            **view_request(
+                other["account_id"], "approve_join", other["livemode"], waiting=(account, livemode)
+            ),
+        )
+        assert approved.status_code == 200, approved.text
 
 
 async def credentials_suspected(http: httpx.AsyncClient) -> bool:
