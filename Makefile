@@ -45,11 +45,12 @@ test: infra  ## every test: unit, integration (real Kafka and database), browser
 	$(UV) run pytest -p no:cacheprovider
 	$(MAKE) bench-smoke
 
-test-stripe-app:  ## the Stripe App (stripe-app/): npm ci, its jest tests, tsc --noEmit
+test-stripe-app:  ## the Stripe App (stripe-app/): npm ci, its jest tests, tsc --noEmit, Stripe's eslint rules
 	@command -v npm >/dev/null 2>&1 || { echo "test-stripe-app: needs Node.js 20 and npm" >&2; exit 1; }
 	cd stripe-app && npm ci --prefer-offline --no-audit --no-fund
 	cd stripe-app && npx --no-install jest --ci
 	cd stripe-app && npx --no-install tsc --noEmit
+	cd stripe-app && npx --no-install eslint .
 
 bench-smoke:  ## every step of the benchmark for a second or two, so the harness cannot rot
 	$(UV) run python -m bench.run --smoke

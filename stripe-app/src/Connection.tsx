@@ -15,14 +15,20 @@ import {
 
 import {
   type AccountStatus,
+  type Answer,
+  type Answered,
   type Caller,
   type ConnectLink,
+  type JoinRequest,
+  approveJoin,
   callerOf,
+  cancelJoin,
   disconnect,
   fetchStatus,
   mintConnectLink,
+  refuseJoin,
 } from './backend';
-import {mayChangeConnection} from './roles';
+import {mayAnswerJoinRequest, mayChangeConnection} from './roles';
 import {reasonText, wordsFor} from './words';
 
 // How often to ask again while the merchant is away at e-conomic, or a disconnect settles.
@@ -42,7 +48,9 @@ type Step =
   | {kind: 'confirm-connect'; link: ConnectLink | null}
   | {kind: 'connecting'; link: ConnectLink; from: string}
   | {kind: 'confirm-disconnect'}
-  | {kind: 'disconnecting'; from: string};
+  | {kind: 'disconnecting'; from: string}
+  // An approval, refusal or cancellation of a request to join a company, settling.
+  | {kind: 'answering'; from: string};
 
 const Column = ({children}: {children: ReactNode}) => (
   <Box css={{stack: 'y', gapY: 'medium'}}>{children}</Box>
@@ -89,7 +97,7 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
   // Refresh on return: while the merchant is at e-conomic, or a disconnect settles, ask again
   // until the connection has changed, so no manual reload is ever needed.
   useEffect(() => {
-    if (step.kind !== 'connecting' && step.kind !== 'disconnecting') {
+    if (step.kind !== 'connecting' && step.kind !== 'disconnecting' && step.kind !== 'answering') {
       return undefined;
     }
     const deadline =
@@ -150,6 +158,21 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
     setStep({kind: 'idle'});
   };
 
+  const answer = async (call: () => Promise<Answer<Answered>>) => {
+    setNotice(null);
+    try {
+      const answered = await call();
+      if (answered.ok) {
+        setStep({kind: 'answering', from: fingerprint(current)});
+        return;
+      }
+      setNotice(answered.problem?.message ?? words.unreachableHelp);
+    } catch {
+      setNotice(words.unreachableHelp);
+    }
+    setStep({kind: 'idle'});
+  };
+
   if (load.kind === 'loading') {
     return (
       <Row>
@@ -186,6 +209,48 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
   const mayChange = mayChangeConnection(context);
   const actions = (buttons: JSX.Element) =>
     mayChange ? buttons : <Inline>{words.roleCannotChange}</Inline>;
+
+  // Another Stripe account asks to join the company this one is connected to: a user who may
+  // change where books go approves or refuses; the account is named by its id, and by the name
+  // Stripe knows it by when we have one (which its owner chose: the id is what to check).
+  const mayAnswer = mayAnswerJoinRequest(context);
+  // econ-auth closes each request it drops (expired within the hour), so none is filtered here:
+  // the merchant's clock is not ours.
+  const requests = economic.join_requests ?? [];
+  const requestOf = (request: JoinRequest) => {
+    const named = request.account_name
+      ? `${request.account_id} (${request.account_name})`
+      : request.account_id;
+    const who = request.livemode ? named : `${named} · ${words.testMode}`;
+    return (
+      <Column key={`${request.account_id}:${String(request.livemode)}`}>
+        <Banner
+          type="caution"
+          title={words.joinRequest(who, request.company_name)}
+          description={words.joinRequestHelp(request.company_name)}
+        />
+        {mayAnswer ? (
+          <Row>
+            <Button type="primary" onPress={() => void answer(() => approveJoin(caller, request))}>
+              {words.approveJoin}
+            </Button>
+            <Button type="destructive" onPress={() => void answer(() => refuseJoin(caller, request))}>
+              {words.refuseJoin}
+            </Button>
+          </Row>
+        ) : (
+          <Inline>{words.roleCannotChange}</Inline>
+        )}
+      </Column>
+    );
+  };
+  // This account waits for the approval of the account already connected to the company.
+  const awaiting = economic.awaiting_consent ?? null;
+  const cancelRequest = mayAnswer ? (
+    <Button onPress={() => void answer(() => cancelJoin(caller))}>{words.cancelJoin}</Button>
+  ) : (
+    <Inline>{words.roleCannotChange}</Inline>
+  );
 
   let body: JSX.Element;
   if (step.kind === 'confirm-connect') {
@@ -239,6 +304,21 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
         <Spinner />
       </Column>
     );
+  } else if (step.kind === 'answering') {
+    body = (
+      <Row>
+        <Spinner />
+        <Inline>{words.loading}</Inline>
+      </Row>
+    );
+  } else if (awaiting !== null && economic.state !== 'connected') {
+    body = (
+      <Column>
+        <Inline css={{font: 'heading'}}>{words.awaitingConsent(awaiting.company_name)}</Inline>
+        <Inline>{words.awaitingConsentHelp(awaiting.expires_at.slice(0, 10))}</Inline>
+        {cancelRequest}
+      </Column>
+    );
   } else if (economic.state === 'connected') {
     body = (
       <Column>
@@ -256,6 +336,16 @@ export const Connection = ({context, pollMs = POLL_MS}: ConnectionProps) => {
         ) : null}
         {economic.warning === 'agreement_shared' ? (
           <Banner type="caution" title={words.sharedWarning(economic.shared_with_count)} />
+        ) : null}
+        {requests.map(requestOf)}
+        {awaiting !== null ? (
+          <Column>
+            <Banner
+              title={words.awaitingConsent(awaiting.company_name)}
+              description={words.awaitingConsentHelp(awaiting.expires_at.slice(0, 10))}
+            />
+            {cancelRequest}
+          </Column>
         ) : null}
         {actions(
           <Row>

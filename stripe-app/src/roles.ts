@@ -13,3 +13,9 @@ export const mayChangeConnection = (context: ExtensionContextValue): boolean =>
   (context.userContext?.roles ?? []).some((role) =>
     role.id !== undefined ? MAY_CHANGE_CONNECTION.includes(role.id) : NAMES.includes(role.name),
   );
+
+// Approving another Stripe account's request to join the e-conomic company lets that account keep
+// books in it; refusing, or cancelling one's own request, decides where this account's books go.
+// Each is a change of where books go: the same roles (README, "Who may connect").
+export const mayAnswerJoinRequest = (context: ExtensionContextValue): boolean =>
+  mayChangeConnection(context);

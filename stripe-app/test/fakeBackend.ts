@@ -15,6 +15,8 @@ const json = (body: unknown, status = 200) =>
 
 export class FakeBackend {
   sent: Sent[] = [];
+  // What an approve, refuse or cancel of a request to join answers.
+  joinAnswer: 'answered' | 'no_join_request' = 'answered';
   // What /api/status answers next; the last one repeats.
   private statuses: (StatusName | 'not_installed' | 'down')[];
 
@@ -50,6 +52,11 @@ export class FakeBackend {
     }
     if (url === `${ECON_AUTH_URL}/api/disconnect`) {
       return json(fixtures.disconnected);
+    }
+    if (url.startsWith(`${ECON_AUTH_URL}/api/join/`)) {
+      return this.joinAnswer === 'answered'
+        ? json(fixtures.answered)
+        : json(fixtures.no_join_request, 409);
     }
     return json({detail: 'Not Found'}, 404);
   };

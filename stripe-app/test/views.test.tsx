@@ -367,3 +367,105 @@ test('an Administrator, a Super Administrator or a Developer may connect, connec
     expect(view.wrapper).not.toContainText(CANNOT_CHANGE);
   }
 });
+
+// A company another Stripe account is connected to (issue 23, item 6): the newcomer waits for that
+// account's approval; the account already connected approves or refuses in its own view.
+const JOIN = 'Stripe account acct_1Newcomer (Newcomer Studio) · Test mode asks to join your ' +
+  'e-conomic company Acme ApS';
+
+test('awaiting consent: says whose approval it waits for, and "Cancel request" signs a cancel', async () => {
+  serve('awaiting_consent');
+  const view = show(<Connection context={context()} pollMs={20} />);
+  await until(view, 'Waiting for Acme ApS to approve in the Stripe account already connected to it');
+
+  expect(view.wrapper).toContainText('If nobody answers by 2026-11-30');
+  expect(view.wrapper).not.toContainText('acct_1Other');
+  expect(buttons(view)).toEqual(['Cancel request']);
+  backend.then('join_cancelled');
+  await press(view, 'Cancel request');
+  await until(view, 'You cancelled the request to join');
+  const [sent] = backend.sentTo('/api/join/cancel');
+  const {nonce} = JSON.parse(sent.raw);
+  expect(sent.signature).toBe(`signed:{"livemode":false,"action":"cancel_join","nonce":"${nonce}"}`);
+  expect(sent.raw).toBe(stripeSigns({livemode: false, action: 'cancel_join', nonce}));
+});
+
+test('a request to join: names the account, its name and the company; "Approve" signs whose', async () => {
+  serve('join_requested');
+  const view = show(<Connection context={context()} pollMs={20} />);
+  await until(view, JOIN);
+
+  expect(view.wrapper).toContainComponent(Banner, {
+    type: 'caution',
+    title: JOIN,
+    description:
+      'Approve only if you know this Stripe account: it would keep books in Acme ApS as you do. ' +
+      'If you refuse, Kobling deletes the access it was given.',
+  });
+  expect(buttons(view)).toEqual(['Approve', 'Refuse', 'Connect another company', 'Disconnect']);
+  backend.then('agreement_shared');
+  await press(view, 'Approve');
+  await until(view, 'also connected to 1 other Stripe account');
+  expect(view.wrapper).not.toContainText(JOIN);
+  const [sent] = backend.sentTo('/api/join/approve');
+  const {nonce} = JSON.parse(sent.raw);
+  const signed = {
+    livemode: false,
+    action: 'approve_join',
+    nonce,
+    waiting_account: 'acct_1Newcomer',
+    waiting_livemode: false,
+  };
+  expect(sent.signature).toBe(`signed:${JSON.stringify(signed)}`);
+  expect(sent.raw).toBe(stripeSigns(signed));
+});
+
+test('"Refuse" signs a refusal of that account\'s request', async () => {
+  serve('join_requested');
+  const view = show(<Connection context={context()} pollMs={20} />);
+  await until(view, JOIN);
+  backend.then('connected');
+  await press(view, 'Refuse');
+  await until(view, 'Connect another company');
+  const [sent] = backend.sentTo('/api/join/refuse');
+  expect(JSON.parse(sent.raw)).toMatchObject({
+    action: 'refuse_join',
+    waiting_account: 'acct_1Newcomer',
+    waiting_livemode: false,
+  });
+});
+
+test('a request already answered elsewhere: the backend\'s words, and nothing else changes', async () => {
+  serve('join_requested');
+  const view = show(<Connection context={context()} pollMs={20} />);
+  await until(view, JOIN);
+  backend.joinAnswer = 'no_join_request';
+  await press(view, 'Approve');
+  await until(view, 'No request from that Stripe account waits for your e-conomic company');
+  expect(buttons(view)).toContain('Approve');
+});
+
+test('a View only user sees a request to join, and cannot answer it', async () => {
+  serve('join_requested');
+  const view = show(<App {...withRoles({id: 'view_only', name: 'View only'})} />);
+  await until(view, JOIN);
+  expect(buttons(view)).toEqual([]);
+  expect(view.wrapper).toContainText(CANNOT_CHANGE);
+});
+
+test('a refused request: says the connected account refused, and "Try again"', async () => {
+  serve('join_refused');
+  const view = show(<App {...context()} />);
+  await until(view, "We couldn't connect e-conomic");
+  expect(view.wrapper).toContainComponent(Banner, {
+    description:
+      'The Stripe account already connected to that e-conomic company refused to share it.',
+  });
+});
+
+test('a Danish user reads the request to join in Danish', async () => {
+  serve('join_requested');
+  const view = show(<App {...context('test', 'da-DK')} />);
+  await until(view, 'beder om at blive forbundet med din e-conomic-virksomhed Acme ApS');
+  expect(buttons(view)).toEqual(['Godkend', 'Afvis', 'Forbind en anden virksomhed', 'Afbryd forbindelsen']);
+});

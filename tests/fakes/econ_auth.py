@@ -88,6 +88,13 @@ class FakeConnections:
     async def connected(self) -> list[Connection]:
         return [conn for conn in self.connections.values() if conn.state == "connected"]
 
+    async def held_expired(self, at: datetime) -> list[tuple[str, bool]]:
+        return sorted(
+            (conn.account_id, conn.livemode)
+            for conn in self.connections.values()
+            if conn.held is not None and conn.held.expires_at < at
+        )
+
     async def connected_accounts(self) -> AsyncIterator[tuple[str, bool]]:
         for conn in await self.connected():
             yield conn.account_id, conn.livemode

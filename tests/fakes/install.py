@@ -109,6 +109,9 @@ class FakeStripeOAuth:
     async def refresh(self, refresh_token: str, livemode: bool) -> StripeTokens:
         raise InvalidGrant()
 
+    async def account_name(self, access_token: str) -> str | None:
+        return None
+
 
 class FakeTokenVault:
     """The install's Stripe tokens as TokenVault keeps them (sealed by the cipher given to

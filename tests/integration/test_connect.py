@@ -16,6 +16,7 @@ from kobling_devkit.merchant import (
     SANDBOX,
     STATUS,
     add_app,
+    approve_if_held,
     cancel_at_economic,
     confirm_page,
     connect_link,
@@ -57,10 +58,14 @@ async def set_self(http: httpx.AsyncClient, **behaviour: Any) -> None:
 
 
 async def connect(browser: httpx.AsyncClient, account: str, **login: Any) -> httpx.Response:
-    """Connect link, grant page, "Add app", callback: answers the callback's response."""
+    """Connect link, grant page, "Add app", callback: answers the callback's response. A company
+    already connected elsewhere approves the join (approve_if_held)."""
     grant_url = await grant_page(browser, await connect_link(browser, account))
     grant = await add_app(browser, grant_url, **login)
-    return await browser.get(grant.callback)
+    answer = await browser.get(grant.callback)
+    if answer.status_code == 303:
+        await approve_if_held(browser, account)
+    return answer
 
 
 async def test_the_whole_connect_journey_ends_connected_to_the_company(

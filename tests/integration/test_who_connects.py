@@ -22,6 +22,7 @@ from kobling_devkit.merchant import (
     SANDBOX,
     STATUS,
     add_app,
+    approve_if_held,
     confirm_page,
     connect_link,
     grant_page,
@@ -217,6 +218,7 @@ async def test_a_shared_company_is_told_to_both_and_names_neither(
             browser, await grant_page(browser, await connect_link(browser, who)), email=email
         )
         assert (await browser.get(grant.callback)).status_code == 303
+        await approve_if_held(victim, who)
 
     for who, other in ((first, second), (second, first)):
         doc = await wait_for(

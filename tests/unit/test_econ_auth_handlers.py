@@ -165,16 +165,29 @@ async def test_a_grant_e_conomic_does_not_prove_is_not_stored(
     assert world.topic.events[0].data.reason == outcome
 
 
-async def test_one_agreement_on_a_second_account_is_told_to_both(world) -> None:
+async def test_one_agreement_on_a_second_account_is_held_and_the_first_asked(world) -> None:
     first, second = new_account(), new_account()
     world.economic.grants["grant-1"] = ACME
     for account in (first, second):
         await world.installed(account)
         result = await complete_grant(await world.state_for(account), "grant-1", world.deps)
-    assert world.types() == ["connected", "connected", "agreement_shared", "agreement_shared"]
-    told = {e.subject: e.data.other_accounts for e in world.topic.events[2:]}
-    assert told == {second: [first], first: [second]}
-    assert result.event_id == world.topic.events[2].id  # the merchant's page waits for it too
+    assert world.types() == ["connected", "connection_held", "join_requested"]
+    assert [e.subject for e in world.topic.events] == [first, second, first]
+    assert result.outcome == "held"
+    assert result.event_id == world.topic.events[1].id  # the merchant's page waits for it
+
+
+async def test_two_first_connections_of_one_agreement_at_once_are_told_to_both(world) -> None:
+    """Both look for other accounts before either is written: neither is held, and both are
+    warned, as before holds existed."""
+    first, second = new_account(), new_account()
+    world.economic.grants["grant-1"] = ACME
+    for account in (first, second):
+        await world.installed(account)
+    states = [await world.state_for(first), await world.state_for(second)]
+    await asyncio.gather(*(complete_grant(s, "grant-1", world.deps) for s in states))
+    told = {e.subject for e in world.topic.events if e.type.endswith("agreement_shared.v1")}
+    assert world.types().count("connected") == 2 and told == {first, second}
 
 
 async def test_a_state_in_another_browser_connects_nothing_and_stays_for_its_own(world) -> None:
@@ -345,10 +358,15 @@ async def test_a_crash_after_publishing_republishes_under_the_same_id(world) -> 
 
 
 async def connected(world: World) -> str:
+    """A connected account: the first with grant-1 to Acme, each other with a company of its own
+    (a second account on one company is held for consent: test_agreement_consent.py)."""
     account = new_account()
     await world.installed(account)
-    world.economic.grants["grant-1"] = ACME
-    await complete_grant(await world.state_for(account), "grant-1", world.deps)
+    n = len(world.economic.grants) + 1
+    company = ACME if n == 1 else Agreement(agreement_number=600000 + n, company_name=f"Co {n}")
+    world.economic.grants[f"grant-{n}"] = company
+    result = await complete_grant(await world.state_for(account), f"grant-{n}", world.deps)
+    assert result.outcome == "connected"
     return account
 
 

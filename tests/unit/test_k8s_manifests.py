@@ -105,6 +105,9 @@ PUBLIC_PATHS = {
     "econ-auth": [
         "/api/connect-link",
         "/api/disconnect",
+        "/api/join/approve",
+        "/api/join/refuse",
+        "/api/join/cancel",
         "/economic/connect",
         "/economic/callback/abc",
         "/economic/callback",

@@ -9,7 +9,7 @@ from typing import get_args
 
 import pytest
 
-from kobling_econ_auth import browser_routes, operator_routes
+from kobling_econ_auth import browser_routes, holds, operator_routes
 from kobling_econ_auth import pages as econ_auth_pages
 from kobling_econ_auth import routes as econ_auth_routes
 from kobling_shared.events import DisconnectedData
@@ -18,7 +18,9 @@ from kobling_shared.i18n import CATALOGUES, Words, language
 ROOT = Path(__file__).parents[2]
 ENGLISH, DANISH = CATALOGUES["en"], CATALOGUES["da"]
 # A key as the code spells it: a quoted, dotted name in one of the catalogue's namespaces.
-KEY = re.compile(r"""["']((?:action|app|confirm|connection|problem|reason|status)\.[a-z_.]+)["']""")
+KEY = re.compile(
+    r"""["']((?:action|app|confirm|connection|problem|reason|status|sync)\.[a-z_.]+)["']"""
+)
 SOURCES = [
     path
     for pattern in ("services/*/src/**/*", "shared/src/**/*", "stripe-app/src/**/*")
@@ -98,7 +100,7 @@ def test_every_problem_econ_auth_shows_has_its_words() -> None:
 def test_every_reason_a_connection_can_end_with_is_said() -> None:
     reasons = get_args(DisconnectedData.model_fields["reason"].annotation)
     failures = ("state_invalid", "grant_rejected", "permission_refused", "economic_unavailable")
-    for reason in (*reasons, *failures):
+    for reason in (*reasons, *failures, *holds.REASONS.values()):
         assert f"reason.{reason}" in ENGLISH, reason
 
 

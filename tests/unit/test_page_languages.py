@@ -15,7 +15,12 @@ from kobling_install.app import create_app as install_app
 from kobling_install.settings import InstallSettings
 from kobling_shared.links import status_page_url
 from kobling_status.app import create_app as status_app
-from kobling_status.projection import AccountStatus, EconomicSection, StripeSection
+from kobling_status.projection import (
+    AccountStatus,
+    AwaitingConsent,
+    EconomicSection,
+    StripeSection,
+)
 from kobling_status.settings import StatusSettings
 from tests.fakes.econ_auth import fake_deps
 from tests.in_process import client_of
@@ -110,6 +115,14 @@ ECONOMIC = {
     "failed": EconomicSection(state="failed", reason="permission_refused"),
     "disconnected": EconomicSection(state="disconnected", reason="merchant_request"),
     "not_connected": EconomicSection(),
+    # Back from e-conomic with a company another Stripe account is connected to (issue 23, 6).
+    "awaiting_consent": EconomicSection(
+        awaiting_consent=AwaitingConsent(
+            agreement_number=123,
+            company_name="Acme ApS",
+            expires_at=datetime(2026, 1, 9, 3, 4, tzinfo=UTC),
+        )
+    ),
 }
 SAID = {
     ("connected", None): ["✓ Connected", "Acme ApS", "connected to 2 other Stripe account(s)"],
@@ -124,6 +137,11 @@ SAID = {
     ("disconnected", "da-DK"): ["Du afbrød forbindelsen til e-conomic.", "Forbind igen"],
     ("not_connected", None): ["Not connected", "Connect e-conomic", "test mode"],
     ("not_connected", "da-DK"): ["Ikke forbundet", "Forbind e-conomic", "testtilstand"],
+    ("awaiting_consent", None): [
+        "Waiting for Acme ApS to approve in the Stripe account already connected to it",
+        "If nobody answers by 2026-01-09",
+    ],
+    ("awaiting_consent", "da-DK"): ["Venter på, at Acme ApS godkender", "inden 2026-01-09"],
 }
 
 

@@ -24,14 +24,21 @@ INTERNAL = {"Authorization": f"Bearer {DEV_SECRETS['internal_api_token']}"}
 
 
 def view_body(
-    account: str, action: ViewAction, livemode: bool = False, user: str = "usr_test"
+    account: str,
+    action: ViewAction,
+    livemode: bool = False,
+    user: str = "usr_test",
+    waiting: tuple[str, bool] | None = None,
 ) -> str:
     """The body our Stripe App view sends for `action`: the very string Stripe signs for
-    fetchStripeSignature({livemode, action[, nonce]}), the view's fields first, then user and
-    account. A connect or disconnect carries a fresh nonce, as the view's does (app_view)."""
+    fetchStripeSignature({livemode, action[, nonce][, waiting_account, waiting_livemode]}), the
+    view's fields first, then user and account. Every action but status carries a fresh nonce,
+    as the view's does (app_view); an approve_join or refuse_join names the `waiting` install."""
     fields: dict[str, Any] = {"livemode": livemode, "action": action}
     if action != "status":
         fields["nonce"] = uuid.uuid4().hex
+    if waiting is not None:
+        fields["waiting_account"], fields["waiting_livemode"] = waiting
     return view_payload(fields, user, account)
 
 
@@ -53,11 +60,15 @@ def view_headers(
 
 
 def view_request(
-    account: str, action: ViewAction, livemode: bool = False, user: str = "usr_test"
+    account: str,
+    action: ViewAction,
+    livemode: bool = False,
+    user: str = "usr_test",
+    waiting: tuple[str, bool] | None = None,
 ) -> dict[str, Any]:
     """httpx's arguments for the request our view makes: Stripe's string as sent, and its
     signature. Never `json=`: httpx would write its own bytes, which Stripe did not sign."""
-    body = view_body(account, action, livemode, user)
+    body = view_body(account, action, livemode, user, waiting)
     return {"content": body, "headers": signed_as_view(body)}
 
 
@@ -211,11 +222,46 @@ async def wait_for(
 
 async def connected(http: httpx.AsyncClient, account: str, **login: Any) -> Grant:
     """Connects e-conomic to an installed account through the grant page ("Add app"), and
-    waits until status shows it connected."""
+    waits until status shows it connected. A company another test connected first (the
+    sandbox's fixed ones) holds the connection: its accounts approve it, as their users would."""
     grant = await add_app(http, await grant_page(http, await connect_link(http, account)), **login)
     assert (await http.get(grant.callback)).status_code == 303
+    await approve_if_held(http, account)
     await wait_for(http, account, lambda d: d["economic"]["state"] == "connected")
     return grant
+
+
+async def approve_if_held(http: httpx.AsyncClient, account: str, livemode: bool = False) -> None:
+    """Every account already connected to the company `account` waits for approves it (a signed
+    approve_join from each, naming the waiting account)."""
+    doc = await wait_for(
+        http,
+        account,
+        lambda d: (
+            d["economic"]["state"] == "connected" or bool(d["economic"].get("awaiting_consent"))
+        ),
+        livemode=livemode,
+    )
+    held = doc["economic"].get("awaiting_consent")
+    if not held:
+        return
+    agreement = held["agreement_number"]
+    listed = await http.get(
+        f"{STATUS}/v1/accounts", params={"state": "connected", "limit": 500}, headers=INTERNAL
+    )
+    assert listed.status_code == 200, listed.text
+    body = listed.json()
+    rows = body.get("accounts") or body.get("items") or body.get("data") or []
+    others = [r for r in rows if r["economic"].get("agreement_number") == agreement]
+    assert others, f"{account} waits for {agreement}, connected to no account status knows"
+    for other in others:
+        approved = await http.post(
+            f"{ECON_AUTH}/api/join/approve",
+            **view_request(
+                other["account_id"], "approve_join", other["livemode"], waiting=(account, livemode)
+            ),
+        )
+        assert approved.status_code == 200, approved.text
 
 
 async def credentials_suspected(http: httpx.AsyncClient) -> bool:

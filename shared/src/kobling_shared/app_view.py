@@ -6,9 +6,14 @@ account) and the view sends exactly that string. So the signature covers the use
 the mode and what is asked, and each endpoint takes one action: a status signature cannot
 disconnect, and a test-mode one cannot touch live mode.
 
-A connect or disconnect also carries a `nonce` (128 random bits, hex) among the payload's fields:
-econ-auth spends those signatures once, and Stripe dates a signature in whole seconds, so two
-clicks within one second would otherwise carry one signature and the second be refused.
+An approval or refusal of another account's request to join this account's e-conomic company
+also names that account (`waiting_account`, `waiting_livemode`) in what the view asks Stripe to
+sign: Stripe signs the payload's fields, so whose request is answered cannot be changed after.
+
+Every action but the status read also carries a `nonce` (128 random bits, hex) among the
+payload's fields: econ-auth spends those signatures once, and Stripe dates a signature in whole
+seconds, so two clicks within one second would otherwise carry one signature and the second be
+refused.
 """
 
 import json
@@ -20,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, Stri
 
 from kobling_shared.openapi import json_body
 from kobling_shared.signatures import (
+    ANSWERS,
     BadSignature,
     ViewAction,
     signed_request_id,
@@ -32,7 +38,8 @@ OBJECT_ACTIONS = ("sync_state", "replay")
 MALFORMED = (
     "body must be a JSON object with exactly livemode (true or false), action, user_id and "
     "account_id, and optionally a nonce (32 hex digits), an object_id (in_… or po_…) or the sync "
-    "settings"
+    "settings; an approve_join or refuse_join also waiting_account and waiting_livemode, and no "
+    "other action"
 )
 
 
@@ -45,6 +52,8 @@ class AppViewRequest(BaseModel):
     livemode: StrictBool
     action: ViewAction
     nonce: StrictStr | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
+    waiting_account: StrictStr | None = Field(default=None, pattern=ACCOUNT_ID)
+    waiting_livemode: StrictBool | None = None
     # sync's requests about one Stripe object (its state, Replay) name it; saving the sync
     # settings carries them. Signed like the rest: the view asked Stripe to sign them.
     object_id: StrictStr | None = Field(default=None, pattern=OBJECT_ID)
@@ -88,9 +97,13 @@ async def verified_view(request: Request, action: ViewAction) -> AppViewRequest:
     if body.action != action:
         # Signed, but for another of our endpoints: it proves nothing about this one.
         raise HTTPException(401, f'signed for action "{body.action}", not "{action}"')
-    if (body.object_id is not None) != (action in OBJECT_ACTIONS) or (
-        body.settings is not None
-    ) != (action == "save_sync_settings"):
+    names_waiting = (body.waiting_account, body.waiting_livemode)
+    if (
+        (body.object_id is not None) != (action in OBJECT_ACTIONS)
+        or (body.settings is not None) != (action == "save_sync_settings")
+        or (None not in names_waiting) != (action in ANSWERS)
+        or names_waiting.count(None) == 1
+    ):
         # Each field belongs to the actions that act on it, and those need it.
         raise HTTPException(400, MALFORMED)
     body._signature_id = signed_request_id(raw, request.headers["stripe-signature"])

@@ -58,6 +58,12 @@ class InstallData(_Model):
     via: Literal["webhook", "oauth"]
     stripe_event_id: str | None = None
     stripe_event_type: str | None = None
+    account_name: str | None = Field(
+        None,
+        max_length=100,
+        description="The name Stripe shows for the account (GET /v1/account with the install's "
+        "own token), when install could read it; never a name a view request claimed",
+    )
 
 
 class StripeAppInstalled(_Envelope):
@@ -146,8 +152,78 @@ class EconomicAgreementShared(_Envelope):
     data: ConflictData
 
 
+# An e-conomic agreement already connected to another Stripe account is not joined on a grant alone
+# (e-conomic does not bind its grant to our state): the newcomer's connection is held until a user
+# of an account already connected to it approves (docs/reliability.md, issue 23 item 6).
+
+
+class HeldData(_Model):
+    sequence: int
+    agreement_number: int
+    company_name: str
+    awaiting_accounts: list[str] = Field(
+        description="The Stripe accounts already connected to the agreement, whose approval is "
+        "awaited (never shown to the waiting account)"
+    )
+    expires_at: datetime = Field(description="When the hold is dropped if nobody answered")
+    # The Stripe Dashboard user whose signed view request started the attempt.
+    user_id: str | None = None
+
+
+class JoinRequestData(_Model):
+    sequence: int
+    agreement_number: int
+    company_name: str
+    requesting_account: str = Field(pattern=r"^acct_[A-Za-z0-9]{1,64}$")
+    requesting_livemode: bool
+    requesting_account_name: str | None = Field(
+        None, description="The name Stripe knows the requesting account by, when known"
+    )
+    expires_at: datetime
+
+
+class JoinClosedData(_Model):
+    sequence: int
+    requesting_account: str = Field(pattern=r"^acct_[A-Za-z0-9]{1,64}$")
+    requesting_livemode: bool
+    outcome: Literal["approved", "refused", "cancelled", "expired", "withdrawn"]
+    # The Dashboard user of this account who answered, when one did.
+    user_id: str | None = None
+
+
+class EconomicConnectionHeld(_Envelope):
+    """This account's new connection waits for an account already connected to the agreement."""
+
+    type: Literal["com.kobling.economic.connection_held.v1"] = (
+        "com.kobling.economic.connection_held.v1"
+    )
+    data: HeldData
+
+
+class EconomicJoinRequested(_Envelope):
+    """Another Stripe account asks to join the agreement this account is connected to."""
+
+    type: Literal["com.kobling.economic.join_requested.v1"] = (
+        "com.kobling.economic.join_requested.v1"
+    )
+    data: JoinRequestData
+
+
+class EconomicJoinClosed(_Envelope):
+    """A request to join this account's agreement was answered, cancelled or dropped."""
+
+    type: Literal["com.kobling.economic.join_closed.v1"] = "com.kobling.economic.join_closed.v1"
+    data: JoinClosedData
+
+
 ConnectionEvent = Annotated[
-    EconomicConnected | EconomicConnectionFailed | EconomicDisconnected | EconomicAgreementShared,
+    EconomicConnected
+    | EconomicConnectionFailed
+    | EconomicDisconnected
+    | EconomicAgreementShared
+    | EconomicConnectionHeld
+    | EconomicJoinRequested
+    | EconomicJoinClosed,
     Field(discriminator="type"),
 ]
 
@@ -311,6 +387,9 @@ AnyEvent = Annotated[
     | EconomicConnectionFailed
     | EconomicDisconnected
     | EconomicAgreementShared
+    | EconomicConnectionHeld
+    | EconomicJoinRequested
+    | EconomicJoinClosed
     | EconomicGrantUsed
     | StripeAccountEvent
     | InvoiceSynced

@@ -81,7 +81,14 @@ ViewAction = Literal[
     "sync_state",
     "replay",
     "sync_summary",
+    # Answers to a request to join an e-conomic company (issue 23, item 6).
+    "approve_join",
+    "refuse_join",
+    "cancel_join",
 ]
+# The actions that answer another account's request to join this one's e-conomic company: their
+# payload names it (`waiting_account`, `waiting_livemode`), so the signature covers whose.
+ANSWERS: tuple[ViewAction, ...] = ("approve_join", "refuse_join")
 
 
 def verify_app_view(raw_body: bytes, header: str | None, secret: str) -> None:

@@ -3,6 +3,7 @@ import type {ExtensionContextValue} from '@stripe/ui-extension-sdk/context';
 import {ContextView} from '@stripe/ui-extension-sdk/ui';
 
 import {Connection} from '../Connection';
+import {SyncHome} from '../sync/SyncHome';
 import {wordsFor} from '../words';
 
 const App = (context: ExtensionContextValue) => {
@@ -10,6 +11,7 @@ const App = (context: ExtensionContextValue) => {
   return (
     <ContextView title={words.title} description={words.description}>
       <Connection context={context} />
+      <SyncHome context={context} />
     </ContextView>
   );
 };

@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from kobling_econ_auth import (
     broker_api,
     browser_routes,
+    consent,
+    consent_routes,
     consumers,
     grant_checks,
     operator_routes,
@@ -33,6 +35,8 @@ from kobling_shared.ops import dependency_checks, every, every_round
 SERVICE = "econ-auth"
 # The relay is for what a crash or an outage left behind; the normal path publishes at once.
 OUTBOX_RELAY_SECONDS = 2.0
+# Holds for consent expire after a week (holds.HOLD_FOR); looked for once an hour.
+HOLD_SWEEP_SECONDS = 3600.0
 # A link lives CONNECT_LINK_MAX_AGE and a state state_ttl_seconds; their "used" marks outlive both.
 USED_ONCE_KEPT = timedelta(hours=1)
 
@@ -72,7 +76,13 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
     app = build_app(
         base,
         deps,
-        [routes.router, browser_routes.router, operator_routes.router, broker_api.router],
+        [
+            routes.router,
+            consent_routes.router,
+            browser_routes.router,
+            operator_routes.router,
+            broker_api.router,
+        ],
         # A suspected app secret is not in readiness: it raises
         # kobling_economic_credentials_suspect and an ERROR line. Out of rotation, every pod
         # would also stop serving what still works (links, cancels, pages), and whoever could
@@ -82,6 +92,7 @@ def create_app(settings: EconAuthSettings | None = None) -> FastAPI:
         startup=[store.create_indexes, budget.create_indexes],
         loops=[
             partial(every, OUTBOX_RELAY_SECONDS, housekeeping),
+            partial(every, HOLD_SWEEP_SECONDS, lambda: consent.expire_holds(deps, now(), owned)),
             partial(
                 every_round,
                 settings.grant_check_interval_seconds,

@@ -122,6 +122,11 @@ class Broker:
             raise Refused(404, "unknown_account", "no install of this account in this mode")
         if not conn.installed:
             raise Refused(409, "uninstalled", "the app is uninstalled from this account")
+        if conn.state != "connected" and conn.held is not None:
+            # A grant to a company another Stripe account is connected to: lent to nobody until
+            # that account approves (kobling_econ_auth.holds).
+            message = "e-conomic is awaiting the consent of the company's connected Stripe account"
+            raise Refused(409, "awaiting_consent", message)
         if conn.state != "connected" or conn.agreement is None or conn.grant_ciphertext is None:
             raise Refused(409, conn.state, f"e-conomic is {conn.state.replace('_', ' ')}")
         started = time.monotonic()

@@ -54,6 +54,7 @@ async def confirm_connect_link(
     browser = binding.ensure_browser_id(request, CONNECT_COOKIE, secure)
     context = {
         "account_id": attempt.account_id,
+        "account_name": attempt.account_name,
         "livemode": attempt.livemode,
         "action": f"{deps.settings.econ_auth_public_url}/economic/connect",
         "link": link,

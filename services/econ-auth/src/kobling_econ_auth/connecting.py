@@ -3,14 +3,14 @@ merchant's browser confirms it and goes on to e-conomic's grant page (grant_call
 them back); a signed request disconnects."""
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from kobling_econ_auth import connection as domain
 from kobling_econ_auth.connection import Connection
 from kobling_econ_auth.deps import Deps, change
-from kobling_econ_auth.ports import PendingState
+from kobling_econ_auth.ports import PendingState, SignatureSpent
 from kobling_shared.events import account_key, now
 from kobling_shared.links import (
     CONNECT,
@@ -27,11 +27,6 @@ class LinkInvalid(Exception):
 
 class NotInstalled(Exception):
     pass
-
-
-class SignatureSpent(Exception):
-    """A signed view request already acted on: Stripe's signature stays valid for 300 s, and a
-    captured one must not mint another link or disconnect again after a reconnect."""
 
 
 async def mint_connect_link(
@@ -67,6 +62,8 @@ class ConnectAttempt:
     nonce: str
     minted_at: datetime
     user_id: str | None = None
+    # The name Stripe shows for the account, when its install told us: not part of the link.
+    account_name: str | None = None
 
 
 async def read_connect_link(link: str, deps: Deps) -> ConnectAttempt:
@@ -87,9 +84,9 @@ async def read_connect_link(link: str, deps: Deps) -> ConnectAttempt:
     if await deps.store.was_used("link", attempt.nonce):
         raise LinkInvalid("used")
     conn = await deps.store.get(attempt.account_id, attempt.livemode)
-    if not domain.may_start_grant(conn, attempt.minted_at):
+    if conn is None or not domain.may_start_grant(conn, attempt.minted_at):
         raise LinkInvalid("uninstalled")
-    return attempt
+    return replace(attempt, account_name=conn.account_name)
 
 
 async def open_connect_link(link: str, locale: str, browser: str, deps: Deps) -> str:

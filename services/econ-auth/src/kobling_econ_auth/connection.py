@@ -8,7 +8,7 @@ the relay publishes the outbox afterwards (at least once; consumers drop repeats
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_serializer, field_validator
 
 from kobling_shared.events import (
     AnyEvent,
@@ -44,10 +44,38 @@ class Agreement(BaseModel):
     developer_agreement: bool = False
 
 
+class Held(BaseModel):
+    """A proven grant to an agreement another Stripe account is connected to: sealed and kept, never
+    lent, until a user of such an account approves (holds.py)."""
+
+    grant_ciphertext: str
+    agreement: Agreement
+    held_at: datetime
+    expires_at: datetime
+    # The installs (account, livemode) already connected to the agreement, asked to approve.
+    awaiting: list[tuple[str, bool]]
+    user_id: str | None = None
+
+    @field_serializer("awaiting")
+    def _stored(self, awaiting: list[tuple[str, bool]]) -> list[dict[str, Any]]:
+        # FerretDB stores no array inside an array ("nested arrays are not supported").
+        return [{"account_id": account, "livemode": mode} for account, mode in awaiting]
+
+    @field_validator("awaiting", mode="before")
+    @classmethod
+    def _read(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [(v["account_id"], v["livemode"]) if isinstance(v, dict) else v for v in value]
+        return value
+
+
 class Connection(BaseModel):
     account_id: str
     livemode: bool
     installed: bool = False
+    # The name Stripe shows for the account, from its install event (never from a view request);
+    # forgotten with the uninstall.
+    account_name: str | None = None
     install_position: tuple[datetime, int] | None = None
     # When we applied the latest uninstall (our clock, not Stripe's): links and states minted
     # before it die.
@@ -62,6 +90,8 @@ class Connection(BaseModel):
     checks_today: int = 0
     # The grant check round (kobling_shared.ops.every_round) that checked this grant last.
     checked_round: int | None = None
+    # A connection to an agreement already connected elsewhere, waiting for its consent.
+    held: Held | None = None
     outbox: list[dict[str, Any]] = []
 
     def _next(self) -> int:
@@ -95,8 +125,12 @@ def on_install_event(
         return disconnect(conn, "app_uninstalled")
     conn = conn.model_copy(update={"installed": installing, "install_position": position})
     if installing:
-        return conn
-    conn = conn.model_copy(update={"uninstalled_at": at})
+        # An install that could not read the name (a webhook, Stripe slow) keeps the one known.
+        return conn.model_copy(
+            update={"account_name": event.data.account_name or conn.account_name}
+        )
+    # An uninstall ends a held attempt too: whoever approves it later approves nothing.
+    conn = conn.model_copy(update={"uninstalled_at": at, "held": None, "account_name": None})
     return disconnect(conn, "app_uninstalled") or conn
 
 
@@ -107,8 +141,8 @@ def connect(
     at: datetime,
     user_id: str | None = None,
 ) -> Connection:
-    """A proven grant replaces whatever grant the install had, to the same or another company.
-    `user_id`: the Dashboard user who started the attempt."""
+    """A proven grant replaces whatever grant the install had, to the same or another company,
+    and any attempt still held. `user_id`: the Dashboard user who started the attempt."""
     seq = conn._next()
     data = ConnectedData(sequence=seq, user_id=user_id, **agreement.model_dump())
     event = EconomicConnected(**conn._envelope(), time=at, data=data)
@@ -120,6 +154,7 @@ def connect(
         connected_at=event.time,
         sequence=seq,
         revocation_strikes=0,
+        held=None,
     )
 
 

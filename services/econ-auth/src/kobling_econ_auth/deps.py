@@ -40,22 +40,28 @@ async def change_grant(
     deps: Deps, account_id: str, livemode: bool, edit: Change
 ) -> Connection | None:
     """`edit` applied to the stored connection; when it let a grant go (a disconnect, a revoked
-    grant, a reconnect's new grant) that grant's data key is destroyed, so a copy of it (a
-    backup, the oplog) opens nothing."""
+    grant, a reconnect's new grant, a held grant dropped or replaced) that grant's data key is
+    destroyed, so a copy of it (a backup, the oplog) opens nothing."""
     let_go: list[str] = []
 
     def noting(current: Connection) -> Connection | None:
         changed = edit(current)
         let_go.clear()  # a store may try an edit again: the last try is the one written
-        old = current.grant_ciphertext
-        if changed is not None and old is not None and changed.grant_ciphertext != old:
-            let_go.append(old)
+        if changed is not None:
+            let_go.extend(sorted(_sealed(current) - _sealed(changed)))
         return changed
 
     changed = await deps.store.change(account_id, livemode, noting)
-    if changed is not None and let_go:
-        await deps.grants.retire(account_id, livemode, let_go[0])
+    if changed is not None:
+        for old in let_go:
+            await deps.grants.retire(account_id, livemode, old)
     return changed
+
+
+def _sealed(conn: Connection) -> set[str]:
+    """The grants a connection keeps: the one it lends, and one held for consent."""
+    held = conn.held.grant_ciphertext if conn.held else None
+    return {sealed for sealed in (conn.grant_ciphertext, held) if sealed is not None}
 
 
 async def publish(conn: Connection, deps: Deps) -> None:

@@ -5,6 +5,7 @@ import asyncio
 import hmac
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Literal
@@ -12,8 +13,9 @@ from typing import Literal
 from prometheus_client import Counter
 
 from kobling_econ_auth import connection as domain
-from kobling_econ_auth.connection import Agreement, Connection
-from kobling_econ_auth.deps import Deps, change, change_grant, publish
+from kobling_econ_auth import consent, holds
+from kobling_econ_auth.connection import Connection
+from kobling_econ_auth.deps import Deps, change, publish
 from kobling_econ_auth.ports import (
     EconomicUnavailable,
     GrantRejected,
@@ -27,7 +29,12 @@ log = logging.getLogger(__name__)
 OUTCOMES = Counter("kobling_grant_callbacks_total", "e-conomic callbacks by outcome", ["outcome"])
 
 Outcome = Literal[
-    "connected", "grant_rejected", "permission_refused", "economic_unavailable", "state_expired"
+    "connected",
+    "held",
+    "grant_rejected",
+    "permission_refused",
+    "economic_unavailable",
+    "state_expired",
 ]
 
 
@@ -80,19 +87,31 @@ async def complete_grant(
         return await _failed(pending, "permission_refused", "permission_refused", deps)
     except EconomicUnavailable:
         return await _failed(pending, "economic_unavailable", "economic_unavailable", deps)
-    sealed = await deps.grants.seal(pending.account_id, pending.livemode, grant_token)
-    connected = await _connect(pending, sealed, agreement, deps)
-    event_id = connected.outbox[-1]["id"] if connected.outbox else None
-    # Publishing the event (and clearing it from the outbox) and looking for other installs on
-    # the same agreement touch different documents and wait on different servers: side by side,
-    # the merchant waits for the longer of the two, not for both (a third of the callback).
-    _, others = await asyncio.gather(
-        publish(connected, deps),
-        deps.store.connected_elsewhere(agreement.agreement_number, pending.account_id),
+    # Sealing the grant and looking for other Stripe accounts on the same agreement wait on
+    # different servers: side by side, the merchant waits for the longer of the two.
+    install = (pending.account_id, pending.livemode)
+    number = agreement.agreement_number
+    sealed, others = await asyncio.gather(
+        deps.grants.seal(*install, grant_token),
+        deps.store.connected_elsewhere(number, pending.account_id),
     )
     if others:
-        # The merchant's page waits for the warning too, not only for "Connected".
-        event_id = await _agreement_shared(pending, agreement, others, deps) or event_id
+        # Someone else's books, as far as we can tell: held until one of them approves.
+        held = await _change(
+            pending, sealed, partial(holds.hold, agreement=agreement, awaiting=others), deps
+        )
+        await publish(held, deps)
+        await consent.ask(deps, held)
+        return _result(pending, "held", held)
+    connected = await _change(pending, sealed, partial(domain.connect, agreement=agreement), deps)
+    event_id = connected.outbox[-1]["id"] if connected.outbox else None
+    # Publishing the event and looking again (two first connections of one agreement at once
+    # both found none) also touch different documents: side by side.
+    _, others = await asyncio.gather(
+        publish(connected, deps), deps.store.connected_elsewhere(number, pending.account_id)
+    )
+    # The merchant's page waits for the warning too, not only for "Connected".
+    event_id = await consent.tell_shared(deps, install, others) or event_id
     OUTCOMES.labels("connected").inc()
     return CallbackResult(
         pending.account_id, pending.livemode, "connected", event_id, pending.locale
@@ -153,42 +172,32 @@ async def _failed(
     return CallbackResult(pending.account_id, pending.livemode, outcome, event_id, pending.locale)
 
 
-async def _connect(
-    pending: PendingState, sealed: str, agreement: Agreement, deps: Deps
+def _result(pending: PendingState, outcome: Outcome, conn: Connection) -> CallbackResult:
+    OUTCOMES.labels(outcome).inc()
+    event_id = conn.outbox[-1]["id"] if conn.outbox else None
+    return CallbackResult(pending.account_id, pending.livemode, outcome, event_id, pending.locale)
+
+
+async def _change(
+    pending: PendingState, sealed: str, edit: Callable[..., Connection], deps: Deps
 ) -> Connection:
-    def connect(c: Connection) -> Connection | None:
+    """Connects or holds the sealed grant: `edit(conn, sealed, at=, user_id=)`. An attempt the
+    install held before is withdrawn from those it asked."""
+
+    def change(c: Connection) -> Connection | None:
         # Checked again on the connection as it is written: an uninstall applied since the state
         # was spent (while e-conomic answered) wins, and no grant is stored for it.
         started_at = pending.started_at
         if started_at is None or not domain.may_start_grant(c, started_at):
             return None
-        return domain.connect(c, sealed, agreement, now(), pending.user_id)
+        return edit(c, sealed, at=now(), user_id=pending.user_id)
 
-    connected = await change_grant(deps, pending.account_id, pending.livemode, connect)
-    if connected is None:
+    install = (pending.account_id, pending.livemode)
+    changed, ended = await consent.change_hold(deps, *install, change)
+    if changed is None:
         # The seal made a data key for a grant nobody will hold.
-        await deps.grants.retire(pending.account_id, pending.livemode, sealed)
+        await deps.grants.retire(*install, sealed)
         raise _refused("uninstalled", StateInvalid())
-    return connected
-
-
-async def _agreement_shared(
-    pending: PendingState, agreement: Agreement, others: list[tuple[str, bool]], deps: Deps
-) -> str | None:
-    """Warns this account, and each account already connected to the company: the newcomer may
-    be someone who should not have the books, and only the earlier merchant can tell. Answers
-    the id of this account's warning."""
-    log.warning("agreement %s is connected to several Stripe accounts", agreement.agreement_number)
-    account_id, livemode = pending.account_id, pending.livemode
-    shared = await change(
-        deps, account_id, livemode, lambda c: domain.agreement_shared(c, _ids(others))
-    )
-    for other, other_livemode in others:
-        everyone_else = _ids([*others, (account_id, livemode)], but=other)
-        tell = partial(domain.agreement_shared, other_accounts=everyone_else)
-        await change(deps, other, other_livemode, tell)
-    return shared.outbox[-1]["id"] if shared and shared.outbox else None
-
-
-def _ids(installs: list[tuple[str, bool]], but: str | None = None) -> list[str]:
-    return sorted({account for account, _ in installs if account != but})
+    if ended is not None:
+        await consent.close(deps, install, ended, "withdrawn")
+    return changed

@@ -1,7 +1,8 @@
 """Installs open a connection and uninstalls end it, from the installs topic."""
 
 from kobling_econ_auth import connection as domain
-from kobling_econ_auth.deps import Deps, change_grant, publish
+from kobling_econ_auth import consent
+from kobling_econ_auth.deps import Deps, publish
 from kobling_shared.events import StripeAppInstalled, StripeAppUninstalled, now
 
 InstallEvent = StripeAppInstalled | StripeAppUninstalled
@@ -38,11 +39,12 @@ async def destroy_key_if_uninstalled(account_id: str, livemode: bool, deps: Deps
 
 
 async def on_install_event(event: InstallEvent, deps: Deps) -> None:
-    changed = await change_grant(
-        deps,
-        event.subject,
-        event.livemode,
-        lambda conn: domain.on_install_event(conn, event, now()),
+    install = (event.subject, event.livemode)
+    changed, ended = await consent.change_hold(
+        deps, *install, lambda conn: domain.on_install_event(conn, event, now())
     )
     if changed:
         await publish(changed, deps)
+    if ended is not None:
+        # Uninstalled while it waited for consent: those asked have nothing left to answer.
+        await consent.close(deps, install, ended, "withdrawn")

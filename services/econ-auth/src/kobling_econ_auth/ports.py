@@ -48,6 +48,10 @@ class Connections(Protocol):
 
     async def connected(self) -> list[Connection]: ...
 
+    async def held_expired(self, at: datetime) -> list[tuple[str, bool]]:
+        """The installs (account, livemode) whose held grant's hold ended before `at`."""
+        ...
+
     def connected_accounts(self) -> AsyncIterator[tuple[str, bool]]: ...
 
     async def with_outbox(self) -> list[Connection]: ...
@@ -87,6 +91,12 @@ class Grants(Protocol):
     async def destroy(self, account_id: str, livemode: bool) -> None: ...
 
     async def retire(self, account_id: str, livemode: bool, ciphertext: str) -> None: ...
+
+
+class SignatureSpent(Exception):
+    """A signed view request already acted on: Stripe's signature stays valid for 300 s, and a
+    captured one must not mint another link, disconnect again after a reconnect, or answer a
+    request to join twice."""
 
 
 class GrantRejected(Exception):

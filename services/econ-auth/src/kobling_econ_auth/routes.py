@@ -9,10 +9,10 @@ from pydantic import BaseModel
 
 from kobling_econ_auth import connecting
 from kobling_econ_auth.connecting import NotInstalled, SignatureSpent
-from kobling_econ_auth.web import DepsDep
+from kobling_econ_auth.web import SIGNATURE_USED, SPENT, DepsDep
 from kobling_shared import openapi
 from kobling_shared.app_view import AppViewRequest, verified_view_request, view_body
-from kobling_shared.openapi import VIEW, Responses
+from kobling_shared.openapi import VIEW
 
 router = APIRouter()
 
@@ -31,18 +31,6 @@ class Disconnected(BaseModel):
     state: str
     changed: bool
     message: str
-
-
-# A captured signed request cannot act twice (connecting.SignatureSpent); the view's next click
-# gets a new signature.
-SPENT: Responses = {
-    409: openapi.problem("`signature_used`: this signed request was already used; nothing changed")
-}
-SIGNATURE_USED = {
-    "error": "signature_used",
-    "message": "This request was already used, so nothing changed. Try again from the Kobling "
-    "app in your Stripe Dashboard.",
-}
 
 
 @router.post(

@@ -59,6 +59,7 @@ class ConnectionStore:
 
     async def create_indexes(self) -> None:
         await self._connections.create_index([("state", ASCENDING)])
+        await self._connections.create_index([("held.expires_at", ASCENDING)])
         for index in (self._owing, self._members, self._states, self._used):
             await index.create_index()
 
@@ -129,6 +130,11 @@ class ConnectionStore:
     async def connected(self) -> list[Connection]:
         docs = await self._connections.find({"state": "connected"}).to_list()
         return [Connection.model_validate(d) for d in docs]
+
+    async def held_expired(self, at: datetime) -> list[tuple[str, bool]]:
+        held = {"held.expires_at": {"$lt": at}}
+        docs = await self._connections.find(held, {"account_id": 1, "livemode": 1}).to_list()
+        return [(doc["account_id"], doc["livemode"]) for doc in docs]
 
     async def connected_accounts(self) -> AsyncIterator[tuple[str, bool]]:
         """(account, livemode) of each connected connection, streamed in the driver's batches:

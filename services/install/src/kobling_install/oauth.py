@@ -112,13 +112,17 @@ async def complete_install(code: str, livemode: bool | None, deps: OAuthDeps) ->
         **_sealed(tokens.access_token, tokens.refresh_token, deps),
         "installed_at": installed_at,
     }
-    await deps.vault.put(key, fields, None)
+    # The name the connect page shows beside the account id, read as Stripe knows it (with the
+    # install's own token), while the tokens are stored: side by side.
+    _, name = await asyncio.gather(
+        deps.vault.put(key, fields, None), deps.stripe.account_name(tokens.access_token)
+    )
     event = StripeAppInstalled(
         source=SOURCE,
         subject=tokens.stripe_user_id,
         livemode=tokens.livemode,
         time=installed_at,
-        data=InstallData(via="oauth"),
+        data=InstallData(via="oauth", account_name=name),
     )
     # Announced before it is published, as the webhook path does: of the two signals of one
     # install, the later one sees the earlier and stays quiet (both publish only if they cross

@@ -10,6 +10,10 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+# The account's name is a courtesy on the connect page: the merchant's install does not wait long
+# for it.
+NAME_TIMEOUT = httpx.Timeout(3.0, connect=2.0)
+NAME_LENGTH = 100
 
 
 class StripeTokens(BaseModel):
@@ -48,6 +52,22 @@ class StripeOAuth:
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
         return await self._token(form, livemode)
 
+    async def account_name(self, access_token: str) -> str | None:
+        """The name Stripe shows for the account an access token was issued for: the Dashboard's
+        display name, else the public business name, cut to 100 characters. `GET /v1/account`
+        with the install's own token, which the app's `connected_account_read` permission
+        allows; None whenever Stripe does not say (no permission, no name, no answer)."""
+        try:
+            response = await self.http.get(
+                f"{self.api_base}/v1/account",
+                headers={"Authorization": f"Bearer {access_token}"},
+                timeout=NAME_TIMEOUT,
+            )
+            account = response.json() if response.status_code == 200 else {}
+        except (httpx.HTTPError, ValueError):
+            return None
+        return _name_of(account if isinstance(account, dict) else {})
+
     async def _token(self, form: dict[str, str], livemode: bool) -> StripeTokens:
         try:
             response = await self.http.post(
@@ -71,3 +91,14 @@ def _error(response: httpx.Response) -> str | None:
     except ValueError:
         return None
     return error if isinstance(error, str) else None
+
+
+def _name_of(account: dict[str, object]) -> str | None:
+    settings = account.get("settings")
+    dashboard = settings.get("dashboard") if isinstance(settings, dict) else None
+    profile = account.get("business_profile")
+    for holder, key in ((dashboard, "display_name"), (profile, "name")):
+        name = holder.get(key) if isinstance(holder, dict) else None
+        if isinstance(name, str) and name.strip():
+            return name.strip()[:NAME_LENGTH]
+    return None

@@ -109,6 +109,9 @@ MILESTONES = {
     "com.kobling.economic.connection_failed.v1": "failed",
     "com.kobling.economic.disconnected.v1": "disconnected",
     "com.kobling.economic.agreement_shared.v1": "agreement_shared",
+    "com.kobling.economic.connection_held.v1": "held",
+    "com.kobling.economic.join_requested.v1": "join_requested",
+    "com.kobling.economic.join_closed.v1": "join_closed",
     "com.kobling.economic.grant_used.v1": "grant_used",
 }
 

@@ -16,7 +16,10 @@ from kobling_shared.events import (
     EconomicAgreementShared,
     EconomicConnected,
     EconomicConnectionFailed,
+    EconomicConnectionHeld,
     EconomicDisconnected,
+    EconomicJoinClosed,
+    EconomicJoinRequested,
     StripeAppInstalled,
     StripeAppUninstalled,
     install_position,
@@ -33,6 +36,27 @@ class StripeSection(BaseModel):
     position: tuple[datetime, int] | None = None
 
 
+class AwaitingConsent(BaseModel):
+    """This account's connection to a company another Stripe account is connected to, waiting for
+    that account's approval. Never names the other account."""
+
+    agreement_number: int
+    company_name: str
+    expires_at: datetime
+
+
+class JoinRequest(BaseModel):
+    """Another Stripe account asks to join the company this account is connected to."""
+
+    account_id: str
+    livemode: bool
+    account_name: str | None = None  # the name Stripe knows it by, when known
+    agreement_number: int
+    company_name: str
+    requested_at: datetime
+    expires_at: datetime
+
+
 class EconomicSection(BaseModel):
     state: EconomicState = "not_connected"
     since: datetime | None = None
@@ -47,6 +71,8 @@ class EconomicSection(BaseModel):
     shared_with: list[str] = []
     # A developer agreement (no books): connected, with a warning that nothing can sync.
     developer_agreement: bool = False
+    awaiting_consent: AwaitingConsent | None = None
+    join_requests: list[JoinRequest] = []
     sequence: int = 0
 
 
@@ -113,22 +139,62 @@ def _economic(section: EconomicSection, event: AnyEvent) -> EconomicSection | No
                 user_name=connected.user_name,
                 developer_agreement=connected.developer_agreement,
                 connected_at=event.time,
+                # Requests to join the company it is (still) connected to still wait.
+                join_requests=[
+                    r
+                    for r in section.join_requests
+                    if r.agreement_number == connected.agreement_number
+                ],
                 sequence=sequence,
             )
         case EconomicConnectionFailed(data=failed):
+            # A held attempt ends with a failure of its own; any other leaves it waiting.
+            awaiting = None if failed.reason.startswith("join_") else section.awaiting_consent
             # A failed attempt to reconnect does not undo a connection that still stands.
             if section.state == "connected":
-                return section.model_copy(update={"sequence": sequence})
+                return section.model_copy(
+                    update={"sequence": sequence, "awaiting_consent": awaiting}
+                )
             return EconomicSection(
-                state="failed", since=event.time, reason=failed.reason, sequence=sequence
+                state="failed",
+                since=event.time,
+                reason=failed.reason,
+                awaiting_consent=awaiting,
+                sequence=sequence,
             )
         case EconomicDisconnected(data=disconnected):
+            uninstalled = disconnected.reason == "app_uninstalled"
             return EconomicSection(
                 state="disconnected",
                 since=event.time,
                 reason=disconnected.reason,
+                awaiting_consent=None if uninstalled else section.awaiting_consent,
                 sequence=sequence,
             )
+        case EconomicConnectionHeld(data=held):
+            awaiting = AwaitingConsent(
+                agreement_number=held.agreement_number,
+                company_name=held.company_name,
+                expires_at=held.expires_at,
+            )
+            return section.model_copy(update={"awaiting_consent": awaiting, "sequence": sequence})
+        case EconomicJoinRequested(data=asked):
+            request = JoinRequest(
+                account_id=asked.requesting_account,
+                livemode=asked.requesting_livemode,
+                account_name=asked.requesting_account_name,
+                agreement_number=asked.agreement_number,
+                company_name=asked.company_name,
+                requested_at=event.time,
+                expires_at=asked.expires_at,
+            )
+            requests = [*_without(section, asked.requesting_account, asked.requesting_livemode)]
+            return section.model_copy(
+                update={"join_requests": [*requests, request], "sequence": sequence}
+            )
+        case EconomicJoinClosed(data=closed):
+            left = _without(section, closed.requesting_account, closed.requesting_livemode)
+            return section.model_copy(update={"join_requests": left, "sequence": sequence})
         case EconomicAgreementShared(data=shared):
             return section.model_copy(
                 update={
@@ -138,3 +204,9 @@ def _economic(section: EconomicSection, event: AnyEvent) -> EconomicSection | No
                 }
             )
     return None
+
+
+def _without(section: EconomicSection, account_id: str, livemode: bool) -> list[JoinRequest]:
+    return [
+        r for r in section.join_requests if (r.account_id, r.livemode) != (account_id, livemode)
+    ]
