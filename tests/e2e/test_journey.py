@@ -6,15 +6,18 @@ import re
 import time
 from urllib.parse import unquote
 
+import httpx
 import pytest
 from playwright.async_api import Page, expect
 
+from kobling_devkit.merchant import release_company
 from tests.e2e.conftest import Shots
 
 pytestmark = [pytest.mark.usefixtures("stack"), pytest.mark.browser]
 
 SANDBOX = "http://127.0.0.1:8010"
 STATUS = "http://127.0.0.1:8003"
+ACME = 123456  # the sandbox's Acme ApS, whose user jane@acme.test walks the journey
 
 
 async def install_from_marketplace(page: Page, shots: Shots) -> str:
@@ -44,6 +47,10 @@ async def connect_e_conomic(page: Page, shots: Shots, email: str = "jane@acme.te
 
 
 async def test_a_merchant_installs_connects_and_continues(page: Page) -> None:
+    # Acme ApS (123456) is the journey's company: whoever connected it before (an earlier run)
+    # lets go first, so this connection is its first and is not held for their approval.
+    async with httpx.AsyncClient(timeout=10) as http:
+        await release_company(http, ACME)
     shots = Shots(page, "journey")
     account = await install_from_marketplace(page, shots)
     await expect(page.get_by_text(account)).to_be_visible()

@@ -252,6 +252,24 @@ async def approve_if_held(http: httpx.AsyncClient, account: str, livemode: bool 
     assert approved.status_code == 200, approved.text
 
 
+async def release_company(http: httpx.AsyncClient, agreement: int) -> None:
+    """Disconnects every install connected to `agreement` (each by its own signed disconnect), so
+    a test that connects one of the sandbox's fixed companies starts as its first connection:
+    a run before it (the database outlives a run) would otherwise hold the new one."""
+    while True:
+        try:
+            other = await _connected_to(http, agreement, besides="")
+        except AssertionError:
+            return
+        gone = await http.post(
+            f"{ECON_AUTH}/api/disconnect", **view_request(other[0], "disconnect", other[1])
+        )
+        assert gone.status_code == 200, gone.text
+        await wait_for(
+            http, other[0], lambda d: d["economic"]["state"] != "connected", livemode=other[1]
+        )
+
+
 async def _connected_to(http: httpx.AsyncClient, agreement: int, besides: str) -> tuple[str, bool]:
     """An install connected to `agreement`, found through status's internal API."""
     cursor: str | None = None
