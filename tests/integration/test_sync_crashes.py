@@ -31,12 +31,45 @@ async def held_calls(http: httpx.AsyncClient) -> list[dict[str, Any]]:
     return list((await http.get(f"{SANDBOX}/_sandbox/economic/held")).json().get("held", []))
 
 
-@pytest.mark.parametrize(
-    "window", ["/customers", "/invoices/drafts", "/invoices/booked", "/journals/{journal}/vouchers"]
-)
+WINDOWS = ["/customers", "/invoices/drafts", "/invoices/booked", "/journals/{journal}/vouchers"]
+
+
+@pytest.mark.parametrize("window", WINDOWS)
 async def test_a_sync_killed_after_e_conomic_applied_a_create_books_it_once(
     http: httpx.AsyncClient, account: str, infra: Infra, sync: Service, window: str
 ) -> None:
+    counts = await killed_in(http, account, infra, sync, window, hours_later=False)
+    assert (counts["customers"], counts["booked_invoices"], counts["vouchers"]) == (1, 1, 1), counts
+
+
+@pytest.mark.parametrize("window", WINDOWS[1:])
+async def test_past_e_conomic_s_hour_the_marker_lookup_still_books_once(
+    http: httpx.AsyncClient, account: str, infra: Infra, sync: Service, window: str
+) -> None:
+    """The restart comes after e-conomic forgot the Idempotency-Key: only the lookup by
+    `references.other` or the entry's text stands between the retry and a second booking."""
+    counts = await killed_in(http, account, infra, sync, window, hours_later=True)
+    assert (counts["booked_invoices"], counts["vouchers"], counts["drafts"]) == (1, 1, 0), counts
+
+
+async def test_past_the_hour_a_customer_may_come_twice_but_the_invoice_once(
+    http: httpx.AsyncClient, account: str, infra: Infra, sync: Service
+) -> None:
+    """A customer carries no marker (docs/sync.md): the documented risk, shown."""
+    counts = await killed_in(http, account, infra, sync, "/customers", hours_later=True)
+    assert (counts["customers"], counts["booked_invoices"], counts["vouchers"]) == (2, 1, 1), counts
+
+
+async def killed_in(
+    http: httpx.AsyncClient,
+    account: str,
+    infra: Infra,
+    sync: Service,
+    window: str,
+    hours_later: bool,
+) -> dict[str, int]:
+    """Pays an invoice, kills sync once e-conomic has applied its POST to `window`, restarts it
+    (`hours_later`: after e-conomic's Idempotency-Key hour) and answers the books' counts."""
     agreement = await merchant_ready(http, account)
     journal = (await signed(http, "/api/sync/settings", account, "sync_settings")).json()[
         "settings"
@@ -56,11 +89,16 @@ async def test_a_sync_killed_after_e_conomic_applied_a_create_books_it_once(
         what=f"sync's POST {path} to reach e-conomic",
     )
     kill(sync)  # e-conomic applied it; sync never heard back
+    if hours_later:
+        aged = await http.post(
+            f"{SANDBOX}/_sandbox/economic/time-passes",
+            json={"agreement": agreement, "seconds": 3601},
+        )
+        assert aged.status_code == 200, aged.text
     await http.post(f"{SANDBOX}/_sandbox/economic/release", json={"hold": mine})
     start(sync, {"KAFKA_BOOTSTRAP_SERVERS": infra.kafka, "MONGODB_URL": infra.mongodb})
     await asyncio.to_thread(wait_ready, sync)
     # Kafka gives the uncommitted event to the restarted consumer once the dead one's session
     # has expired; the record's intent makes it look before it creates.
     await state_of(http, account, invoice, "synced", timeout=120)
-    counts = (await books(http, agreement))["counts"]
-    assert (counts["customers"], counts["booked_invoices"], counts["vouchers"]) == (1, 1, 1), counts
+    return dict((await books(http, agreement))["counts"])

@@ -218,7 +218,7 @@ async def test_a_shared_company_is_told_to_both_and_names_neither(
             browser, await grant_page(browser, await connect_link(browser, who)), email=email
         )
         assert (await browser.get(grant.callback)).status_code == 303
-        await approve_if_held(victim, who)
+        await approve_if_held(victim, who, grant.agreement)
 
     for who, other in ((first, second), (second, first)):
         doc = await wait_for(

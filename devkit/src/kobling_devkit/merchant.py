@@ -226,23 +226,31 @@ async def connected(http: httpx.AsyncClient, account: str, **login: Any) -> Gran
     sandbox's fixed ones) holds the connection: its accounts approve it, as their users would."""
     grant = await add_app(http, await grant_page(http, await connect_link(http, account)), **login)
     assert (await http.get(grant.callback)).status_code == 303
-    await approve_if_held(http, account)
+    await approve_if_held(http, account, grant.agreement)
     await wait_for(http, account, lambda d: d["economic"]["state"] == "connected")
     return grant
 
 
-async def approve_if_held(http: httpx.AsyncClient, account: str, livemode: bool = False) -> None:
-    """If `account`'s new connection is held (its company is connected to another Stripe account
-    already, as the sandbox's fixed companies are by earlier tests), an account connected to that
-    company approves it, as its user would in the app view (a signed approve_join naming the
-    waiting account). A connection that is not held is left as it is."""
-    try:
-        # The callback answered once the hold was stored; status shows it within a poll or two.
-        doc = await wait_for(
-            http, account, lambda d: bool(d["economic"].get("awaiting_consent")), livemode, 3.0
+async def approve_if_held(
+    http: httpx.AsyncClient, account: str, agreement: int, livemode: bool = False
+) -> None:
+    """If `account`'s new connection to `agreement` is held (the company is connected to another
+    Stripe account already, as the sandbox's fixed companies are by earlier tests), an account
+    connected to it approves, as its user would in the app view (a signed approve_join naming
+    the waiting account). Otherwise it only waits for status to show where the connect ended."""
+
+    def settled(d: dict[str, Any]) -> bool:
+        economic = d["economic"]
+        held = economic.get("awaiting_consent") or {}
+        return (
+            held.get("agreement_number") == agreement
+            or (economic["state"] == "connected" and economic["agreement_number"] == agreement)
+            or economic["state"] == "failed"
         )
-    except AssertionError:
-        return  # not held: connected, failed, or a company nobody else has
+
+    doc = await wait_for(http, account, settled, livemode)
+    if (doc["economic"].get("awaiting_consent") or {}).get("agreement_number") != agreement:
+        return
     agreement = doc["economic"]["awaiting_consent"]["agreement_number"]
     approver = await _connected_to(http, agreement, besides=account)
     approved = await http.post(

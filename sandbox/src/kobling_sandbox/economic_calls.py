@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kobling_sandbox.economic import state
+from kobling_sandbox.economic_ledger import books_of
 from kobling_sandbox.economic_rest import PREFIX
 
 router = APIRouter()
@@ -146,3 +147,19 @@ async def calls(agreement: int | None = None) -> dict[str, Any]:
         "by_agreement": state.self_calls_by_agreement,
         "calls": {str(a): dict(c) for a, c in chosen.items()},
     }
+
+
+class TimePasses(BaseModel):
+    agreement: int
+    seconds: float = Field(gt=0, le=7 * 24 * 3600)
+
+
+@router.post("/_sandbox/economic/time-passes")
+async def time_passes(body: TimePasses) -> dict[str, int]:
+    """Ages the agreement's Idempotency-Key answers by `seconds`, as if that much time had gone
+    by: past e-conomic's hour a repeated key creates again (contracts: Idempotency-Key), which
+    is what a crash test needs to reach the marker lookup rather than the cache."""
+    books = books_of(body.agreement)
+    for key, (at, status, answer, headers) in list(books.answers.items()):
+        books.answers[key] = (at - body.seconds, status, answer, headers)
+    return {"aged": len(books.answers)}
