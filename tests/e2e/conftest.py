@@ -44,14 +44,16 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
 
 
 class Shots:
-    """Numbered screenshots of a journey, under test-artifacts/<name>/."""
+    """Numbered screenshots of a journey, under test-artifacts/<name>/, each named
+    <prefix><number>-<step>.png (a prefix keeps two journeys apart in one folder)."""
 
-    def __init__(self, page: Page, name: str) -> None:
+    def __init__(self, page: Page, name: str, prefix: str = "") -> None:
         self.page, self.folder, self.count = page, ARTIFACTS / name, 0
+        self.prefix = prefix
         self.folder.mkdir(parents=True, exist_ok=True)
 
     async def take(self, step: str) -> Path:
         self.count += 1
-        path = self.folder / f"{self.count:02d}-{step}.png"
+        path = self.folder / f"{self.prefix}{self.count:02d}-{step}.png"
         await self.page.screenshot(path=str(path), full_page=True)
         return path

@@ -2,11 +2,12 @@ import pytest
 
 from kobling_econ_auth.settings import EconAuthSettings
 from kobling_install.settings import InstallSettings
+from kobling_sandbox.config import SandboxSettings
 from kobling_sandbox.config import settings as sandbox_settings
 from kobling_shared.settings import Settings
 from kobling_status.settings import StatusSettings
 
-SETTINGS = (Settings, InstallSettings, EconAuthSettings, StatusSettings)
+SETTINGS = (Settings, InstallSettings, EconAuthSettings, StatusSettings, SandboxSettings)
 
 
 @pytest.fixture(autouse=True)

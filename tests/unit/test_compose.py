@@ -9,6 +9,7 @@ import yaml
 
 from kobling_econ_auth.settings import EconAuthSettings
 from kobling_install.settings import InstallSettings
+from kobling_sandbox.config import SandboxSettings
 from kobling_shared.settings import Settings
 from kobling_status.settings import StatusSettings
 from kobling_sync.settings import SyncSettings
@@ -16,13 +17,13 @@ from kobling_sync.settings import SyncSettings
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = {"install": 8001, "econ-auth": 8002, "status": 8003, "sync": 8004, "sandbox": 8010}
 OURS = ("install", "econ-auth", "status", "sync")
-# What each service reads; the sandbox reads the shared settings alone.
+# What each service reads; the sandbox the shared settings and where sync answers.
 SETTINGS: dict[str, type[Settings]] = {
     "install": InstallSettings,
     "econ-auth": EconAuthSettings,
     "status": StatusSettings,
     "sync": SyncSettings,
-    "sandbox": Settings,
+    "sandbox": SandboxSettings,
 }
 
 
@@ -76,7 +77,7 @@ def test_env_example_documents_every_setting() -> None:
         for line in (ROOT / ".env.example").read_text().splitlines()
         if "=" in line and not line.startswith("#")
     }
-    for settings in (Settings, EconAuthSettings, StatusSettings, SyncSettings):
+    for settings in (Settings, EconAuthSettings, StatusSettings, SyncSettings, SandboxSettings):
         assert {name.upper() for name in settings.model_fields} <= documented
 
 

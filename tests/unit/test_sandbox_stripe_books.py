@@ -26,6 +26,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
     monkeypatch.setattr(stripe, "post_event", post_event)
     monkeypatch.setenv("STATUS_PUBLIC_URL", "http://127.0.0.1:9")  # the Dashboard finds no status
+    monkeypatch.setenv("SYNC_URL", "http://127.0.0.1:9")  # nor sync, for the invoice's panel
     return events
 
 

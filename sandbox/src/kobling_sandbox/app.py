@@ -12,6 +12,8 @@ from kobling_sandbox import (
     stripe,
     stripe_api,
     stripe_controls,
+    stripe_invoice_panel,
+    stripe_sync_settings,
 )
 from kobling_sandbox.config import settings
 from kobling_shared.ops import configure_logging, ops_router
@@ -24,6 +26,8 @@ def create_app() -> FastAPI:
     # Before stripe's: its Dashboard route takes every /dashboard/… path it sees first.
     app.include_router(stripe_controls.router)
     app.include_router(stripe_api.router)
+    app.include_router(stripe_invoice_panel.router)
+    app.include_router(stripe_sync_settings.router)
     app.include_router(stripe.router)
     app.include_router(economic.router)
     for books in (economic_books, economic_journals, economic_settings, economic_books_page):

@@ -397,10 +397,22 @@ def _view_request(account: str, livemode: bool, action: str) -> dict[str, Any]:
     fetchStripeSignature({livemode, action}). Stripe signs `{...payload, user_id, account_id}`
     (the view's fields first, then the Dashboard user and account) as JavaScript's JSON.stringify
     writes it, and the view sends that very string (docs/external-contracts.md)."""
-    fields: dict[str, Any] = {"livemode": livemode, "action": action}
+    fields: dict[str, Any] = {}
     if action != "status":  # as the view does: two clicks in one second are two requests
         fields["nonce"] = uuid.uuid4().hex
-    payload = view_payload(fields, "usr_sandbox", account)
+    return signed_view(account, livemode, action, **fields)
+
+
+DASHBOARD_USER = "usr_sandbox"  # the Dashboard user every view request of the sandbox names
+
+
+def signed_view(account: str, livemode: bool, action: str, **extra: Any) -> dict[str, Any]:
+    """httpx's arguments for a request of our app's view: the payload
+    `{livemode, action, ...extra}` it passes fetchStripeSignature, then `user_id` and
+    `account_id`, as Stripe signs it and the view sends it (JSON.stringify's string), and
+    Stripe's signature over those very bytes with the app's signing secret."""
+    fields = {"livemode": livemode, "action": action, **extra}
+    payload = view_payload(fields, DASHBOARD_USER, account)
     header = sign(payload, settings().stripe_app_secret)
     return {
         "content": payload.encode(),
@@ -444,6 +456,13 @@ async def dashboard(
         agreement=agreement,
         error=error,
         invoices=invoice_rows(account, livemode) if account else [],
+        # The app's settings page (stripe_app_views.settings_page): its sync settings.
+        sync_settings_url=(
+            f"/dashboard/{account}{'' if livemode else '/test'}/settings/apps/"
+            f"{settings().stripe_app_id}"
+            if account
+            else None
+        ),
     )
 
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
-from kobling_sandbox import stripe, stripe_flows
+from kobling_sandbox import stripe, stripe_flows, stripe_invoice_panel
 from kobling_sandbox import stripe_money as money
 from kobling_sandbox.stripe_dashboard import shown
 from kobling_sandbox.stripe_flows import FlowError, Line, Moved
@@ -262,10 +262,11 @@ async def dashboard_payout(
 @router.get("/dashboard/{account}/invoices/{invoice}", response_class=HTMLResponse)
 @router.get("/dashboard/{account}/{mode}/invoices/{invoice}", response_class=HTMLResponse)
 async def invoice_page(
-    request: Request, account: str, invoice: str, mode: str = "live"
+    request: Request, account: str, invoice: str, mode: str = "live", notice: str | None = None
 ) -> HTMLResponse:
     """An invoice in the Dashboard (`/test/` in test mode, as Stripe's deep links put it; `live`
-    is accepted too). Kobling's app panel will sit in `#app-panel`."""
+    is accepted too), with Kobling's app panel in `#app-panel`: what the app's InvoiceSync view
+    shows, from sync's answer to its signed request (stripe_app_views)."""
     if mode not in ("live", "test"):
         raise HTTPException(404, "No such page")
     livemode = mode == "live"
@@ -291,5 +292,6 @@ async def invoice_page(
         "tax": shown(sum(t["amount"] for t in found["total_taxes"]), found["currency"]),
         "total": shown(found["total"], found["currency"]),
         "back": f"/dashboard/{account}{'' if livemode else '/test'}/dashboard",
+        **(await stripe_invoice_panel.shown_for(account, livemode, invoice, notice)),
     }
     return render(request, "stripe_invoice.html", context)
