@@ -25,6 +25,7 @@ from bench.broker import broker_vs_direct
 from bench.load import Run, attack, say, vegeta_bin, write_targets
 from bench.stack import (
     BENCH_APP,
+    BROKER_TOKENS,
     ENV,
     KAFKA,
     MONGO,
@@ -259,7 +260,7 @@ async def main() -> None:
                 http,
                 *accounts[0],
                 SECRETS["ECONOMIC_APP_SECRET_TOKEN"],
-                SECRETS["ECONOMIC_BROKER_TOKENS"].split(":", 1)[1],
+                BROKER_TOKENS["bench"],
                 20 if smoke else 2 * light_probes,
             )
     finally:
