@@ -307,7 +307,9 @@ async def measure_sync(sizes: sync_rows.Sizes, services: list[Service]) -> dict[
         return await sync_rows.measure(sizes, pids)
     except Exception as error:
         traceback.print_exc()
-        return {"error": f"{type(error).__name__}: {error}"[:300]}
+        # One line, no table pipes: it goes into the report's tables.
+        said = " ".join(f"{type(error).__name__}: {error}".split()).replace("|", "/")
+        return {"error": said[:300]}
 
 
 def listening(port: int, timeout: float = 60.0) -> None:
