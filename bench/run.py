@@ -301,7 +301,7 @@ async def measure_sync(sizes: sync_rows.Sizes, services: list[Service]) -> dict[
     """sync started (its own consumer group, at the end of the topic), then its rows. A failure
     is kept in the report, so the other rows' numbers are written; the run still fails."""
     try:
-        say("sync: started for its rows")
+        say("sync: starting it for its rows")
         await sync_rows.start_sync()
         pids = {s.name: pid(s) for s in services} | infra_pids()
         return await sync_rows.measure(sizes, pids)
