@@ -12,6 +12,8 @@ from typing import Any
 from bench import reads, rebuild
 from bench.broker import lines as broker_lines
 from bench.load import Run, spread
+from bench.sync import goals as sync_goals
+from bench.sync import lines as sync_lines
 from bench.tail import STAGES, STATUS_STAGES
 from kobling_devkit.paths import ROOT
 
@@ -109,6 +111,7 @@ def render(report: dict[str, Any]) -> str:
             f"of {connect['n']} probes",
             below(connect, CONNECT_P99_MS),
         ),
+        *(sync_goals(report["sync"]) if "sync" in report else []),
         (
             "every acknowledged webhook on Kafka and in the read model",
             f"{report['acknowledged']} acknowledged; {report['lost']} not on Kafka, "
@@ -123,8 +126,9 @@ def render(report: dict[str, Any]) -> str:
         f"{report['minutes']:.0f} minutes; the machine's load average was "
         f"{report['load_before']:.2f} when it started.",
         f"Machine: {report['machine']}. Everything on it at once: Kafka, FerretDB, the three",
-        "services (production mode: `KOBLING_ENV=production`, no access log), the sandbox and the",
-        "load generator (vegeta, open loop: see `bench/load.py`).",
+        "services (production mode: `KOBLING_ENV=production`, no access log; sync started for",
+        "its own rows, last), the sandbox and the load generator (vegeta, open loop: see",
+        "`bench/load.py`).",
         "",
         "What bounds these numbers, found by profiling, is in "
         "[benchmarks-analysis.md](benchmarks-analysis.md) (dated; written by a person).",
@@ -142,6 +146,7 @@ def render(report: dict[str, Any]) -> str:
         *e2e_lines(report),
         *(broker_lines(report["broker"]) if "broker" in report else []),
         "",
+        *(sync_lines(report["sync"]) if "sync" in report else []),
         *rebuild.lines(report["rebuild"]),
         "",
         "## Memory (resident, MiB)",

@@ -14,6 +14,7 @@ import platform
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,12 @@ import httpx
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench import reads, rebuild
+from bench import sync as sync_rows
 from bench.broker import broker_vs_direct
 from bench.load import Run, attack, say, vegeta_bin, write_targets
 from bench.stack import (
     BENCH_APP,
+    BROKER_TOKENS,
     ENV,
     KAFKA,
     MONGO,
@@ -177,6 +180,15 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="each load run")
     parser.add_argument("--repeats", type=int, default=3, help="rounds of the load runs")
     parser.add_argument("--probes", type=int, default=1000, help="webhook probes; connect: 3/10")
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=sync_rows.Sizes.backlog,
+        help=f"sync's backlog of paid invoices (issue 24: {sync_rows.FULL_BACKLOG:,})",
+    )
+    parser.add_argument(
+        "--sync-seconds", type=float, default=sync_rows.Sizes.seconds, help="sync's light load"
+    )
     opts = parser.parse_args()
     smoke = opts.smoke
     seconds = 1.0 if smoke else opts.seconds
@@ -186,8 +198,14 @@ async def main() -> None:
     light_probes = 20 if smoke else opts.probes
     connect_probes = 5 if smoke else max(opts.probes * 3 // 10, 1)
 
-    services = [SERVICES[name] for name in ("install", "econ-auth", "status", "sandbox")]
+    # sync last: started only for its own rows, at the end (stop_all skips it until then).
+    services = [SERVICES[name] for name in ("install", "econ-auth", "status", "sandbox", "sync")]
     install, econ_auth, status = services[:3]
+    sizes = (
+        sync_rows.Sizes.smoke()
+        if smoke
+        else sync_rows.Sizes(seconds=opts.sync_seconds, backlog=opts.backlog)
+    )
     bare = subprocess.Popen([sys.executable, str(ROOT / "bench/bare.py")])
     sink = subprocess.Popen([str(vegeta_bin() / "sink")])
     report: dict[str, Any] = {
@@ -259,9 +277,10 @@ async def main() -> None:
                 http,
                 *accounts[0],
                 SECRETS["ECONOMIC_APP_SECRET_TOKEN"],
-                SECRETS["ECONOMIC_BROKER_TOKENS"].split(":", 1)[1],
+                BROKER_TOKENS["bench"],
                 20 if smoke else 2 * light_probes,
             )
+        report["sync"] = await measure_sync(sizes, services)
     finally:
         stop_all(services)
         bare.terminate()
@@ -273,6 +292,24 @@ async def main() -> None:
             f"of {report['acknowledged']} acknowledged webhooks, {report['lost']} not on Kafka, "
             f"{report['unprojected']} not in the read model"
         )
+    synced = report["sync"]
+    if "error" in synced or not synced["once"]["ok"]:
+        sys.exit(f"sync: {synced.get('error') or synced['once']}")
+
+
+async def measure_sync(sizes: sync_rows.Sizes, services: list[Service]) -> dict[str, Any]:
+    """sync started (its own consumer group, at the end of the topic), then its rows. A failure
+    is kept in the report, so the other rows' numbers are written; the run still fails."""
+    try:
+        say("sync: starting it for its rows")
+        await sync_rows.start_sync()
+        pids = {s.name: pid(s) for s in services} | infra_pids()
+        return await sync_rows.measure(sizes, pids)
+    except Exception as error:
+        traceback.print_exc()
+        # One line, no table pipes: it goes into the report's tables.
+        said = " ".join(f"{type(error).__name__}: {error}".split()).replace("|", "/")
+        return {"error": said[:300]}
 
 
 def listening(port: int, timeout: float = 60.0) -> None:

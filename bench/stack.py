@@ -2,12 +2,14 @@
 its parts listen, and how much CPU each process has used."""
 
 import base64
+import json
 import os
 import secrets
 from pathlib import Path
 
 from kobling_devkit.paths import ROOT
 from kobling_devkit.stack import SERVICES, Service, start, wait_ready
+from kobling_econ_auth.settings import DEV_BROKER_SCOPES
 from kobling_shared.settings import DEV_SECRETS
 
 KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
@@ -24,10 +26,20 @@ BENCH_APP = "ca_bench_" + secrets.token_hex(8)
 BENCH_TEST_APP = "ca_bench_test_" + secrets.token_hex(8)  # each mode has its own client id
 SECRETS["STRIPE_CLIENT_ID"], SECRETS["STRIPE_TEST_CLIENT_ID"] = BENCH_APP, BENCH_TEST_APP
 SECRETS["STRIPE_APPLICATION_IDS"] = f"{BENCH_APP},{BENCH_TEST_APP},app_bench"
-SECRETS["ECONOMIC_BROKER_TOKENS"] = f"bench:{secrets.token_urlsafe(32)}"
-SECRETS["STRIPE_BROKER_TOKENS"] = f"sync:{secrets.token_urlsafe(32)}"  # caller:token, as production
-# The bench reads /self and may spend the whole day, as before scopes (one ticket a call).
-SCOPES = {"ECONOMIC_BROKER_SCOPES": '{"bench": {"allow": ["GET /self"], "daily_share": 1}}'}
+# caller:token, as production: the bench itself (the broker's row) and sync (the sync rows).
+BROKER_TOKENS = {caller: secrets.token_urlsafe(32) for caller in ("bench", "sync")}
+SECRETS["ECONOMIC_BROKER_TOKENS"] = ",".join(f"{c}:{t}" for c, t in BROKER_TOKENS.items())
+STRIPE_BROKER_TOKEN = secrets.token_urlsafe(32)
+SECRETS["STRIPE_BROKER_TOKENS"] = f"sync:{STRIPE_BROKER_TOKEN}"
+# The bench reads /self and may spend the whole day, as before scopes (one ticket a call); sync
+# books as development lets it (customers, drafts, bookings, vouchers; never a delete).
+SCOPES = {
+    "ECONOMIC_BROKER_SCOPES": json.dumps(
+        {"bench": {"allow": ["GET /self"], "daily_share": 1}, "sync": DEV_BROKER_SCOPES["sync"]}
+    ),
+    "SYNC_ECONOMIC_BROKER_TOKEN": BROKER_TOKENS["sync"],
+    "SYNC_STRIPE_BROKER_TOKEN": STRIPE_BROKER_TOKEN,
+}
 # Production mode with the sandbox standing in for Stripe and e-conomic.
 ENV = {
     "KOBLING_ENV": "production",

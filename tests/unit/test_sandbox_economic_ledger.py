@@ -2,6 +2,7 @@
 journal vouchers, marker lookups by filter, the call log, held calls and the books page."""
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -294,4 +295,44 @@ async def test_the_books_page_shows_what_landed(sandbox) -> None:
         "booked_invoices": 1,
         "vouchers": 1,
         "entries": 1,
+    }
+
+
+async def test_landed_counts_bookings_and_payments_per_stripe_id_with_when_each_landed(
+    sandbox,
+) -> None:
+    who = await customer(sandbox)
+    before = time.time()
+    first = (await book(sandbox, await draft(sandbox, who, "in_L1"))).json()["bookedInvoiceNumber"]
+    await book(sandbox, await draft(sandbox, who, "in_L2"))
+    for _ in range(2):  # paid twice: what the benchmark's "nothing booked twice" must catch
+        paid = await sandbox.post(
+            f"{API}/journals/2/vouchers", json=payment_voucher(who, first, "Stripe in_L1")
+        )
+        assert paid.status_code == 201, paid.text
+    answer = await sandbox.get(
+        "/_sandbox/economic/landed", params={"agreement": [AGREEMENT, 987999]}
+    )
+    assert answer.status_code == 200, answer.text
+    mine = answer.json()["agreements"][str(AGREEMENT)]
+    assert (mine["booked"], mine["payments"], mine["unmatched_payments"]) == (2, 2, 0)
+    one, two = mine["invoices"]["in_L1"], mine["invoices"]["in_L2"]
+    assert (one["booked"], one["payments"], two["booked"], two["payments"]) == (1, 2, 1, 0)
+    assert before <= one["booked_at"] <= one["paid_at"] <= time.time()
+    assert two["paid_at"] is None
+    # An agreement nobody called has landed nothing (and is not made by asking).
+    assert answer.json()["agreements"]["987999"] == {
+        "booked": 0,
+        "payments": 0,
+        "unmatched_payments": 0,
+        "invoices": {},
+    }
+    assert 987999 not in BOOKS
+    brief = await sandbox.get(
+        "/_sandbox/economic/landed", params={"agreement": AGREEMENT, "detail": "false"}
+    )
+    assert brief.json()["agreements"][str(AGREEMENT)] == {
+        "booked": 2,
+        "payments": 2,
+        "unmatched_payments": 0,
     }

@@ -2,6 +2,7 @@
 documents (docs/external-contracts.md E19-E21, E26-E29): customers, draft invoices priced by
 e-conomic itself, and booking a draft, which is irreversible and removes the draft."""
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -242,6 +243,7 @@ async def book(request: Request) -> Any:
     invoice = _booked(books, draft, int(booked_number))
     del books.drafts[number]
     books.booked[invoice["bookedInvoiceNumber"]] = invoice
+    books.booked_at[invoice["bookedInvoiceNumber"]] = time.time()
     _post_invoice(books, invoice)
     return created(books, request.headers.get("Idempotency-Key"), invoice, invoice["self"])
 

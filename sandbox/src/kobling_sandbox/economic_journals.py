@@ -3,6 +3,7 @@ findable by their text (docs/external-contracts.md E22, E30-E32, E35). Entries s
 journal, as in e-conomic, until the merchant books it there: they count in the accounts'
 `draftBalance`."""
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -214,6 +215,7 @@ def _entry(
         "self": url(f"/journals/{journal}/entries/{number}"),
     }
     books.entries.append(entry)
+    books.entered_at[number] = time.time()
     _post_entry(books, kind, entry)
     return entry
 

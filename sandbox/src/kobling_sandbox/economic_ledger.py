@@ -39,6 +39,10 @@ class Books:
     postings: list[Posting] = field(default_factory=list)
     # Idempotency-Key → (when, status, body, headers) of the first answer.
     answers: dict[str, tuple[float, int, Any, dict[str, str]]] = field(default_factory=dict)
+    # When each booked invoice (by number) and journal entry (by number) was made, wall clock:
+    # ours, not e-conomic's, for the benchmark's "webhook → booked" (economic_books_page.landed).
+    booked_at: dict[int, float] = field(default_factory=dict)
+    entered_at: dict[int, float] = field(default_factory=dict)
     layouts: dict[int, dict[str, Any]] = field(
         default_factory=lambda: _by(seeds.LAYOUTS, "layoutNumber")
     )
