@@ -102,3 +102,43 @@ async def killed_in(
     # has expired; the record's intent makes it look before it creates.
     await state_of(http, account, invoice, "synced", timeout=120)
     return dict((await books(http, agreement))["counts"])
+
+
+@pytest.fixture
+def econ_auth(stack: dict[str, Service], infra: Infra) -> Iterator[Service]:
+    service = stack["econ-auth"]
+    yield service
+    if service.process is None or service.process.poll() is not None:
+        start(service, {"KAFKA_BOOTSTRAP_SERVERS": infra.kafka, "MONGODB_URL": infra.mongodb})
+        wait_ready(service)
+
+
+async def test_a_broker_killed_while_e_conomic_booked_leaves_the_invoice_booked_once(
+    http: httpx.AsyncClient, account: str, infra: Infra, econ_auth: Service
+) -> None:
+    """econ-auth dies with sync's booking at e-conomic (the broker's `outcome: unknown`): sync
+    hears no answer, keeps its intent, and when the broker is back it finds the booking by its
+    marker instead of booking again."""
+    agreement = await merchant_ready(http, account)
+    hold = await http.post(
+        f"{SANDBOX}/_sandbox/economic/hold",
+        json={"method": "POST", "path": "/invoices/booked", "agreement": agreement},
+    )
+    mine = hold.json()["hold"]
+    invoice = (await pay(http, account))["invoice"]["id"]
+    await eventually(
+        lambda: held_calls(http),
+        lambda held: any(h["hold"] == mine and h.get("call") for h in held),
+        timeout=30,
+        what="sync's booking to reach e-conomic",
+    )
+    kill(econ_auth)
+    await http.post(f"{SANDBOX}/_sandbox/economic/release", json={"hold": mine})
+    await http.post(
+        f"{SANDBOX}/_sandbox/economic/time-passes", json={"agreement": agreement, "seconds": 3601}
+    )
+    start(econ_auth, {"KAFKA_BOOTSTRAP_SERVERS": infra.kafka, "MONGODB_URL": infra.mongodb})
+    await asyncio.to_thread(wait_ready, econ_auth)
+    await state_of(http, account, invoice, "synced", timeout=120)
+    counts = (await books(http, agreement))["counts"]
+    assert (counts["booked_invoices"], counts["vouchers"]) == (1, 1), counts
