@@ -240,9 +240,7 @@ async def _records() -> tuple[FakeRecords, dict[str, Document]]:
     paid = dict(currency="dkk", total=125000, charges=["ch_1Paid", "pi_1Paid"])
     synced = await at(
         1,
-        outcomes.synced_invoice(
-            _record(INVOICE, results=booked, step="payment", **paid), 125000, "dkk"
-        ),
+        outcomes.synced_invoice(_record(INVOICE, results=booked, step="payment", **paid)),
     )
     draft = {"number": 7, "gross": 1000.0, "vat": 0.0}
     differs = await at(
@@ -330,7 +328,7 @@ async def _records() -> tuple[FakeRecords, dict[str, Document]]:
     replayed = await at(
         9,
         outcomes.synced_invoice(
-            {**differs, "generation": 1, "results": rebooked, "step": "payment"}, 125000, "dkk"
+            {**differs, "generation": 1, "results": rebooked, "step": "payment"}
         ),
     )
     records.docs[differs["_id"]] = differs  # the summary below is from before the Replay

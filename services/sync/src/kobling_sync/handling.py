@@ -163,9 +163,7 @@ class Sync:
                 raise Attention("settings", "settings_incomplete")
             if record["object_type"] == "invoice":
                 record = await self.invoices.run(record, choices)
-                record = await self.outcomes.synced_invoice(
-                    record, record["total"], record["currency"]
-                )
+                record = await self.outcomes.synced_invoice(record)
             else:
                 record, summary = await self.payouts.run(record, choices, failed)
                 record = await self.outcomes.booked_payout(record, summary)

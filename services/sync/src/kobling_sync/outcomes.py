@@ -76,144 +76,75 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)[:1000]
 
 
+SyncEvent = InvoiceSynced | PayoutBooked | SyncNeedsAttention | SyncSkipped
+
+
+def result_event(record: Document) -> SyncEvent:
+    """The sync.results.v1 event of a finished record, made from the record alone: the first
+    publication and a republication after a crash are the same event but for its id."""
+    common = {
+        "object_type": record["object_type"],
+        "object_id": record["object_id"],
+        "revision": int(record["rev"]),
+        "stripe_event_id": record.get("stripe_event_id"),
+    }
+    envelope = {"source": SOURCE, "subject": record["account_id"], "livemode": record["livemode"]}
+    state = record["state"]
+    if state == "skipped":
+        return SyncSkipped(**envelope, data=SkippedData(**common, reason=record["reason"]))
+    if state == "needs_attention":
+        attention = record.get("attention") or {}
+        economic = attention.get("economic")
+        data = NeedsAttentionData(
+            **common,
+            step=attention.get("step", ""),
+            reason=record["reason"],
+            economic=EconomicRefusal(**economic) if economic else None,
+            figures=attention.get("figures") or {},
+        )
+        return SyncNeedsAttention(**envelope, data=data)
+    if record["object_type"] == "payout":
+        return PayoutBooked(**envelope, data=PayoutBookedData(**common, **record["payout"]))
+    results = record["results"]
+    invoice = InvoiceSyncedData(
+        **common,
+        customer_number=results["customer"],
+        booked_invoice_number=results["book"],
+        voucher_number=results.get("payment"),
+        currency=record["currency"],
+        total=record["total"],
+    )
+    return InvoiceSynced(**envelope, data=invoice)
+
+
 @dataclass
 class Outcomes:
+    """Each end stored on the record first, then published from what was stored."""
+
     records: Records
     publisher: Publisher
 
-    async def synced_invoice(self, record: Document, total: int, currency: str) -> Document:
-        results = record["results"]
-        record = await self._end(record, "synced", reason=None)
-        await self.publisher.publish(
-            InvoiceSynced(
-                source=SOURCE,
-                subject=record["account_id"],
-                livemode=record["livemode"],
-                data=InvoiceSyncedData(
-                    **self._common(record),
-                    customer_number=results["customer"],
-                    booked_invoice_number=results["book"],
-                    voucher_number=results.get("payment"),
-                    currency=currency,
-                    total=total,
-                ),
-            )
-        )
-        return record
+    async def synced_invoice(self, record: Document) -> Document:
+        return await self._end(record, "synced", reason=None)
 
-    async def booked_payout(self, record: Document, data: dict[str, Any]) -> Document:
-        record = await self._end(record, "synced", reason=None, payout=data)
-        await self.publisher.publish(
-            PayoutBooked(
-                source=SOURCE,
-                subject=record["account_id"],
-                livemode=record["livemode"],
-                data=PayoutBookedData(**self._common(record), **data),
-            )
-        )
-        return record
+    async def booked_payout(self, record: Document, summary: dict[str, Any]) -> Document:
+        return await self._end(record, "synced", reason=None, payout=summary)
 
     async def attention(self, record: Document, why: Attention) -> Document:
         economic = why.economic.model_dump() if why.economic else None
-        record = await self._end(
-            record,
-            "needs_attention",
-            reason=why.reason,
-            attention={"step": why.step, "economic": economic, "figures": why.figures},
-        )
-        await self.publisher.publish(
-            SyncNeedsAttention(
-                source=SOURCE,
-                subject=record["account_id"],
-                livemode=record["livemode"],
-                data=NeedsAttentionData(
-                    **self._common(record),
-                    step=why.step,
-                    reason=why.reason,
-                    economic=why.economic,
-                    figures=why.figures,
-                ),
-            )
-        )
-        return record
+        attention = {"step": why.step, "economic": economic, "figures": why.figures}
+        return await self._end(record, "needs_attention", reason=why.reason, attention=attention)
 
     async def skipped(self, record: Document, why: Skip) -> Document:
-        record = await self._end(record, "skipped", reason=why.reason)
-        await self.publisher.publish(
-            SyncSkipped(
-                source=SOURCE,
-                subject=record["account_id"],
-                livemode=record["livemode"],
-                data=SkippedData(**self._common(record), reason=why.reason),
-            )
-        )
-        return record
+        return await self._end(record, "skipped", reason=why.reason)
 
     async def republish(self, record: Document) -> None:
         """A final record's result again (its event may not have reached Kafka before a crash);
         the same revision, so status applies it once."""
-        state = record.get("state")
-        if state == "skipped":
-            await self.publisher.publish(
-                SyncSkipped(
-                    source=SOURCE,
-                    subject=record["account_id"],
-                    livemode=record["livemode"],
-                    data=SkippedData(**self._common(record), reason=record["reason"]),
-                )
-            )
-        elif state == "needs_attention":
-            attention = record.get("attention") or {}
-            economic = attention.get("economic")
-            await self.publisher.publish(
-                SyncNeedsAttention(
-                    source=SOURCE,
-                    subject=record["account_id"],
-                    livemode=record["livemode"],
-                    data=NeedsAttentionData(
-                        **self._common(record),
-                        step=attention.get("step", ""),
-                        reason=record["reason"],
-                        economic=EconomicRefusal(**economic) if economic else None,
-                        figures=attention.get("figures") or {},
-                    ),
-                )
-            )
-        elif state == "synced" and record["object_type"] == "payout":
-            await self.publisher.publish(
-                PayoutBooked(
-                    source=SOURCE,
-                    subject=record["account_id"],
-                    livemode=record["livemode"],
-                    data=PayoutBookedData(**self._common(record), **record["payout"]),
-                )
-            )
-        elif state == "synced":
-            results = record["results"]
-            await self.publisher.publish(
-                InvoiceSynced(
-                    source=SOURCE,
-                    subject=record["account_id"],
-                    livemode=record["livemode"],
-                    data=InvoiceSyncedData(
-                        **self._common(record),
-                        customer_number=results["customer"],
-                        booked_invoice_number=results["book"],
-                        voucher_number=results.get("payment"),
-                        currency=record["currency"],
-                        total=record["total"],
-                    ),
-                )
-            )
+        if record.get("state") in FINAL:
+            await self.publisher.publish(result_event(record))
 
     async def _end(self, record: Document, state: str, **fields: Any) -> Document:
-        return await self.records.save(record, state=state, updated_at=now(), **fields)
-
-    @staticmethod
-    def _common(record: Document) -> dict[str, Any]:
-        return {
-            "object_type": record["object_type"],
-            "object_id": record["object_id"],
-            "revision": int(record["rev"]),
-            "stripe_event_id": record.get("stripe_event_id"),
-        }
+        record = await self.records.save(record, state=state, updated_at=now(), **fields)
+        await self.publisher.publish(result_event(record))
+        return record
