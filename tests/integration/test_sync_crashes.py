@@ -142,3 +142,43 @@ async def test_a_broker_killed_while_e_conomic_booked_leaves_the_invoice_booked_
     await state_of(http, account, invoice, "synced", timeout=120)
     counts = (await books(http, agreement))["counts"]
     assert (counts["booked_invoices"], counts["vouchers"]) == (1, 1), counts
+
+
+async def test_a_sync_killed_after_e_conomic_took_a_payout_voucher_posts_it_once(
+    http: httpx.AsyncClient, account: str, infra: Infra, sync: Service
+) -> None:
+    """The payout's one voucher, applied at e-conomic as sync dies, and the restart past the
+    hour: found by its text (`Stripe payout po_…`), never posted twice."""
+    agreement = await merchant_ready(http, account)
+    invoice = (await pay(http, account))["invoice"]["id"]
+    await state_of(http, account, invoice, "synced")
+    journal = (await signed(http, "/api/sync/settings", account, "sync_settings")).json()[
+        "settings"
+    ]["journal"]
+    hold = await http.post(
+        f"{SANDBOX}/_sandbox/economic/hold",
+        json={"method": "POST", "path": f"/journals/{journal}/vouchers", "agreement": agreement},
+    )
+    mine = hold.json()["hold"]
+    out = await http.post(
+        f"{SANDBOX}/_sandbox/stripe/payouts", json={"account": account, "livemode": False}
+    )
+    assert out.status_code == 200, out.text
+    payout = out.json()["payout"]["id"]
+    await eventually(
+        lambda: held_calls(http),
+        lambda held: any(h["hold"] == mine and h.get("call") for h in held),
+        timeout=30,
+        what="sync's payout voucher to reach e-conomic",
+    )
+    kill(sync)
+    await http.post(f"{SANDBOX}/_sandbox/economic/release", json={"hold": mine})
+    await http.post(
+        f"{SANDBOX}/_sandbox/economic/time-passes", json={"agreement": agreement, "seconds": 3601}
+    )
+    start(sync, {"KAFKA_BOOTSTRAP_SERVERS": infra.kafka, "MONGODB_URL": infra.mongodb})
+    await asyncio.to_thread(wait_ready, sync)
+    await state_of(http, account, payout, "synced", timeout=120)
+    book = await books(http, agreement)
+    posted = [v for v in book["vouchers"] if any(payout in (x["text"] or "") for x in v["lines"])]
+    assert len(posted) == 1, book["vouchers"]
