@@ -23,10 +23,10 @@ acl() {
 }
 
 # Describe: that a topic exists and where (ensure_topics looks at start), never a record.
-acl User:kobling-install --operation Describe --topic stripe.app-installs.v1 --topic economic.connections.v1 --topic economic.grant-uses.v1 --topic stripe.account-events.v1 --topic sync.results.v1 --topic kobling.dead-letter.v1
-acl User:kobling-econ-auth --operation Describe --topic stripe.app-installs.v1 --topic economic.connections.v1 --topic economic.grant-uses.v1 --topic stripe.account-events.v1 --topic sync.results.v1 --topic kobling.dead-letter.v1
-acl User:kobling-status --operation Describe --topic stripe.app-installs.v1 --topic economic.connections.v1 --topic economic.grant-uses.v1 --topic stripe.account-events.v1 --topic sync.results.v1 --topic kobling.dead-letter.v1
-acl User:kobling-sync --operation Describe --topic stripe.app-installs.v1 --topic economic.connections.v1 --topic economic.grant-uses.v1 --topic stripe.account-events.v1 --topic sync.results.v1 --topic kobling.dead-letter.v1
+acl User:kobling-install --operation Describe --topic stripe.app-installs.v1 --topic economic.connections.v1 --topic economic.grant-uses.v1 --topic stripe.account-events.v1 --topic sync.results.v1 --topic kobling.dead-letter.v1 --topic status.projected.v1
+acl User:kobling-econ-auth --operation Describe --topic stripe.app-installs.v1 --topic economic.connections.v1 --topic economic.grant-uses.v1 --topic stripe.account-events.v1 --topic sync.results.v1 --topic kobling.dead-letter.v1 --topic status.projected.v1
+acl User:kobling-status --operation Describe --topic stripe.app-installs.v1 --topic economic.connections.v1 --topic economic.grant-uses.v1 --topic stripe.account-events.v1 --topic sync.results.v1 --topic kobling.dead-letter.v1 --topic status.projected.v1
+acl User:kobling-sync --operation Describe --topic stripe.app-installs.v1 --topic economic.connections.v1 --topic economic.grant-uses.v1 --topic stripe.account-events.v1 --topic sync.results.v1 --topic kobling.dead-letter.v1 --topic status.projected.v1
 
 # install turns Stripe's webhooks into installs and uninstalls, and the Stripe events of installed
 # accounts into account events for sync; it consumes nothing.
@@ -42,6 +42,9 @@ acl User:kobling-econ-auth --operation Write --topic economic.connections.v1 --t
 acl User:kobling-status --operation Read --topic stripe.app-installs.v1 --topic economic.connections.v1 --topic economic.grant-uses.v1 --topic sync.results.v1
 acl User:kobling-status --operation Read --group kobling-status --resource-pattern-type prefixed
 acl User:kobling-status --operation Write --topic kobling.dead-letter.v1
+# Its instances tell each other what they wrote (status.projected.v1; read without a group).
+acl User:kobling-status --operation Read --topic status.projected.v1
+acl User:kobling-status --operation Write --topic status.projected.v1
 
 # sync consumes the account events (its group: SYNC_GROUP_ID), publishes its results and the dead
 # letters of its consumer.

@@ -30,7 +30,7 @@ from kobling_shared.events import (
     StripeAppUninstalled,
     now,
 )
-from kobling_status.internal_api import merchant_view
+from kobling_status.views import merchant_view
 from kobling_status.projection import AccountStatus, project
 from tests.fakes.econ_auth import (
     FakeConnections,

@@ -26,6 +26,7 @@ from kobling_shared.events import (
     DEAD_LETTER_TOPIC,
     GRANT_USES_TOPIC,
     INSTALLS_TOPIC,
+    STATUS_PROJECTED_TOPIC,
     SYNC_RESULTS_TOPIC,
 )
 from kobling_shared.kafka import topic_specs
@@ -249,7 +250,10 @@ TOPICS = {
         "Read": {INSTALLS_TOPIC},
         "Write": {CONNECTIONS_TOPIC, GRANT_USES_TOPIC, DEAD_LETTER_TOPIC},
     },
-    "status": {"Read": set(rebuild.TOPICS), "Write": {DEAD_LETTER_TOPIC}},
+    "status": {
+        "Read": {*rebuild.TOPICS, STATUS_PROJECTED_TOPIC},
+        "Write": {DEAD_LETTER_TOPIC, STATUS_PROJECTED_TOPIC},
+    },
     "sync": {"Read": {ACCOUNT_EVENTS_TOPIC}, "Write": {SYNC_RESULTS_TOPIC, DEAD_LETTER_TOPIC}},
 }
 

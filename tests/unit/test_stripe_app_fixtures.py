@@ -34,7 +34,7 @@ from kobling_shared.events import (
     StripeAppInstalled,
 )
 from kobling_shared.openapi import Problem
-from kobling_status.internal_api import merchant_view
+from kobling_status.views import merchant_view
 from kobling_status.projection import AccountStatus, EconomicState, project
 from tests.unit.stripe_app_sync_answers import sync_answers
 

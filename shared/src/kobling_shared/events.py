@@ -16,6 +16,8 @@ GRANT_USES_TOPIC = "economic.grant-uses.v1"
 ACCOUNT_EVENTS_TOPIC = "stripe.account-events.v1"
 SYNC_RESULTS_TOPIC = "sync.results.v1"
 DEAD_LETTER_TOPIC = "kobling.dead-letter.v1"
+# Not events: status's word to its other instances that it wrote accounts (kobling_status.markers).
+STATUS_PROJECTED_TOPIC = "status.projected.v1"
 
 
 def now() -> datetime:

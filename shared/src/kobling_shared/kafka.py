@@ -27,6 +27,7 @@ from kobling_shared.events import (
     DEAD_LETTER_TOPIC,
     GRANT_USES_TOPIC,
     INSTALLS_TOPIC,
+    STATUS_PROJECTED_TOPIC,
     SYNC_RESULTS_TOPIC,
     AnyEvent,
     parse_event,
@@ -67,6 +68,8 @@ def topic_specs(partitions: int = EVENT_PARTITIONS) -> tuple[TopicSpec, ...]:
         # What the books hold is kept as long as the books: status rebuilds its sync view from it.
         TopicSpec(SYNC_RESULTS_TOPIC, partitions=partitions, retention_ms=-1),
         TopicSpec(DEAD_LETTER_TOPIC, partitions=1, retention_ms=30 * 24 * 3600 * 1000),
+        # Word between status instances, read only as it comes: an hour outlasts any reader.
+        TopicSpec(STATUS_PROJECTED_TOPIC, partitions=1, retention_ms=3600 * 1000),
     )
 
 

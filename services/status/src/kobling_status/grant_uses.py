@@ -83,6 +83,10 @@ class GrantUses:
         for key, theirs in by_key.items():
             await self._summaries.change(key, partial(counted, uses=theirs))
 
+    async def holders(self) -> set[str]:
+        """The accounts that have a summary (kobling_status.read_cache: the rest have none)."""
+        return {str(key) for key in await self.summaries.distinct("_id")}
+
     async def summary(self, account_id: str, livemode: bool) -> dict[str, Any]:
         doc = await self.door.find_by_id(self.summaries, account_key(account_id, livemode))
         last = doc["last"] if doc else None

@@ -5,13 +5,16 @@ import hmac
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from kobling_shared.events import now
+from kobling_shared.events import account_key, now
 from kobling_shared.openapi import BEARER, detail
-from kobling_status.projection import AccountStatus, EconomicState
+from kobling_status.projection import EconomicState
+from kobling_status.read_cache import encode, internal_response
 from kobling_status.store import AccountFilter, BadCursor
+from kobling_status.views import merchant_view, public_view
 from kobling_status.web import Deps, DepsDep
 
 ACCOUNT_ID = r"^acct_[A-Za-z0-9]{1,64}$"
@@ -39,43 +42,58 @@ router = APIRouter(
 )
 
 
-def public_view(status: AccountStatus) -> dict[str, Any]:
-    """The status JSON DESIGN.md fixes; ordering positions stay inside the read model."""
-    return status.model_dump(
-        mode="json", exclude={"stripe": {"position"}, "economic": {"sequence"}}
-    )
-
-
-def merchant_view(status: AccountStatus) -> dict[str, Any]:
-    """What the merchant's own app view gets: the status JSON without other merchants' account
-    ids (a shared agreement says how many others, never who)."""
-    view = public_view(status)
-    view["economic"]["shared_with_count"] = len(view["economic"].pop("shared_with", []))
-    return view
-
-
 @router.get("/accounts/{account_id}", responses={404: detail("No install of this account")})
 async def get_account(
     request: Request,
     account_id: Annotated[str, Path(pattern=ACCOUNT_ID)],
     livemode: bool | None = None,
-) -> dict[str, Any]:
+) -> Response:
     """One install. Without `livemode`, the live install if there is one, else the test one.
     `grant_uses`: how often our services used its e-conomic grant, and the last use."""
     # The read model from app.state, not through dependencies: other services ask this
     # route for every account they act on, and FastAPI's solving of each dependency costs.
     deps: Deps = request.app.state.deps
-    store, uses = deps.store, deps.grant_uses
-    modes = [livemode] if livemode is not None else [True, False]
-    for mode in modes:
-        # Two reads by _id, at once: the status and its grant-use summary.
-        status, summary = await asyncio.gather(
-            store.get(account_id, mode), uses.summary(account_id, mode)
-        )
-        if status is not None:
-            synced = await deps.sync_results.summary(account_id, mode)
-            return {**public_view(status), "grant_uses": summary, "sync": synced}
+    cache = deps.cache
+    for mode in [livemode] if livemode is not None else [True, False]:
+        key = account_key(account_id, mode)
+        found = cache.internal(key)
+        if found is None:
+            found = await _from_database(deps, account_id, mode)
+        if found is not None:
+            return Response(found, media_type="application/json")
     raise HTTPException(404, "no such account")
+
+
+async def _from_database(deps: Deps, account_id: str, livemode: bool) -> bytes | None:
+    """The pieces of an install's internal response that memory does not hold, read at once,
+    and kept there (kobling_status.read_cache); None when there is no such install."""
+    cache, key = deps.cache, account_key(account_id, livemode)
+    stamp = cache.stamp()
+    held = cache.held(key)
+    status_json = held.status if held else None
+    uses_json, sync_json = cache.uses(key, held), cache.sync(key, held)
+
+    async def nothing() -> None:
+        return None
+
+    status, uses, synced = await asyncio.gather(
+        deps.store.get(account_id, livemode) if status_json is None else nothing(),
+        deps.grant_uses.summary(account_id, livemode) if uses_json is None else nothing(),
+        deps.sync_results.summary(account_id, livemode) if sync_json is None else nothing(),
+    )
+    pieces: dict[str, bytes] = {}
+    if status is not None:
+        status_json = pieces["status"] = encode(public_view(status))
+        pieces["view"] = encode(merchant_view(status))
+    if status_json is None:
+        return None
+    if uses is not None:
+        uses_json = pieces["uses"] = encode(jsonable_encoder(uses))
+    if synced is not None:
+        sync_json = pieces["sync"] = encode(jsonable_encoder(synced))
+    assert uses_json is not None and sync_json is not None
+    cache.put(key, stamp, **pieces)
+    return internal_response(status_json, uses_json, sync_json)
 
 
 @router.get("/accounts", responses={400: detail("The cursor is not one we handed out")})

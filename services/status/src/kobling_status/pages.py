@@ -5,10 +5,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from kobling_shared.app_view import ACCOUNT_ID, SIGNATURE_HEADER, verified_view, view_body
+from kobling_shared.events import account_key
 from kobling_shared.i18n import Words, language
 from kobling_shared.links import (
     STATUS_PAGE,
@@ -20,8 +21,9 @@ from kobling_shared.links import (
 )
 from kobling_shared.openapi import VIEW, page, problem
 from kobling_shared.pages import problem_page
-from kobling_status.internal_api import merchant_view
+from kobling_status.read_cache import encode
 from kobling_status.settings import StatusSettings
+from kobling_status.views import merchant_view, public_view
 from kobling_status.web import Deps, DepsDep
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -107,16 +109,22 @@ def _stale_link(
         **VIEW,
     },
 )
-async def app_view_status(request: Request) -> JSONResponse:
+async def app_view_status(request: Request) -> Response:
     """What the Stripe App view shows, for the account that signed the request."""
     # Every open of the Dashboard's view asks here: no FastAPI dependencies (solving them was
     # about a tenth of this route's CPU); the same check, called plainly.
     view = await verified_view(request, "status")
     deps: Deps = request.app.state.deps
-    status = await deps.store.get(view.account_id, view.livemode)
-    if status is None:
-        return JSONResponse(
-            {"error": "not_installed", "message": "Kobling is not installed on this account"},
-            status_code=404,
-        )
-    return JSONResponse(merchant_view(status))
+    cache, key = deps.cache, account_key(view.account_id, view.livemode)
+    found = cache.view(key)
+    if found is None:
+        stamp = cache.stamp()
+        status = await deps.store.get(view.account_id, view.livemode)
+        if status is None:
+            return JSONResponse(
+                {"error": "not_installed", "message": "Kobling is not installed on this account"},
+                status_code=404,
+            )
+        found = encode(merchant_view(status))
+        cache.put(key, stamp, status=encode(public_view(status)), view=found)
+    return Response(found, media_type="application/json")

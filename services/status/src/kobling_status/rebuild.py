@@ -41,6 +41,7 @@ from kobling_shared.events import (
 from kobling_shared.ops import configure_logging
 from kobling_status import consumers
 from kobling_status.grant_uses import GrantUses
+from kobling_status.read_cache import ReadCache
 from kobling_status.settings import StatusSettings
 from kobling_status.store import StatusStore
 from kobling_status.sync_results import SyncResults
@@ -155,7 +156,8 @@ async def rebuild(settings: StatusSettings, database: str, group: str) -> Progre
     chosen = door(client)
     store = StatusStore(db, chosen)
     results = SyncResults.of(db)
-    consumers.subscribe(broker, store, GrantUses.of(db, chosen), group, Arrivals(), results)
+    uses, unread = GrantUses.of(db, chosen), ReadCache(size=0)  # nothing reads it meanwhile
+    consumers.subscribe(broker, store, uses, group, Arrivals(), results, unread, None)
     await admin.start()
     try:
         left = remaining(end, await committed(admin, wanted))

@@ -7,6 +7,7 @@ either's event.
 
 import base64
 import binascii
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -49,8 +50,14 @@ class StatusStore:
         await self._door.create_index(self._accounts, by_state)
         await self._door.create_index(self._timeline, [("key", ASCENDING), ("time", ASCENDING)])
 
-    async def apply(self, events: list[AnyEvent]) -> None:
+    async def apply(
+        self,
+        events: list[AnyEvent],
+        written_then: Callable[[dict[str, AccountStatus]], Awaitable[None]] | None = None,
+    ) -> None:
         """Projects a batch of events, in their order per account. Safe to apply again.
+        `written_then` is given each account written, as written, before the events go on the
+        timeline: what it does (telling the other instances) is done when `has_applied` says so.
 
         Most accounts in a batch have no document yet (new installs; a rebuild into an empty read
         model): those are written with one insert for the whole batch. Only accounts already
@@ -64,23 +71,30 @@ class StatusStore:
             self._accounts,
             [{"_id": key, "rev": 1, **doc.model_dump()} for key, doc in fresh.items() if doc],
         )
+        written = {key: doc for key, doc in fresh.items() if doc and key not in taken}
         for key, doc in fresh.items():
             if key in taken or doc is None:
-                await self._apply_to_existing(key, by_key[key])
+                if (changed := await self._apply_to_existing(key, by_key[key])) is not None:
+                    written[key] = changed
+        if written_then is not None:
+            await written_then(written)
         # When status took each event and when its account was written: how far the read model
         # lags, event by event (an operator's question; the bench splits its tail with them).
         applied = now()
         timeline = [timeline_entry(event, received, applied) for event in events]
         await insert_new(self._timeline, timeline)  # an entry already there was recorded before
 
-    async def _apply_to_existing(self, key: str, events: list[AnyEvent]) -> None:
+    async def _apply_to_existing(self, key: str, events: list[AnyEvent]) -> AccountStatus | None:
         # One consumer owns each account's partitions, but during a rebalance two may overlap:
         # the write lands only on the revision it was folded from, else it is folded again.
-        def on_document(doc: Document | None) -> Document | None:
-            updated = fold(AccountStatus.model_validate(doc) if doc else None, events)
-            return None if updated is None else updated.model_dump()
+        folded: list[AccountStatus | None] = [None]  # the last fold: the one written, if any
 
-        await self._docs.change(key, on_document)
+        def on_document(doc: Document | None) -> Document | None:
+            folded[0] = fold(AccountStatus.model_validate(doc) if doc else None, events)
+            return None if folded[0] is None else folded[0].model_dump()
+
+        written = await self._docs.change(key, on_document)
+        return folded[0] if written is not None else None
 
     async def timeline(self, account_id: str, livemode: bool) -> list[Document]:
         cursor = self._timeline.find({"key": account_key(account_id, livemode)}, {"key": 0})

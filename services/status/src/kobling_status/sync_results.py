@@ -76,6 +76,10 @@ class SyncResults:
             except DuplicateKeyError:
                 pass  # the stored result is as new or newer
 
+    async def holders(self) -> set[str]:
+        """The accounts with any result (kobling_status.read_cache: the rest have none)."""
+        return {str(key) for key in await self.objects.distinct("key")}
+
     async def summary(self, account_id: str, livemode: bool) -> dict[str, Any]:
         key = account_key(account_id, livemode)
         counts = {state: 0 for state in ("synced", "needs_attention", "skipped")}

@@ -7,6 +7,7 @@ from fastapi import Depends, Request
 
 from kobling_shared.arrivals import Arrivals
 from kobling_status.grant_uses import GrantUses
+from kobling_status.read_cache import ReadCache
 from kobling_status.settings import StatusSettings
 from kobling_status.store import StatusStore
 from kobling_status.sync_results import SyncResults
@@ -19,6 +20,7 @@ class Deps:
     grant_uses: GrantUses
     arrivals: Arrivals
     sync_results: SyncResults
+    cache: ReadCache
 
 
 # `async def`: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request.
