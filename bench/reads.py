@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
@@ -124,12 +125,35 @@ def one(endpoint: str, side: str, accounts: list[str], rate: int, seconds: float
     database = infra_pids().get("ferretdb")
     if side == "status" and database:
         pids["database"] = database
+    before = memory_reads() if side == "status" else {}
     meter = CpuMeter(pids).start()
     run = attack(label, path, rate, seconds)
     answered = max(1, len(run.latencies_ms))
     found = summary(run)
     found["cpu_us"] = {name: used * 1e6 / answered for name, used in meter.stop().items()}
+    if side == "status":
+        after = memory_reads()
+        found["reads"] = {where: after.get(where, 0) - n for where, n in before.items()}
     return found
+
+
+def memory_reads() -> dict[str, float]:
+    """status's account reads so far, by where it answered them: memory or the database
+    (kobling_status.read_cache's counter, from its /metrics)."""
+    text = httpx.get(f"{STATUS}/metrics", timeout=10).text
+    found = dict.fromkeys(("memory", "database"), 0.0)
+    for where, count in re.findall(
+        r'^kobling_status_cache_reads_total\{found="(\w+)"\} (\S+)$', text, re.M
+    ):
+        found[where] = float(count)
+    return found
+
+
+def from_memory(runs: list[dict[str, Any]]) -> str:
+    """The share of status's reads in `runs` answered from memory."""
+    memory = sum(r.get("reads", {}).get("memory", 0) for r in runs)
+    total = memory + sum(r.get("reads", {}).get("database", 0) for r in runs)
+    return f"{memory / total:.0%}" if total else "—"
 
 
 async def database_alone(accounts: list[str], seconds: float) -> dict[str, float]:
@@ -264,8 +288,8 @@ def lines(result: dict[str, Any]) -> list[str]:
         "",
         "| endpoint | flat out, req/s | share of bare | "
         f"at {RATE}/s: achieved | p50 ms | p99 ms | max ms | non-2xx | generator behind, ms | "
-        "CPU µs a request, flat out: server + database |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "CPU µs a request, flat out: server + database | answered from memory |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     found = verdicts(result)
     for endpoint, name in ENDPOINTS.items():
@@ -279,7 +303,8 @@ def lines(result: dict[str, Any]) -> list[str]:
                 f"{_spread([r['achieved'] for r in paced])} | {_ms([r['p50'] for r in paced])} | "
                 f"{_ms([r['p99'] for r in paced])} | {_spread([r['max'] for r in paced], '{:.1f}')} | "
                 f"{sum(r['non_2xx'] for r in flat + paced)} | "
-                f"{_spread([r['behind_ms'] for r in paced], '{:.1f}')} | {_cpu(flat)} |"
+                f"{_spread([r['behind_ms'] for r in paced], '{:.1f}')} | {_cpu(flat)} | "
+                f"{from_memory(flat + paced) if side == 'status' else '—'} |"
             )
     out += ["", *bounds(result)]
     database = result.get("database") or []

@@ -18,7 +18,7 @@ from kobling_shared.events import (
     SyncSkipped,
     account_key,
 )
-from kobling_shared.mongo import Document
+from kobling_shared.mongo import Document, insert_new
 
 SyncResultEvent = InvoiceSynced | PayoutBooked | SyncNeedsAttention | SyncSkipped
 STATES = {
@@ -64,9 +64,16 @@ class SyncResults:
                 latest[key] = event
         if not latest:
             return
-        # Insert if absent; replace only an older revision. The filter's revision guard makes a
-        # stale result match nothing, and its upsert then collides on _id: ignored below.
-        for key, event in latest.items():
+        # Most results are an object's first: inserted together, in one round trip (one write per
+        # result left status minutes behind a sync backlog). An object already there is replaced
+        # only by a newer revision: the filter's guard makes a stale result match nothing, and
+        # its upsert then collides on _id, which says the stored result is as new or newer. (Not
+        # one unordered update command for all: FerretDB stops at its first duplicate key.)
+        taken = await insert_new(
+            self.objects, [{"_id": key, **object_document(e)} for key, e in latest.items()]
+        )
+        for key in taken:
+            event = latest[key]
             try:
                 await self.objects.update_one(
                     {"_id": key, "revision": {"$lt": event.data.revision}},
