@@ -181,18 +181,10 @@ class ReadCache:
         return internal_response(status, uses, sync)
 
     def uses(self, key: str, entry: Entry | None) -> bytes | None:
-        if entry is not None and entry.uses is not None:
-            return entry.uses
-        if self.with_uses is not None and key not in self.with_uses:
-            return NO_USES
-        return None
+        return _summary(entry.uses if entry else None, key, self.with_uses, NO_USES)
 
     def sync(self, key: str, entry: Entry | None) -> bytes | None:
-        if entry is not None and entry.sync is not None:
-            return entry.sync
-        if self.with_sync is not None and key not in self.with_sync:
-            return NO_SYNC
-        return None
+        return _summary(entry.sync if entry else None, key, self.with_sync, NO_SYNC)
 
     # -- what a read fetched -------------------------------------------------------------------
 
@@ -224,3 +216,12 @@ class ReadCache:
     def _drop(self, key: str) -> None:
         if self.entries.pop(key, None) is not None:
             HELD.set(len(self.entries))
+
+
+def _summary(held: bytes | None, key: str, holders: set[str] | None, none: bytes) -> bytes | None:
+    """A summary held, or `none` for an account known to have none, or None: read it."""
+    if held is not None:
+        return held
+    if holders is not None and key not in holders:
+        return none
+    return None
