@@ -9,7 +9,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from bench import reads, rebuild
+from bench import idle, reads, rebuild
 from bench.broker import lines as broker_lines
 from bench.load import Run, spread
 from bench.sync import goals as sync_goals
@@ -112,6 +112,7 @@ def render(report: dict[str, Any]) -> str:
             below(connect, CONNECT_P99_MS),
         ),
         *(sync_goals(report["sync"]) if "sync" in report else []),
+        *([idle.goal(report["idle"]["rounds"])] if "idle" in report else []),
         (
             "every acknowledged webhook on Kafka and in the read model",
             f"{report['acknowledged']} acknowledged; {report['lost']} not on Kafka, "
@@ -147,6 +148,7 @@ def render(report: dict[str, Any]) -> str:
         *(broker_lines(report["broker"]) if "broker" in report else []),
         "",
         *(sync_lines(report["sync"]) if "sync" in report else []),
+        *(idle.lines(report["idle"]) if "idle" in report else []),
         *rebuild.lines(report["rebuild"]),
         "",
         "## Memory (resident, MiB)",

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient
 
-from bench import reads, rebuild
+from bench import idle, reads, rebuild
 from bench import sync as sync_rows
 from bench.broker import broker_vs_direct
 from bench.load import Run, attack, say, vegeta_bin, write_targets
@@ -177,7 +177,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--rebuild", type=int, nargs="*", default=[50_000, 100_000, 200_000])
-    parser.add_argument("--seconds", type=float, default=10.0, help="each load run")
+    # 5 s a run keeps `make bench` under 25 minutes (10 s took ~35); the rates still resolve.
+    parser.add_argument("--seconds", type=float, default=5.0, help="each load run")
     parser.add_argument("--repeats", type=int, default=3, help="rounds of the load runs")
     parser.add_argument("--probes", type=int, default=1000, help="webhook probes; connect: 3/10")
     parser.add_argument(
@@ -197,6 +198,7 @@ async def main() -> None:
     rebuilds = [500] if smoke else opts.rebuild
     light_probes = 20 if smoke else opts.probes
     connect_probes = 5 if smoke else max(opts.probes * 3 // 10, 1)
+    idle_seconds, settle = (2.0, 1.0) if smoke else (idle.SECONDS, idle.SETTLE_SECONDS)
 
     # sync last: started only for its own rows, at the end (stop_all skips it until then).
     services = [SERVICES[name] for name in ("install", "econ-auth", "status", "sandbox", "sync")]
@@ -221,6 +223,9 @@ async def main() -> None:
         for port in (8098, 8099):  # the sink and the bare endpoint answer before they are used
             listening(port)
         report["rss_rest"] = {s.name: rss_mb(s) for s in services[:3]}
+        at_rest = {s.name: pid(s) for s in (install, econ_auth, status)} | infra_pids()
+        report["idle"] = {"seconds": idle_seconds, "settle": settle, "rounds": {}}
+        report["idle"]["rounds"]["settled"] = await idle.measure(at_rest, idle_seconds, settle)
 
         report["rebuild"] = await rebuild.measure(rebuilds)
         # The read model now holds every account the rebuild produced: the view's reads over it.
@@ -281,6 +286,7 @@ async def main() -> None:
                 20 if smoke else 2 * light_probes,
             )
         report["sync"] = await measure_sync(sizes, services)
+        report["idle"]["rounds"]["end"] = await idle_at_end(services, idle_seconds, settle)
     finally:
         stop_all(services)
         bare.terminate()
@@ -310,6 +316,20 @@ async def measure_sync(sizes: sync_rows.Sizes, services: list[Service]) -> dict[
         # One line, no table pipes: it goes into the report's tables.
         said = " ".join(f"{type(error).__name__}: {error}".split()).replace("|", "/")
         return {"error": said[:300]}
+
+
+async def idle_at_end(services: list[Service], seconds: float, settle: float) -> dict[str, float]:
+    """The idle round again, every run drained and sync running: what the services' caches and
+    timers cost after a day's work. A failure costs this row alone."""
+    try:
+        await wait_caught_up("kobling-status", 120)
+        await wait_caught_up("kobling-econ-auth", 120, (INSTALLS_TOPIC,))
+        running = [s for s in services if s.process and s.process.poll() is None]
+        ours = {s.name: pid(s) for s in running if s.name in idle.SERVICES}
+        return await idle.measure(ours | infra_pids(), seconds, settle)
+    except Exception:
+        traceback.print_exc()
+        return {}
 
 
 def listening(port: int, timeout: float = 60.0) -> None:

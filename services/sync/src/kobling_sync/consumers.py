@@ -12,8 +12,8 @@ def subscribe(broker: KafkaBroker, sync: Sync, group_id: str) -> None:
         await sync.handle([e for e in events if isinstance(e, StripeAccountEvent)])
 
     # Patient polling: an idle round costs CPU here and in Kafka whether or not anything comes
-    # (issue 27: an idle service under 2% of a core), and a booking is several e-conomic
-    # calls, so up to ~0.1 s more before it starts is small beside them (bench: p99 < 1 s).
+    # (issue 27: an idle service under 2% of a core); a record still answers the held fetch at
+    # once, and a booking is several e-conomic calls besides (bench: p99 < 1 s).
     subscribe_events(
         broker,
         (ACCOUNT_EVENTS_TOPIC,),
