@@ -30,8 +30,8 @@ from kobling_shared.events import (
     StripeAppUninstalled,
     now,
 )
-from kobling_status.views import merchant_view
 from kobling_status.projection import AccountStatus, project
+from kobling_status.views import merchant_view
 from tests.fakes.econ_auth import (
     FakeConnections,
     FakeEconomic,

@@ -34,8 +34,8 @@ from kobling_shared.events import (
     StripeAppInstalled,
 )
 from kobling_shared.openapi import Problem
-from kobling_status.views import merchant_view
 from kobling_status.projection import AccountStatus, EconomicState, project
+from kobling_status.views import merchant_view
 from tests.unit.stripe_app_sync_answers import sync_answers
 
 FIXTURE = Path(__file__).parents[2] / "stripe-app" / "test" / "fixtures" / "backend.json"

@@ -67,8 +67,7 @@ def subscribe(
             PROJECTED.labels(event.type).inc()
 
     # Its own group: a busy audit never holds up an account's onboarding status. Nobody waits
-    # to see a use counted, so it polls patiently: its empty rounds were ~25 of the ~88 ms of
-    # CPU an idle status spent a second (and ~15 of Kafka's), taken from the reads it serves.
+    # to see a use counted, so its fetches are held longest (PATIENT).
     subscribe_events(
         broker,
         (GRANT_USES_TOPIC,),

@@ -23,7 +23,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage, TopicPartition
 from faststream.kafka.subscriber.usecase import BatchSubscriber
 
 from kobling_shared.events import STATUS_PROJECTED_TOPIC
-from kobling_shared.kafka import MAX_BATCH, Polling, publish_raw
+from kobling_shared.kafka import MAX_BATCH, Polling, publish_raw, wait_in_the_poll
 from kobling_status.read_cache import Piece, ReadCache
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ class Markers:
             fetch_max_wait_ms=polling.fetch_max_wait_ms,
             include_in_schema=False,  # status talking to itself: no contract for anyone else
         )
+        wait_in_the_poll(self._subscriber, polling)  # quiet when idle, as every consumer
         self._subscriber(self._on_markers)
 
     async def tell(self, piece: Piece, keys: Iterable[str]) -> None:
