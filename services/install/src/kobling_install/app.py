@@ -92,5 +92,5 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
             partial(every, HOUSEKEEPING_SECONDS, lambda: states.forget_expired(now())),
             partial(every, STRIPE_EVENTS_SECONDS, forget_stripe_events),
         ],
-        shutdown=[http.aclose],
+        shutdown=[http.aclose, ledger.settle],
     )
