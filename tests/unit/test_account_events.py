@@ -184,3 +184,28 @@ async def _post(
         "Content-Type": "application/json",
     }
     return await client.post("/stripe/webhooks", content=body, headers=headers)
+
+
+async def test_the_webhook_route_served_directly_keeps_the_limit_and_the_hardening(
+    world: World,
+) -> None:
+    """The webhook skips FastAPI's routing (kobling_shared.app_builder.Direct), not the body
+    limit, the security headers, nor the framework for its other methods."""
+    settings = InstallSettings()
+    app = create_app(settings)
+    accept = partial(handlers.accept_webhooks, deps=world.deps)
+    app.state.deps = replace(app.state.deps, webhooks=GroupCommit(accept))
+    async with client_of(app, "http://install") as client:
+        answer = await _post(client, account_event(new_account()), settings)
+        assert answer.status_code == 200 and answer.json()["outcome"] == "published"
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["cache-control"] == "no-store"
+        huge = b'{"id": "' + b"x" * 70_000 + b'"}'
+        too_large = await client.post(
+            "/stripe/webhooks", content=huge, headers={"Stripe-Signature": "t=1,v1=00"}
+        )
+        assert too_large.status_code == 413 and too_large.headers["x-frame-options"] == "DENY"
+        unsigned = await client.post("/stripe/webhooks", content=b"{}")
+        assert unsigned.status_code == 400 and unsigned.json()["error"] == "invalid_signature"
+        assert (await client.get("/stripe/webhooks")).status_code == 405
+    assert len(world.topic.ids) == 1

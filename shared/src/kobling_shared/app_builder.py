@@ -3,15 +3,16 @@ the database client, the database's door, chosen once here) before the service w
 dependencies on them; `build_app` makes the FastAPI app around those dependencies, with what every
 service shares: the lifespan, the Stripe App view's CORS, health, readiness and metrics, the
 AsyncAPI document, the body limit and the hardening. A route gets the service's dependencies one
-way: `app.state.deps`, through the service's `get_deps`."""
+way: `app.state.deps`, through the service's `get_deps` (or, on a `direct` route, straight from
+`request.app.state.deps`)."""
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
@@ -27,6 +28,27 @@ from kobling_shared.settings import Settings
 
 Hook = Callable[[], Awaitable[object]]
 Loop = Callable[[], Coroutine[Any, Any, None]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class Direct:
+    """Serves a few hot routes, by method and exact path, without FastAPI's routing, exception
+    middleware and dependency solving: under a flood of Stripe webhooks those were a quarter of
+    install's CPU a webhook (docs/benchmarks.md). Pure ASGI, inside the body limit and the
+    hardening, so their answers get both; the same endpoints stay declared on their routers,
+    for the OpenAPI document. An endpoint takes the request and reads what it needs itself."""
+
+    def __init__(self, app: Any, routes: Mapping[tuple[str, str], Endpoint]) -> None:
+        self.app, self.routes = app, routes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            endpoint = self.routes.get((scope["method"], scope["path"]))
+            if endpoint is not None:
+                response = await endpoint(Request(scope, receive))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 @dataclass(frozen=True)
@@ -61,11 +83,13 @@ def build_app(
     loops: Sequence[Loop] = (),
     shutdown: Sequence[Hook] = (),
     view_cors: bool = False,
+    direct: Mapping[tuple[str, str], Endpoint] | None = None,
 ) -> FastAPI:
     """The app serving `routers` over `deps`. Its lifespan runs `startup` (indexes), makes the
     topics, starts the broker and then `loops` (background jobs); on the way out it cancels the
     loops, stops the broker, runs `shutdown` (clients of outside parties) and closes the database
-    client. `view_cors`: the Stripe App view calls this service from the Dashboard."""
+    client. `view_cors`: the Stripe App view calls this service from the Dashboard. `direct`:
+    routes of `routers`, by (method, path), that `Direct` serves."""
     settings = base.settings
 
     @asynccontextmanager
@@ -103,6 +127,8 @@ def build_app(
         app.include_router(router)
     app.include_router(ops_router(readiness))
     app.include_router(asyncapi.router(asyncapi.document(base.broker, base.service, publishes)))
+    if direct:
+        app.add_middleware(Direct, routes=direct)  # the innermost: limited and hardened
     app.add_middleware(BodyLimit)
     harden(app)
     return app

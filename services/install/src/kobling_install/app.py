@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from kobling_install import handlers, stripe_broker_api
 from kobling_install.oauth import OAuthDeps
-from kobling_install.routes import router
+from kobling_install.routes import router, stripe_webhook
 from kobling_install.settings import InstallSettings, stripe_broker_callers
 from kobling_install.store import (
     Installs,
@@ -92,5 +92,7 @@ def create_app(settings: InstallSettings | None = None) -> FastAPI:
             partial(every, HOUSEKEEPING_SECONDS, lambda: states.forget_expired(now())),
             partial(every, STRIPE_EVENTS_SECONDS, forget_stripe_events),
         ],
-        shutdown=[http.aclose],
+        shutdown=[http.aclose, ledger.settle],
+        # The hottest route: Stripe's webhooks, flat out, want as little web framework as can be.
+        direct={("POST", "/stripe/webhooks"): stripe_webhook},
     )

@@ -1,7 +1,9 @@
 """What install keeps in MongoDB: published Stripe events, installs, OAuth states, tokens, and
 the Stripe broker's audit."""
 
+import asyncio
 import hashlib
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,11 +15,16 @@ from kobling_shared.db.ports import Door
 from kobling_shared.events import now
 from kobling_shared.mongo import Document, insert_new
 
+log = logging.getLogger(__name__)
+
 # How long a Stripe event id is remembered: Stripe retries a
 # webhook in live mode for up to three days (Stripe docs, "Webhooks": automatic retries), and
 # its events, which can be resent, go back 30 days ("List all events"). A delivery later than
 # this would be taken as new.
 REMEMBERED = timedelta(days=30)
+# How long published marks wait for more to share their insert: under load a batch of webhooks
+# is flushed every ~15 ms, so two or three batches' marks go in one.
+MARKS_GATHER_SECONDS = 0.03
 
 
 class WebhookLedger:
@@ -31,6 +38,8 @@ class WebhookLedger:
         # One record per webhook for 30 days: large.
         self._seen = door.one_time(db["stripe_events"], small=False)
         self._published = door.one_time(db["stripe_events_published"], small=False)
+        self._unmarked: list[str] = []  # published, their mark not yet written
+        self._marking: asyncio.Task[None] | None = None
 
     async def create_indexes(self) -> None:
         await self._seen.create_index()
@@ -43,17 +52,41 @@ class WebhookLedger:
             [{"_id": id_, "seen_at": at, "expires_at": at + REMEMBERED} for id_ in event_ids],
         )
         claims = dict.fromkeys(event_ids, Claim.NEW)
+        if seen:
+            await self.settle()  # a mark still being written would make a DONE look PENDING
         for id_ in seen:  # a redelivery: rare, so looked up one by one
             done = await self._published.docs.find_one({"_id": id_}, {"_id": 1})
             claims[id_] = Claim.DONE if done else Claim.PENDING
         return claims
 
     async def mark_published(self, event_ids: list[str]) -> None:
-        at = now()
-        await insert_new(
-            self._published.docs,
-            [{"_id": id_, "published_at": at, "expires_at": at + REMEMBERED} for id_ in event_ids],
-        )
+        """Writes the marks in the background, so a webhook's 200 waits for the ledger's claim
+        and for Kafka, not for this third round trip: the events are on Kafka already, and a
+        mark only spares a later redelivery a second publication (under the same id, which
+        consumers drop). Marks of batches that come while one is written go in one insert; a
+        claim that meets a redelivery waits for them (`settle`), and so does shutdown."""
+        self._unmarked.extend(event_ids)
+        if self._unmarked and (self._marking is None or self._marking.done()):
+            self._marking = asyncio.create_task(self._mark())
+
+    async def _mark(self) -> None:
+        while self._unmarked:
+            await asyncio.sleep(MARKS_GATHER_SECONDS)  # the next batches' marks join this insert
+            event_ids, self._unmarked = self._unmarked, []
+            at = now()
+            docs = [
+                {"_id": id_, "published_at": at, "expires_at": at + REMEMBERED} for id_ in event_ids
+            ]
+            try:
+                await insert_new(self._published.docs, docs)
+            except Exception:
+                # Unmarked, a later redelivery goes out again under the same id: no loss.
+                log.exception("published, but could not mark %d stripe events so", len(docs))
+
+    async def settle(self) -> None:
+        """Returns once every mark asked for so far is written (or given up)."""
+        while self._marking is not None and not self._marking.done():
+            await asyncio.shield(self._marking)
 
     async def release(self, event_id: str) -> None:
         await self._seen.docs.delete_one({"_id": event_id})
