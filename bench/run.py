@@ -216,6 +216,7 @@ async def main() -> None:
         "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "load_before": os.getloadavg()[0],
         "commit": commit(),
+        "args": sys.argv[1:],  # none: `make bench` as run by default
     }
     began = time.perf_counter()
     try:
