@@ -39,7 +39,10 @@ def below(p: dict[str, Any], goal: float) -> bool | None:
     return None
 
 
-def met(ok: bool | None) -> str:
+def met(ok: bool | str | None) -> str:
+    """A goal's verdict; a string is a row with no goal of its own, saying so."""
+    if isinstance(ok, str):
+        return ok
     return "not measured" if ok is None else ("yes" if ok else "**no**")
 
 
@@ -115,6 +118,7 @@ def render(report: dict[str, Any]) -> str:
             below(connect, CONNECT_P99_MS),
         ),
         *(sync_goals(report["sync"]) if "sync" in report else []),
+        *rebuild.goals(report["rebuild"], report.get("rebuild_mixed")),
         *([idle.goal(report["idle"]["rounds"])] if "idle" in report else []),
         (
             f"`make bench` as run by default, under {BENCH_MINUTES_GOAL} minutes",
@@ -159,6 +163,7 @@ def render(report: dict[str, Any]) -> str:
         *(sync_lines(report["sync"]) if "sync" in report else []),
         *(idle.lines(report["idle"]) if "idle" in report else []),
         *rebuild.lines(report["rebuild"]),
+        *rebuild.mixed_lines(report.get("rebuild_mixed")),
         "",
         "## Memory (resident, MiB)",
         "",

@@ -229,6 +229,7 @@ async def main() -> None:
         report["idle"]["rounds"]["settled"] = await idle.measure(at_rest, idle_seconds, settle)
 
         report["rebuild"] = await rebuild.measure(rebuilds)
+        report["rebuild_mixed"] = await rebuild.measure_mixed(300 if smoke else rebuild.MIXED)
         # The read model now holds every account the rebuild produced: the view's reads over it.
         in_model = await reads.existing(200 if smoke else 100_000)
         report["reads"] = await reads.measure(in_model, seconds, repeats)
