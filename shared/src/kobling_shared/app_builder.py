@@ -45,10 +45,24 @@ class Direct:
         if scope["type"] == "http":
             endpoint = self.routes.get((scope["method"], scope["path"]))
             if endpoint is not None:
-                response = await endpoint(Request(scope, receive))
+                request = Request(scope, receive)
+                try:
+                    response = await endpoint(request)
+                except Exception as error:
+                    # Answered as the app answers it elsewhere (an HTTPException as FastAPI does,
+                    # JSON nested too deep as the hardening does); anything else is a 500.
+                    handler = _handler_for(request.app, error)
+                    if handler is None:
+                        raise
+                    response = await handler(request, error)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def _handler_for(app: Any, error: Exception) -> Any:
+    handlers = app.exception_handlers
+    return next((handlers[kind] for kind in type(error).__mro__ if kind in handlers), None)
 
 
 @dataclass(frozen=True)
@@ -114,6 +128,9 @@ def build_app(
     app = FastAPI(title=f"Kobling {base.service}", lifespan=lifespan)
     app.state.deps = deps
     app.state.settings = settings  # for kobling_shared's own (app_view's signature check)
+    if direct:
+        # The innermost: inside the view's CORS, the body limit and the hardening.
+        app.add_middleware(Direct, routes=direct)
     if view_cors:
         # The Stripe App view runs with a null origin; it is authenticated by signature, not
         # cookies.
@@ -127,8 +144,6 @@ def build_app(
         app.include_router(router)
     app.include_router(ops_router(readiness))
     app.include_router(asyncapi.router(asyncapi.document(base.broker, base.service, publishes)))
-    if direct:
-        app.add_middleware(Direct, routes=direct)  # the innermost: limited and hardened
     app.add_middleware(BodyLimit)
     harden(app)
     return app

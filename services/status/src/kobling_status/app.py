@@ -53,4 +53,6 @@ def create_app(settings: StatusSettings | None = None) -> FastAPI:
         # 0 accounts: every read from the database (the memory never opens).
         loops=[markers.opening(holders)] if settings.status_cache_accounts else [],
         view_cors=True,
+        # Every open of the Dashboard's view asks here: as little web framework as can be.
+        direct={("POST", "/api/status"): pages.app_view_status},
     )
