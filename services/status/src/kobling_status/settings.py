@@ -19,5 +19,5 @@ class StatusSettings(Settings):
     status_database: str = "kobling_status"
     status_group_id: str = "kobling-status"
     status_port: int = PORT
-    # Accounts served from memory (kobling_status.read_cache), about 1.2 KB each; 0: none.
+    # Accounts served from memory (kobling_status.read_cache), about 1.4 KB each; 0: none.
     status_cache_accounts: int = Field(default=100_000, ge=0)
