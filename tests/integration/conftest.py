@@ -1,12 +1,27 @@
 """Fixtures more than one integration test file uses."""
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
+from kobling_devkit.infra import Infra
 from kobling_devkit.merchant import SANDBOX
+from kobling_shared.mongo import Document, make_client
+
+
+@pytest.fixture
+async def db(infra: Infra) -> AsyncIterator[AsyncDatabase[Document]]:
+    """A database of the test's own on the real one, dropped afterwards."""
+    client: AsyncMongoClient[Document] = make_client(infra.mongodb)
+    database = client[f"test_{uuid.uuid4().hex[:12]}"]
+    yield database
+    await client.drop_database(database.name)
+    await client.close()
 
 
 @pytest.fixture

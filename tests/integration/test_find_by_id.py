@@ -1,26 +1,12 @@
 """kobling_shared.db.ferretdb.find_by_id, the `find` command status's reads use instead of `find_one`:
 it must answer exactly what `find_one` answers, with the client's codecs (time zones)."""
 
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from kobling_devkit.infra import Infra
 from kobling_shared.db.ferretdb import find_by_id
-from kobling_shared.mongo import Document, make_client
-
-
-@pytest.fixture
-async def db(infra: Infra) -> AsyncIterator[AsyncDatabase[Document]]:
-    client: AsyncMongoClient[Document] = make_client(infra.mongodb)
-    database = client[f"test_find_by_id_{uuid.uuid4().hex[:8]}"]
-    yield database
-    await client.drop_database(database.name)
-    await client.close()
+from kobling_shared.mongo import Document
 
 
 async def test_it_answers_what_find_one_answers(db: AsyncDatabase[Document]) -> None:

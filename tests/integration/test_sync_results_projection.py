@@ -2,28 +2,13 @@
 object keeping its result of the highest revision whatever else is in the batch (a stale or
 repeated result beside new ones changes nothing and fails nothing)."""
 
-import uuid
-from collections.abc import AsyncIterator
-
-import pytest
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from kobling_devkit.infra import Infra
 from kobling_shared.events import InvoiceSynced, InvoiceSyncedData, SkippedData, SyncSkipped
-from kobling_shared.mongo import Document, make_client
+from kobling_shared.mongo import Document
 from kobling_status.sync_results import SyncResults
 
 ACCOUNT = "acct_projection1"
-
-
-@pytest.fixture
-async def db(infra: Infra) -> AsyncIterator[AsyncDatabase[Document]]:
-    client: AsyncMongoClient[Document] = make_client(infra.mongodb)
-    database = client[f"test_sync_results_{uuid.uuid4().hex[:8]}"]
-    yield database
-    await client.drop_database(database.name)
-    await client.close()
 
 
 def synced(object_id: str, revision: int) -> InvoiceSynced:

@@ -91,14 +91,7 @@ async def end_offsets(
         if topic["error_code"] == 0
         for partition in topic["partitions"]
     ]
-    if not partitions:
-        return {}
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, **parse_security(auth))
-    await consumer.start()
-    try:
-        return dict(await consumer.end_offsets(partitions))
-    finally:
-        await consumer.stop()
+    return await _offsets(bootstrap, auth, partitions, ends=True)
 
 
 async def committed(
@@ -143,12 +136,20 @@ async def log_starts(
     bootstrap: str, auth: BaseSecurity | None, partitions: list[TopicPartition]
 ) -> dict[TopicPartition, int]:
     """The offset of the first record still kept, per partition."""
+    return await _offsets(bootstrap, auth, partitions, ends=False)
+
+
+async def _offsets(
+    bootstrap: str, auth: BaseSecurity | None, partitions: list[TopicPartition], ends: bool
+) -> dict[TopicPartition, int]:
+    """Each partition's end offset (`ends`), or its log start."""
     if not partitions:
         return {}
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, **parse_security(auth))
     await consumer.start()
     try:
-        return dict(await consumer.beginning_offsets(partitions))
+        found = consumer.end_offsets if ends else consumer.beginning_offsets
+        return dict(await found(partitions))
     finally:
         await consumer.stop()
 
